@@ -2,7 +2,8 @@
 
 The orchestration follows DESIGN section 5 ("offline" protocol): for every group a fresh
 KnowledgeBase; episodes are turned into KnowledgeItems by the task agent in parallel and
-written in order; questions are answered in parallel; every item keeps a full trace.
+written in order; questions are answered in parallel; every item keeps a full trace. The
+LLM calls that do not depend on memory are queued across groups at once (``_Run.play_qa``).
 Interactive tasks (``task.mode == "interactive"``) play their items as episodes instead
 (``evolve.agent.interactive``: one read per episode, then the action loop; the transcript is
 the trace; ``EvalSettings.protocol == "online"`` writes and observes each finished episode).
@@ -23,12 +24,12 @@ import os
 import threading
 import time
 from collections import defaultdict
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 from .agent.interactive import InteractiveAgent, InteractiveRunner
-from .agent.qa_agent import ItemTrace, QAAgent
+from .agent.qa_agent import Extraction, ItemTrace, QAAgent, QueryStep
 from .errors import EndpointError
 from .jail import ProgramRaised, RuntimeViolation, SandboxLimits, SandboxSession
 from .llm.base import CallRecord
@@ -167,8 +168,15 @@ class _Run:
 
     def ingest(self, session: SandboxSession, agent: QAAgent, group: Group,
                pool: ThreadPoolExecutor) -> None:
-        extractions = list(pool.map(lambda e: agent.extract(e.text), group.episodes))
-        for episode, extraction in zip(group.episodes, extractions, strict=True):
+        """Extract every episode of ``group`` in parallel, then write them in order."""
+        self.write_extracted(session, group,
+                             [pool.submit(agent.extract, e.text) for e in group.episodes])
+
+    def write_extracted(self, session: SandboxSession, group: Group,
+                        extractions: list[Future[Extraction]]) -> None:
+        """Write each episode of ``group`` in dataset order as its extraction completes."""
+        for episode, pending in zip(group.episodes, extractions, strict=True):
+            extraction = pending.result()
             if extraction.item is None:
                 self.hub_log("warning", f"episode {episode.id} skipped: {extraction.error}")
                 continue
@@ -184,15 +192,61 @@ class _Run:
         with self._lock:
             self.errors_log.append((level, message))
 
-    def answer(self, session: SandboxSession | None, agent: QAAgent, group: Group,
-               item: EvalItem) -> ItemTrace:
+    def play_qa(self, session: SandboxSession, agent: QAAgent, groups: list[Group],
+                pool: ThreadPoolExecutor) -> list[ItemTrace]:
+        """The offline QA protocol, pipelined across groups.
+
+        Only the KnowledgeBase is sequential: per group a reset, the writes in dataset order,
+        then the reads. The calls that do not depend on memory -- the extraction of every
+        episode and the query of every question -- are queued at once, group by group, and
+        answers run while the next group is ingested, so the pool stays busy from the first
+        call to the last. Writes, reads and the traces' order are the same as when the groups
+        run one after another, so results do not depend on the concurrency.
+        """
+        queued: list[Future[Any]] = []
+
+        def submit(fn: Any, *args: Any) -> Future[Any]:
+            future = pool.submit(fn, *args)
+            queued.append(future)
+            return future
+
+        plans = [([] if self.settings.oracle else
+                  [submit(agent.extract, e.text) for e in group.episodes],
+                  [submit(agent.form_query, item.question) for item in group.items])
+                 for group in groups]
+        answers: list[Future[ItemTrace]] = []
+        try:
+            for group, (extractions, queries) in zip(groups, plans, strict=True):
+                try:
+                    session.reset()
+                except ProgramRaised as exc:
+                    self.program_error(f"KnowledgeBase() for group {group.id}", exc)
+                    for future in extractions + queries:
+                        future.cancel()
+                    continue
+                if not self.settings.oracle:
+                    self.write_extracted(session, group, extractions)
+                reads = [submit(self.read_item, session, group, item, query)
+                         for item, query in zip(group.items, queries, strict=True)]
+                # the next group's reset must not pull the KnowledgeBase from under a read
+                answers.extend(submit(self.answer_item, agent, item, read.result())
+                               for item, read in zip(group.items, reads, strict=True))
+            return [answer.result() for answer in answers]
+        except BaseException:
+            for future in queued:  # a failure ends the evaluation: drop the calls not started
+                future.cancel()
+            raise
+
+    def read_item(self, session: SandboxSession, group: Group, item: EvalItem,
+                  query: Future[QueryStep]) -> tuple[ItemTrace, QueryStep]:
+        """Trace of ``item`` up to the retrieved memory (the gold evidence under ``oracle``)."""
         trace = ItemTrace(item.id, group.id, item.category, item.question, item.gold)
-        step = agent.form_query(item.question)
+        step = query.result()
         trace.query, trace.query_reply = step.query, step.reply
         trace.prompts["query"] = step.messages
         if step.error:
             trace.error = step.error
-        if self.settings.oracle or session is None:
+        if self.settings.oracle:
             trace.retrieved = "\n".join(item.evidence)
         else:
             try:
@@ -200,6 +254,12 @@ class _Run:
             except ProgramRaised as exc:
                 self.program_error(f"read({item.id})", exc)
                 trace.error = f"read raised: {exc}"
+        return trace, step
+
+    def answer_item(self, agent: QAAgent, item: EvalItem,
+                    read: tuple[ItemTrace, QueryStep]) -> ItemTrace:
+        """Answer from the retrieved memory and score the answer."""
+        trace, step = read
         trace.answer, trace.prompts["answer"] = agent.answer(step, trace.retrieved, item.question)
         if getattr(self.task, "needs_judge", False):
             # LLM-judged tasks (LongMemEval, rubrics) get the hub's judge role.
@@ -262,21 +322,17 @@ def _evaluate(source: str, task: Task, hub: Any, settings: EvalSettings) -> Eval
             except (ProgramRaised, RuntimeViolation, TypeError) as exc:
                 return EvalResult("gate_failed", error=str(exc), gate_stage=stage,
                                   sandbox_mode=session.mode, isolation=session.isolation)
-            for group in groups:
-                try:
-                    info = session.reset()
-                except ProgramRaised as exc:
-                    run.program_error(f"KnowledgeBase() for group {group.id}", exc)
-                    continue
-                if runner is not None:
+            if runner is None:
+                traces.extend(run.play_qa(session, QAAgent(hub, info), groups, pool))
+            else:
+                for group in groups:
+                    try:
+                        info = session.reset()
+                    except ProgramRaised as exc:
+                        run.program_error(f"KnowledgeBase() for group {group.id}", exc)
+                        continue
                     traces.extend(runner.play_group(session, InteractiveAgent(hub, info), group,
                                                     pool))
-                    continue
-                agent = QAAgent(hub, info)
-                if not settings.oracle:
-                    run.ingest(session, agent, group, pool)
-                traces.extend(pool.map(lambda it, g=group, a=agent: run.answer(session, a, g, it),
-                                       group.items))
     except RuntimeViolation as exc:
         result.status, result.error = "runtime_violation", str(exc)
         result.items, result.n_items = traces, len(traces)

@@ -22,6 +22,7 @@ from importlib import resources
 from pathlib import Path
 
 from .errors import UsageError
+from .program.parsing import parse_source
 
 _PACKAGE = "evolve_seeds"
 
@@ -81,7 +82,7 @@ def _paper(doc: str) -> str:
 def _parse(source: str) -> tuple[str, dict[str, int], str]:
     """(first docstring line, TOOLKIT_LLM_CALLS, paper) read without executing the module."""
     try:
-        tree = ast.parse(source)
+        tree = parse_source(source)
     except SyntaxError:
         return "", {}, ""
     doc = ast.get_docstring(tree) or ""

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+import threading
+import time
 from pathlib import Path
 
 from fakes import FakeOpenAIServer, Fault
@@ -147,3 +149,47 @@ def test_prompts_reach_the_server_in_json_mode(tmp_path, monkeypatch):
     for section in ("Lineage", "<retrieved_memory>" if False else "retrieved", "COMMIT MESSAGE"):
         assert section.lower() in prompt.lower(), section
     assert json.dumps(prompt)  # plain text, serialisable
+
+
+class SlowMetaLLM(ScriptedLLM):
+    """Always a good patch, each meta reply after ``delay`` s; counts meta requests in flight."""
+
+    def __init__(self, delay: float) -> None:
+        super().__init__(["good"])
+        self.delay = delay
+        self.in_flight = self.peak = self.served = 0
+        self.lock = threading.Lock()
+
+    def __call__(self, request: dict) -> str:
+        if "You improve a memory program" not in request["messages"][-1]["content"]:
+            return super().__call__(request)
+        with self.lock:
+            self.in_flight += 1
+            self.peak = max(self.peak, self.in_flight)
+            self.served += 1
+            n = self.served
+        time.sleep(self.delay)
+        with self.lock:
+            self.in_flight -= 1
+        return (f"COMMIT MESSAGE: tag variant {n}\n\n"
+                f"<<<<<<< SEARCH\n=======\nVARIANT_{n} = {n}\n>>>>>>> REPLACE\n")
+
+
+def test_proposals_of_a_round_run_at_once_and_every_call_is_persisted(tmp_path, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    script = SlowMetaLLM(delay=0.4)
+    with FakeOpenAIServer(responder=script) as server:
+        config = _config(tmp_path, server, iterations=2, **{"parallel.batch_size": "3",
+                                                             "search.mutation": "patch"})
+        outcome = Campaign(config, tmp_path / "run", config_dir=EXAMPLES, progress=False).run()
+    assert outcome.finished
+    assert script.peak == 3  # the three proposals of a round were in flight together
+    store = open_run(tmp_path / "run")
+    try:
+        reflector_calls = store.query(
+            "SELECT count(*) FROM llm_calls WHERE role = 'reflector'")[0][0]
+        children = store.query("SELECT count(*) FROM programs WHERE origin != 'seed'")[0][0]
+    finally:
+        store.close()
+    assert script.served == 6 and reflector_calls == 6  # each meta call stored exactly once
+    assert children == 6

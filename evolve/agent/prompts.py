@@ -34,6 +34,7 @@ def _env() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=False,
         autoescape=False,  # prompts are plain text, not HTML
+        auto_reload=False,  # templates ship with the package: no stat() per prompt
     )
 
 

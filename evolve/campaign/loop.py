@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
 import numpy as np
@@ -42,6 +44,7 @@ from .stoppers import CampaignStatus, build_stoppers
 from .subsets import ReflectionSampler, pick_failed_cases
 
 DB_NAME = "lineage.duckdb"
+T = TypeVar("T")
 
 
 @dataclass
@@ -147,8 +150,9 @@ class Campaign:
             ChildSettings(self.config.search.fix_rounds, self.config.search.repair_rounds),
             self._meta_call)
 
-    def _meta_call(self, call: Any) -> Proposal:
-        """Run one meta-agent call and persist the LLM calls it made."""
+    def _meta_call(self, call: Callable[[], T]) -> T:
+        """Run meta-agent work and persist the LLM calls it made (in this thread: the
+        database has one writer)."""
         try:
             return call()
         finally:
@@ -226,9 +230,13 @@ class Campaign:
         reflections = self.evaluator.evaluate_many(
             [(parent.program_id, program_row(self.store, parent.program_id)["source"], subset)
              for _, parent, _, subset in plans])
+        contexts = [self._context(iteration, rng, parent, other, reflection)
+                    for (rng, parent, other, _), reflection in zip(plans, reflections, strict=True)]
+        proposals = self._meta_call(lambda: self._propose_all(contexts))
         requests = []
-        for (rng, parent, other, _), reflection in zip(plans, reflections, strict=True):
-            request = self._propose(iteration, rng, parent, other, reflection)
+        for (_, parent, other, _), context, proposal in zip(plans, contexts, proposals,
+                                                            strict=True):
+            request = self._request(iteration, parent, other, context, proposal)
             if request is not None:
                 requests.append(request)
         children = self.developer.develop_batch(requests)
@@ -236,13 +244,13 @@ class Campaign:
         scores = [score for score in scores if score is not None]
         return max(scores) if scores else None
 
-    def _propose(self, iteration: int, rng: np.random.Generator, parent: Any, other: Any,
-                 reflection: Any) -> ChildRequest | None:
-        parent_row = program_row(self.store, parent.program_id)
+    def _context(self, iteration: int, rng: np.random.Generator, parent: Any, other: Any,
+                 reflection: Any) -> ReflectionContext:
+        """What the meta-agent sees for one child: the parent, its lineage and sampled cases."""
         case_seed = int(rng.integers(2**31))
         failed, success = pick_failed_cases(reflection.items, self.config.data.failed_cases,
                                             self.config.data.success_cases, case_seed)
-        context = ReflectionContext(
+        return ReflectionContext(
             parent=snapshot(self.store, parent.program_id),
             lineage=lineage_log(self.store, parent.program_id, iteration),
             failed_cases=tuple(failed), success_cases=tuple(success),
@@ -252,7 +260,19 @@ class Campaign:
             freeze_instructions=self.config.search.freeze_instructions,
             freeze_code=self.config.search.freeze_code,
             other=snapshot(self.store, other.program_id) if other else None)
-        proposal = self._meta_call(lambda: self.meta.propose(context))
+
+    def _propose_all(self, contexts: list[ReflectionContext]) -> list[Proposal]:
+        """One proposal per context; a round's proposals run at once (the meta-agents are
+        stateless and each context carries its own seed, so the order does not matter)."""
+        if len(contexts) <= 1:
+            return [self.meta.propose(context) for context in contexts]
+        with ThreadPoolExecutor(len(contexts), thread_name_prefix="propose") as pool:
+            return list(pool.map(self.meta.propose, contexts))
+
+    def _request(self, iteration: int, parent: Any, other: Any, context: ReflectionContext,
+                 proposal: Proposal) -> ChildRequest | None:
+        """The child to develop from ``proposal`` (None, with an event, if there is none)."""
+        parent_row = program_row(self.store, parent.program_id)
         if proposal.source is not None and (context.freeze_instructions or context.freeze_code):
             # Ablation switches hold for every meta-agent, whatever it proposed.
             frozen = apply_freeze(parent_row["source"], proposal.source,

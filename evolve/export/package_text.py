@@ -16,6 +16,7 @@ import jinja2
 
 from ..agent import prompts as agent_prompts
 from ..jail import ProgramInfo
+from ..program.parsing import parse_source
 from .golden import Golden
 from .run_info import ProgramExport
 from .runtime import OFFLINE_EMBEDDERS
@@ -78,7 +79,7 @@ def _docstring(source: str) -> str:
     import ast
 
     try:
-        return (ast.get_docstring(ast.parse(source)) or "").strip()
+        return (ast.get_docstring(parse_source(source)) or "").strip()
     except SyntaxError:
         return ""
 

@@ -20,6 +20,7 @@ from pathlib import Path
 import evolve_sandbox
 
 from ..llm import embedders as _embedders_module
+from ..program.parsing import parse_source
 
 SANDBOX_FILES = {
     "_runtime/toolkit.py": "toolkit.py",
@@ -60,7 +61,7 @@ import threading
 import zlib
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -92,7 +93,7 @@ def _read_sandbox(relative: str) -> str:
 def embedders_source() -> str:
     """The exported ``embedders.py``: evolve's offline embedder code, cut out by name."""
     source = Path(_embedders_module.__file__).read_text(encoding="utf-8")
-    tree = ast.parse(source)
+    tree = parse_source(source)
     segments: dict[str, str] = {}
     for node in tree.body:
         names: list[str] = []

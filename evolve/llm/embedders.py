@@ -25,7 +25,7 @@ import warnings
 import zlib
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -99,18 +99,27 @@ class HashingEmbedder:
 
 
 class _LazyModel:
-    """Loads a model once, on first use, under a lock (threads may race to the first call)."""
+    """Loads a model on first use, once per process and ``_model_key()``.
 
-    def __init__(self) -> None:
-        self._model: Any = None
-        self._lock = threading.Lock()
+    The loaded models are read-only, so every embedder of the same configuration shares one:
+    a campaign or benchmark that builds many model hubs loads the weights once.
+    """
+
+    _loaded: ClassVar[dict[tuple[Any, ...], Any]] = {}
+    _load_lock: ClassVar[threading.Lock] = threading.Lock()  # threads may race to the first call
+
+    def _model_key(self) -> tuple[Any, ...]:
+        return (type(self).__name__,)
 
     def model(self) -> Any:
-        if self._model is None:
-            with self._lock:
-                if self._model is None:
-                    self._model = self._load()
-        return self._model
+        key = self._model_key()
+        model = _LazyModel._loaded.get(key)
+        if model is None:
+            with _LazyModel._load_lock:
+                model = _LazyModel._loaded.get(key)
+                if model is None:
+                    model = _LazyModel._loaded[key] = self._load()
+        return model
 
     def _load(self) -> Any:  # pragma: no cover - overridden
         raise NotImplementedError
@@ -133,10 +142,12 @@ class WordLlamaEmbedder(_LazyModel):
     cacheable = False
 
     def __init__(self, dim: int = 256, cache_dir: str | os.PathLike[str] | None = None) -> None:
-        super().__init__()
         self.dim = int(dim)
         self.name = "wordllama" if self.dim == 256 else f"wordllama-{self.dim}"
         self.cache_dir = Path(cache_dir) if cache_dir else _wordllama_cache_dir()
+
+    def _model_key(self) -> tuple[Any, ...]:
+        return ("wordllama", self.dim)
 
     @staticmethod
     def _import_quietly() -> Any:
@@ -196,9 +207,9 @@ class StaticModelEmbedder(_LazyModel):
     """``tokenlearn-static-model``: 64-d int8 static embeddings (Rust encoder, in the wheel)."""
 
     cacheable = False
+    _call_lock: ClassVar[threading.Lock] = threading.Lock()  # one module, shared by instances
 
     def __init__(self) -> None:
-        super().__init__()
         self.dim = 64
         self.name = "static64"
 
@@ -211,7 +222,7 @@ class StaticModelEmbedder(_LazyModel):
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         module = self.model()
-        with self._lock:  # the Rust extension's thread-safety is undocumented
+        with self._call_lock:  # the Rust extension's thread-safety is undocumented
             rows = module.get_embeddings([str(t) for t in texts])
         return normalise_rows(np.asarray(rows, dtype=np.float32))
 
@@ -222,7 +233,6 @@ class MiniLMEmbedder(_LazyModel):
     cacheable = True  # ~100x slower than the static models: worth caching
 
     def __init__(self, batch_size: int = 64) -> None:
-        super().__init__()
         self.dim = 384
         self.name = "minilm"
         self.batch_size = batch_size

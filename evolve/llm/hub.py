@@ -88,7 +88,6 @@ class ModelHub:
         self._limiter = threading.BoundedSemaphore(self.concurrency)
         self._lock = threading.Lock()
         self._records: list[CallRecord] = []
-        self._drained = 0
         self._flights: dict[str, list[Any]] = {}
 
     # -- routing -------------------------------------------------------------------------------
@@ -215,7 +214,6 @@ class ModelHub:
         view = copy.copy(self)
         view.keep_records = True
         view._records = []
-        view._drained = 0
         view._parent = self
         return view
 
@@ -245,10 +243,10 @@ class ModelHub:
             return list(self._records)
 
     def drain(self) -> list[CallRecord]:
-        """Records logged since the previous ``drain`` (each record is drained exactly once)."""
+        """Remove and return the records logged so far (each record is drained exactly once;
+        a caller that persists them keeps this hub from growing)."""
         with self._lock:
-            fresh = self._records[self._drained :]
-            self._drained = len(self._records)
+            fresh, self._records = self._records, []
         return fresh
 
     def spend_by_role(self) -> dict[str, dict[str, float | int]]:

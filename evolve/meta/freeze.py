@@ -20,6 +20,8 @@ import ast
 
 from evolve.program.contract import REQUIRED_CONSTANTS
 
+from ..program.parsing import parse_source
+
 
 def _assigned_name(node: ast.stmt) -> str | None:
     """The constant a top-level statement assigns, if it is one of the instruction constants."""
@@ -52,7 +54,7 @@ def _first_line(node: ast.ClassDef | ast.FunctionDef) -> int:
 
 def _parse(source: str) -> ast.Module | None:
     try:
-        return ast.parse(source)
+        return parse_source(source)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
 

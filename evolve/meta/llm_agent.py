@@ -32,6 +32,7 @@ from evolve_sandbox.importguard import ALLOWED_IMPORTS
 
 from ..agent.prompts import render
 from ..llm.base import Completion, Message
+from ..program.parsing import parse_source
 from ..program.static_gate import FORBIDDEN_CALLS
 from .base import Proposal, ReflectionContext
 from .context_render import render_program, render_sections, truncate_middle
@@ -67,7 +68,7 @@ class _Child:
 def _canonical(source: str) -> str:
     """Code identity ignoring comments and formatting (plain text when it does not parse)."""
     try:
-        return ast.dump(ast.parse(source))
+        return ast.dump(parse_source(source))
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return "\n".join(line.rstrip() for line in source.strip().split("\n"))
 

@@ -36,6 +36,8 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from ..program.parsing import parse_source
+
 _SEARCH = re.compile(r"^\s*<{5,9}\s*SEARCH\b.*$", re.IGNORECASE)
 _DIVIDER = re.compile(r"^\s*={5,9}\s*$")
 _REPLACE = re.compile(r"^\s*>{5,9}\s*(REPLACE|UPDATED)\b.*$", re.IGNORECASE)
@@ -230,7 +232,7 @@ def _unfenced_program(text: str) -> str | None:
         for _ in range(min(30, len(candidate))):
             code = "\n".join(candidate).rstrip()
             try:
-                ast.parse(code)
+                parse_source(code)
             except (SyntaxError, ValueError, RecursionError, MemoryError):
                 candidate = candidate[:-1]
                 continue
@@ -327,7 +329,7 @@ def _find_diagnosis(text: str) -> str:
 
 def _constant_commit_message(source: str) -> str:
     try:
-        tree = ast.parse(source)
+        tree = parse_source(source)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return ""
     for node in tree.body:

@@ -21,6 +21,7 @@ from .contract import (
     OPTIONAL_KB_METHODS,
     REQUIRED_CONSTANTS,
 )
+from .parsing import parse_source
 
 # Builtins whose only uses in a memory program are escapes from the contract.
 FORBIDDEN_CALLS = frozenset({
@@ -173,7 +174,7 @@ def static_gate(source: str, filename: str = "<program>") -> GateFailure | None:
     """Run the parse, contract and import gates; ``None`` means the program may be loaded."""
     try:
         with _PARSE_LOCK:
-            tree = ast.parse(source, filename=filename)
+            tree = parse_source(source, filename=filename)
     except SyntaxError as exc:
         return GateFailure("parse", f"line {exc.lineno}: {exc.msg}")
     except ValueError as exc:  # e.g. null bytes

@@ -25,6 +25,7 @@ from typing import Any
 
 import jinja2
 
+from ...program.parsing import parse_source
 from . import wording
 
 READ_CAP = 3000  # hard cap on read() output (DESIGN section 3)
@@ -275,7 +276,7 @@ def render(design: dict[str, Any]) -> str:
 def parse_design(source: str) -> dict[str, Any] | None:
     """The validated ``DESIGN`` record of a program, or None when it has no valid one."""
     try:
-        tree = ast.parse(source)
+        tree = parse_source(source)
     except (SyntaxError, ValueError):
         return None
     for node in tree.body:
