@@ -12,7 +12,9 @@ children, in two settings:
 (a) ``offline``: offline task model and offline mutator (CPU-bound: 2 cores here);
 (b) ``endpoint``: task AND reflector roles on the benchmark fake endpoint (``_fake_llm.py``,
     ``--latency`` per request, the offline model behind it, small valid patches as meta-agent
-    replies), ``models.concurrency = 32``, ``search.mutation = patch``, cache off.
+    replies), ``models.concurrency = --concurrency`` (128: enough that the endpoint's latency,
+    not the client's cap on requests in flight, bounds a round of 4 children),
+    ``search.mutation = patch``, cache off.
 
 Per run: loop time (the iterations only; seeds and the final test evaluation are fixed costs
 outside it, timed by wrapping ``Campaign._step``), children evaluated on the static set, children
@@ -163,6 +165,10 @@ def main() -> None:
     parser.add_argument("--batches", type=lambda s: [int(x) for x in s.split(",")],
                         default=[1, 2, 4], help="batch sizes (default 1,2,4)")
     parser.add_argument("--latency", type=float, default=0.2, help="endpoint latency (s)")
+    parser.add_argument("--executor", default="threads",
+                        help="parallel.executor (threads, processes, dask)")
+    parser.add_argument("--concurrency", type=int, default=128,
+                        help="models.concurrency in the endpoint runs (requests in flight)")
     parser.add_argument("--mode", choices=("both", "offline", "endpoint"), default="both")
     parser.add_argument("--size", default="tiny", help="dialog-synth size")
     parser.add_argument("--val-size", type=int, default=20, help="data.val_size")
@@ -170,7 +176,8 @@ def main() -> None:
     args = parser.parse_args()
 
     use_dummy_key()
-    common = [f"task.args.size={args.size}", f"data.val_size={args.val_size}", "models.cache=off"]
+    common = [f"task.args.size={args.size}", f"data.val_size={args.val_size}", "models.cache=off",
+              f"parallel.executor={args.executor}"]
     root = Path(tempfile.mkdtemp(prefix="bench-batch-"))
     print(f"batch_speedup: quickstart on dialog-synth {args.size}, val_size {args.val_size}, "
           f"{args.children} children per run; {load_text()}; runs in {root}", flush=True)
@@ -181,10 +188,12 @@ def main() -> None:
             print(verdict)
         if args.mode in ("both", "endpoint"):
             with FakeEndpoint(args.latency) as endpoint:
-                runs, verdict = _series("endpoint", common + endpoint_overrides(endpoint),
-                                        args, root)
+                runs, verdict = _series(
+                    "endpoint", common + endpoint_overrides(endpoint, args.concurrency), args,
+                    root)
             _table(f"(b) task + reflector on the fake endpoint ({args.latency * 1000:.0f} ms "
-                   "per request, concurrency 32, mutation=patch, cache off)", runs)
+                   f"per request, concurrency {args.concurrency}, mutation=patch, cache off)",
+                   runs)
             print(verdict)
             top = max(args.batches)
             by_batch = {r["batch"]: r for r in runs}

@@ -62,3 +62,15 @@ def test_local_dask_cluster_gives_the_same_campaign(threads_result, tmp_path):
 def test_ray_gives_the_same_campaign(threads_result, tmp_path):
     assert campaign(tmp_path / "run", "parallel.executor=ray",
                     "parallel.workers=2") == threads_result
+
+
+def test_worker_hubs_follow_the_models_table(tmp_path):
+    """Worker processes rebuild their hub from the job's [models] table: cache and prices too."""
+    from evolve.campaign.executors import _worker_hub
+
+    base = {"task": "offline", "embedder": "hashing", "concurrency": 3}
+    assert _worker_hub({**base, "cache": "off"}).cache is None
+    shared = tmp_path / "shared.sqlite"
+    assert _worker_hub({**base, "cache": str(shared)}).cache.path == shared
+    priced = _worker_hub({**base, "cache": "off", "prices": {"my-model": [2.0, 4.0]}})
+    assert priced.prices.cost("my-model", 1_000_000, 0)[0] == pytest.approx(2.0)

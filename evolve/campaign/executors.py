@@ -67,21 +67,12 @@ _WORKER_HUBS: dict[str, Any] = {}
 def _worker_hub(models: dict[str, Any]) -> Any:
     """One model hub per worker process and model settings (built on first use)."""
     import json
-    import os
+
+    from .hub_setup import hub_from_models, worker_cache_path
 
     key = json.dumps(models, sort_keys=True)
     if key not in _WORKER_HUBS:
-        from ..llm.factory import build_hub
-        from ..llm.openai_chat import RetryPolicy
-
-        role_models = {r: models[r] for r in ("toolkit", "judge") if models.get(r)}
-        _WORKER_HUBS[key] = build_hub(
-            model=models.get("task", "offline"), base_url=models.get("base_url") or None,
-            api_key=os.environ.get(models.get("api_key_env") or "OPENAI_API_KEY") or None,
-            embedder=models.get("embedder", "offline"),
-            concurrency=int(models.get("concurrency", 8)), role_models=role_models,
-            timeout=float(models.get("timeout_s", 120.0)),
-            retry=RetryPolicy(max_retries=int(models.get("max_retries", 4))))
+        _WORKER_HUBS[key] = hub_from_models(models, worker_cache_path(models.get("cache", "")))
     return _WORKER_HUBS[key]
 
 

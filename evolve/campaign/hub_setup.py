@@ -10,23 +10,46 @@ from .config import CampaignConfig
 
 
 def build_campaign_hub(config: CampaignConfig, run_dir: Path) -> Any:
+    """The campaign process's hub (its response cache in the run dir unless configured)."""
+    from .config_load import config_to_dict
+
+    return hub_from_models(config_to_dict(config)["models"],
+                           _cache_path(config.models.cache, run_dir))
+
+
+def hub_from_models(models: dict[str, Any], cache_path: str | None) -> Any:
+    """A hub from a config's ``[models]`` table as a dict (what evaluation jobs carry).
+
+    ``cache_path`` None is the default shared cache (``~/.cache/evolve``); ``"off"`` none.
+    """
     from ..llm.factory import build_hub
     from ..llm.openai_chat import RetryPolicy
     from ..llm.pricing import DEFAULT_PRICES, PriceTable
 
-    models = config.models
-    role_models = {role: name for role, name in (("toolkit", models.toolkit),
-                                                 ("judge", models.judge)) if name}
+    role_models = {role: models[role] for role in ("toolkit", "judge") if models.get(role)}
     # The reflector role is only an LLM when a model other than "offline" is named.
-    role_models["reflector"] = models.reflector if models.reflector != "offline" else models.task
+    reflector = models.get("reflector") or "offline"
+    task = models.get("task") or "offline"
+    role_models["reflector"] = reflector if reflector != "offline" else task
     prices = dict(DEFAULT_PRICES)
-    prices.update({name: tuple(value) for name, value in models.prices.items()})
-    return build_hub(model=models.task, base_url=models.base_url or None,
-                     api_key=os.environ.get(models.api_key_env) or None,
-                     embedder=models.embedder, concurrency=models.concurrency,
-                     cache_path=_cache_path(models.cache, run_dir), role_models=role_models,
-                     prices=PriceTable(prices), timeout=models.timeout_s,
-                     retry=RetryPolicy(max_retries=models.max_retries))
+    prices.update({name: tuple(value) for name, value in (models.get("prices") or {}).items()})
+    return build_hub(model=task, base_url=models.get("base_url") or None,
+                     api_key=os.environ.get(models.get("api_key_env") or "OPENAI_API_KEY")
+                     or None,
+                     embedder=models.get("embedder") or "offline",
+                     concurrency=int(models.get("concurrency") or 8),
+                     cache_path=cache_path, role_models=role_models, prices=PriceTable(prices),
+                     timeout=float(models.get("timeout_s") or 120.0),
+                     retry=RetryPolicy(max_retries=int(models.get("max_retries", 4))))
+
+
+def worker_cache_path(setting: str) -> str | None:
+    """The response cache of a worker process or cluster worker: ``"off"`` stays off, an
+    explicit file is shared, the run's own cache (``""``) becomes the worker's default cache
+    (the run dir may not exist on a remote worker)."""
+    if setting == "off":
+        return "off"
+    return str(Path(setting).expanduser()) if setting else None
 
 
 def _cache_path(setting: str, run_dir: Path) -> str:
