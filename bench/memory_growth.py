@@ -7,8 +7,9 @@ Runs the offline quickstart campaign (``examples/quickstart.toml``: dialog-synth
 model and offline mutator) in this process and, after the seeds and after every iteration
 (``Campaign._step`` wrapped), samples the orchestrator's resident memory (``VmRSS`` of
 ``/proc/self/status``), DuckDB's own buffer memory (``duckdb_memory()``), the interpreter's allocated blocks
-(``sys.getallocatedblocks``), the call records the campaign's model hub holds (``hub.calls``:
-every LLM/embedding call of the campaign is kept there), its open file descriptors, threads and live child processes. At
+(``sys.getallocatedblocks``), the call records the campaign's model hubs still hold (``hub.calls`` +
+``meta_hub.calls``: both should stay at 0, every record being persisted to the database and
+released), its open file descriptors, threads and live child processes. At
 iterations 10, 25, 50, 75 and 100 (those reached) it also counts Python objects tracked by the
 garbage collector and the size of the lineage database (file + write-ahead log).
 
@@ -58,7 +59,7 @@ class SampledCampaign(Campaign):
         if self.trim:
             ctypes.CDLL("libc.so.6").malloc_trim(0)
         row = {"iteration": iteration, "rss_kb": proc_status_kb("self", "VmRSS"),
-               "py_blocks": sys.getallocatedblocks(), "records": len(self.hub.calls),
+               "py_blocks": sys.getallocatedblocks(), "records": len(self.hub.calls) + len(self.meta_hub.calls),
                "duckdb_mb": self.store.query("SELECT coalesce(sum(memory_usage_bytes), 0) "
                                              "FROM duckdb_memory()")[0][0] / 2**20,
                "fds": open_fds(), "threads": threading.active_count(),

@@ -51,9 +51,9 @@ MAX_LOG_CHARS = 2_000
 class WorkerLink:
     """One live worker process and its protocol state."""
 
-    def __init__(self, mode: str, callbacks: Callbacks, limits: SandboxLimits) -> None:
+    def __init__(self, mode: str, callbacks: Callbacks | None, limits: SandboxLimits) -> None:
         self.mode = mode
-        self._callbacks = callbacks
+        self._callbacks = callbacks  # None for a spare until ``adopt``
         self._limits = limits
         self._lock = threading.Lock()
         self._pending: dict[int, Call] = {}
@@ -108,6 +108,15 @@ class WorkerLink:
             "parent_pid": os.getpid(),
         }, startup)
         self._wait(startup)
+
+    def adopt(self, callbacks: Callbacks) -> None:
+        """Give a started spare its session's callbacks (before its first request: no
+        program code has run in it, so nothing can have called back yet)."""
+        self._callbacks = callbacks
+
+    @property
+    def limits(self) -> SandboxLimits:
+        return self._limits
 
     @property
     def pid(self) -> int | None:
@@ -305,16 +314,19 @@ class WorkerLink:
 
     def _serve(self, call: Call, cb_id: int, kind: str, args: tuple) -> None:
         try:
+            callbacks = self._callbacks
+            if callbacks is None:
+                raise RuntimeError("worker has no session")
             if kind == "embed":
                 texts = args[0]
-                matrix = np.asarray(self._callbacks.embed(texts), dtype=np.float32)
+                matrix = np.asarray(callbacks.embed(texts), dtype=np.float32)
                 if matrix.ndim != 2 or matrix.shape[0] != len(texts):
                     raise ValueError(f"embedder returned shape {matrix.shape} "
                                      f"for {len(texts)} texts")
                 matrix = np.ascontiguousarray(matrix)
                 reply: dict[str, Any] = {"ok": pack_rows(matrix.tobytes(), *matrix.shape)}
             else:
-                text = self._callbacks.llm(*args)
+                text = callbacks.llm(*args)
                 if not isinstance(text, str):
                     raise TypeError(f"llm callback returned {type(text).__name__}, not str")
                 reply = {"ok": text}
@@ -329,7 +341,8 @@ class WorkerLink:
         if self._proc is not None:
             self._proc.count_output(text.encode("utf-8", "replace") + b"\n")
         try:
-            self._callbacks.log(level, text[:MAX_LOG_CHARS])
+            if self._callbacks is not None:
+                self._callbacks.log(level, text[:MAX_LOG_CHARS])
         except Exception:  # noqa: BLE001 - a broken log sink must not stop the protocol
             pass
 

@@ -28,6 +28,7 @@ from .contracts import (
     SandboxLimits,
 )
 from .modes import isolation_text, probe_modes, resolve_mode
+from .spares import SPARES
 
 __all__ = [
     "Callbacks", "ProgramInfo", "ProgramRaised", "RuntimeViolation", "SandboxLimits",
@@ -107,9 +108,12 @@ class SandboxSession:
             link.close()
 
     def _launch_and_load(self) -> ProgramInfo:
-        link = WorkerLink(self.mode, self._callbacks, self.limits)
+        link = SPARES.take(self.mode, self.limits, self._callbacks)
+        if link is None:
+            link = WorkerLink(self.mode, self._callbacks, self.limits)
+            self._link = link
+            link.start()
         self._link = link
-        link.start()
         return self._info(link, link.request("load", {"source": self._source},
                                              self.limits.load_timeout_s))
 

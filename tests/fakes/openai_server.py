@@ -115,6 +115,14 @@ def _count_tokens(text: str) -> int:
     return len(text.split())
 
 
+class _BackloggedServer(ThreadingHTTPServer):
+    """A real endpoint accepts bursts of connections; socketserver's default listen backlog
+    of 5 makes the kernel drop SYNs beyond it, and the client's 1 s retransmit would show up
+    as latency that no real API has."""
+
+    request_queue_size = 1024
+
+
 class FakeOpenAIServer:
     """A background OpenAI-compatible server on 127.0.0.1; use as a context manager."""
 
@@ -152,7 +160,7 @@ class FakeOpenAIServer:
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self) -> FakeOpenAIServer:
         handler = _make_handler(self)
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._httpd = _BackloggedServer(("127.0.0.1", 0), handler)
         self._httpd.daemon_threads = True
         self._httpd.block_on_close = False  # slow handlers must not hold up shutdown
         self._port = self._httpd.server_address[1]

@@ -1,0 +1,111 @@
+"""Spare workers: sandbox processes started ahead of time, each used by one session only.
+
+Starting a worker (bwrap, the interpreter, numpy and the toolkit's imports) costs ~90 ms of
+CPU that would otherwise sit on every evaluation's critical path. After a session takes a
+worker, a background thread starts a replacement, so the next session finds one ready; the
+start-up then overlaps with LLM waits instead of delaying the first call.
+
+Isolation is unchanged: a spare has run only the worker's own boot code (no program), it is
+started with the limits of the session that takes it (spares are kept per sandbox mode and
+``SandboxLimits``), it gets that session's callbacks before its first request, and it is
+never returned to the pool -- a worker serves exactly one session, as without spares.
+
+``EVOLVE_SPARE_WORKERS`` sets how many spares are kept per mode and limits (default 2; 0 turns
+them off). Spares are per process (a forked child starts with none) and are stopped at exit.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import threading
+
+from .channel import WorkerLink
+from .contracts import Callbacks, SandboxLimits
+
+DEFAULT_SPARES = 2
+
+
+def spare_count() -> int:
+    """How many spares to keep per key (``EVOLVE_SPARE_WORKERS``; malformed values: default)."""
+    try:
+        return max(0, int(os.environ.get("EVOLVE_SPARE_WORKERS", DEFAULT_SPARES)))
+    except ValueError:
+        return DEFAULT_SPARES
+
+
+class SparePool:
+    """Ready workers per (mode, limits); ``take`` hands one over and starts its replacement."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._ready: dict[tuple[str, SandboxLimits], list[WorkerLink]] = {}
+        self._starting: dict[tuple[str, SandboxLimits], int] = {}
+        self._pid = os.getpid()
+        self._closed = False
+
+    def take(self, mode: str, limits: SandboxLimits, callbacks: Callbacks) -> WorkerLink | None:
+        """A started worker for a new session (None if none is ready); asks for replacements."""
+        key = (mode, limits)
+        link = None
+        with self._lock:
+            self._forget_if_forked()
+            ready = self._ready.get(key, [])
+            while ready and link is None:
+                candidate = ready.pop()
+                if candidate.dead:  # it died while waiting (e.g. killed from outside)
+                    candidate.close()
+                else:
+                    link = candidate
+        self._replenish(key)
+        if link is not None:
+            link.adopt(callbacks)
+        return link
+
+    def _forget_if_forked(self) -> None:
+        # A forked child shares the parent's pipes to the spares: never use (or close) them.
+        if os.getpid() != self._pid:
+            self._ready, self._starting, self._pid = {}, {}, os.getpid()
+
+    def _replenish(self, key: tuple[str, SandboxLimits]) -> None:
+        wanted = spare_count()
+        with self._lock:
+            if self._closed:
+                return
+            missing = wanted - len(self._ready.get(key, [])) - self._starting.get(key, 0)
+            if missing <= 0:
+                return
+            self._starting[key] = self._starting.get(key, 0) + missing
+        for _ in range(missing):
+            threading.Thread(target=self._start_one, args=(key,), daemon=True,
+                             name="jail-spare").start()
+
+    def _start_one(self, key: tuple[str, SandboxLimits]) -> None:
+        link = WorkerLink(key[0], None, key[1])
+        try:
+            link.start()
+        except Exception:  # noqa: BLE001 - a session that finds no spare starts its own
+            link.close()
+            link = None
+        with self._lock:
+            self._starting[key] = max(0, self._starting.get(key, 0) - 1)
+            if link is not None and not self._closed and os.getpid() == self._pid:
+                self._ready.setdefault(key, []).append(link)
+                return
+        if link is not None:
+            link.close()
+
+    def close(self) -> None:
+        """Stop every ready spare (at exit; later ``take`` calls find none)."""
+        with self._lock:
+            self._closed = True
+            links = [link for ready in self._ready.values() for link in ready]
+            self._ready = {}
+            mine = os.getpid() == self._pid
+        if mine:
+            for link in links:
+                link.close()
+
+
+SPARES = SparePool()
+atexit.register(SPARES.close)
