@@ -80,13 +80,16 @@ def pool(monkeypatch):
 
 def test_sessions_take_prestarted_workers_once(pool):
     mode, limits = resolve_mode("auto"), SandboxLimits()
+    with SandboxSession(COUNTER, Quiet(), limits, mode) as once:
+        once.start()
+    time.sleep(0.3)
+    assert not pool._ready.get((mode, limits))  # a single session starts no spares
     with SandboxSession(COUNTER, Quiet(), limits, mode) as first:
         first.start()
         first.write({"text": "a"}, "a")
         first_pid = first.pid
-    assert not pool._ready.get((mode, limits)) or first_pid not in \
-        [link.pid for link in pool._ready[(mode, limits)]]
     spares = wait_for_spares(pool, mode, limits, spare_count())
+    assert first_pid not in spares
     with SandboxSession(COUNTER, Quiet(), limits, mode) as second:
         second.start()
         assert second.pid in spares  # started before this session began
@@ -103,8 +106,9 @@ def test_sessions_take_prestarted_workers_once(pool):
 def test_spares_are_kept_per_limits(pool):
     mode = resolve_mode("auto")
     small, large = SandboxLimits(read_char_cap=100), SandboxLimits(read_char_cap=5000)
-    with SandboxSession(COUNTER, Quiet(), small, mode) as session:
-        session.start()
+    for _ in range(2):
+        with SandboxSession(COUNTER, Quiet(), small, mode) as session:
+            session.start()
     small_spares = wait_for_spares(pool, mode, small, 1)
     with SandboxSession(COUNTER, Quiet(), large, mode) as session:
         session.start()
@@ -115,7 +119,8 @@ def test_spares_are_kept_per_limits(pool):
 def test_spares_can_be_turned_off(pool, monkeypatch):
     monkeypatch.setenv("EVOLVE_SPARE_WORKERS", "0")
     mode, limits = resolve_mode("auto"), SandboxLimits()
-    with SandboxSession(COUNTER, Quiet(), limits, mode) as session:
-        session.start()
+    for _ in range(3):
+        with SandboxSession(COUNTER, Quiet(), limits, mode) as session:
+            session.start()
     time.sleep(0.5)
     assert not pool._ready.get((mode, limits)) and not pool._starting.get((mode, limits))

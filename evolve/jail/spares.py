@@ -1,9 +1,10 @@
 """Spare workers: sandbox processes started ahead of time, each used by one session only.
 
 Starting a worker (bwrap, the interpreter, numpy and the toolkit's imports) costs ~90 ms of
-CPU that would otherwise sit on every evaluation's critical path. After a session takes a
-worker, a background thread starts a replacement, so the next session finds one ready; the
-start-up then overlaps with LLM waits instead of delaying the first call.
+CPU that would otherwise sit on every evaluation's critical path. From the second session of
+a mode and limits on (a campaign; not a one-off ``evolve eval``), a background thread keeps
+replacements started, so the next session finds one ready; the start-up then overlaps with LLM
+waits instead of delaying the first call.
 
 Isolation is unchanged: a spare has run only the worker's own boot code (no program), it is
 started with the limits of the session that takes it (spares are kept per sandbox mode and
@@ -41,6 +42,7 @@ class SparePool:
         self._lock = threading.Lock()
         self._ready: dict[tuple[str, SandboxLimits], list[WorkerLink]] = {}
         self._starting: dict[tuple[str, SandboxLimits], int] = {}
+        self._taken: dict[tuple[str, SandboxLimits], int] = {}
         self._pid = os.getpid()
         self._closed = False
 
@@ -57,7 +59,12 @@ class SparePool:
                     candidate.close()
                 else:
                     link = candidate
-        self._replenish(key)
+            self._taken[key] = self._taken.get(key, 0) + 1
+            # One session (`evolve eval`, a test) would only pay for spares it never uses:
+            # keep spares for a mode and limits from their second session on.
+            wanted = self._taken[key] >= 2
+        if wanted:
+            self._replenish(key)
         if link is not None:
             link.adopt(callbacks)
         return link
@@ -65,7 +72,8 @@ class SparePool:
     def _forget_if_forked(self) -> None:
         # A forked child shares the parent's pipes to the spares: never use (or close) them.
         if os.getpid() != self._pid:
-            self._ready, self._starting, self._pid = {}, {}, os.getpid()
+            self._ready, self._starting, self._taken = {}, {}, {}
+            self._pid = os.getpid()
 
     def _replenish(self, key: tuple[str, SandboxLimits]) -> None:
         wanted = spare_count()
