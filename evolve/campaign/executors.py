@@ -68,11 +68,11 @@ def _worker_hub(models: dict[str, Any]) -> Any:
     """One model hub per worker process and model settings (built on first use)."""
     import json
 
-    from .hub_setup import hub_from_models, worker_cache_path
+    from .hub_setup import hub_from_models, response_cache_path
 
     key = json.dumps(models, sort_keys=True)
     if key not in _WORKER_HUBS:
-        _WORKER_HUBS[key] = hub_from_models(models, worker_cache_path(models.get("cache", "")))
+        _WORKER_HUBS[key] = hub_from_models(models, response_cache_path(models.get("cache", ""), None))
     return _WORKER_HUBS[key]
 
 

@@ -14,7 +14,7 @@ def build_campaign_hub(config: CampaignConfig, run_dir: Path) -> Any:
     from .config_load import config_to_dict
 
     return hub_from_models(config_to_dict(config)["models"],
-                           _cache_path(config.models.cache, run_dir))
+                           response_cache_path(config.models.cache, run_dir))
 
 
 def hub_from_models(models: dict[str, Any], cache_path: str | None) -> Any:
@@ -43,19 +43,13 @@ def hub_from_models(models: dict[str, Any], cache_path: str | None) -> Any:
                      retry=RetryPolicy(max_retries=int(models.get("max_retries", 4))))
 
 
-def worker_cache_path(setting: str) -> str | None:
-    """The response cache of a worker process or cluster worker: ``"off"`` stays off, an
-    explicit file is shared, the run's own cache (``""``) becomes the worker's default cache
-    (the run dir may not exist on a remote worker)."""
+def response_cache_path(setting: str, run_dir: Path | None) -> str | None:
+    """Where a hub caches responses for ``models.cache = setting``: ``"off"`` -> none, an
+    explicit file -> that (shared) file, ``""`` -> the run's own cache file, or, for a worker
+    process or cluster worker (``run_dir`` None: the run dir may not exist there), the
+    worker's default cache."""
     if setting == "off":
         return "off"
-    return str(Path(setting).expanduser()) if setting else None
-
-
-def _cache_path(setting: str, run_dir: Path) -> str:
-    """``""`` -> the run's own cache file; ``"off"`` -> no cache; else a (shared) file path."""
-    if not setting:
-        return str(run_dir / "cache.sqlite")
-    if setting == "off":
-        return "off"
-    return str(Path(setting).expanduser())
+    if setting:
+        return str(Path(setting).expanduser())
+    return str(run_dir / "cache.sqlite") if run_dir is not None else None

@@ -115,10 +115,6 @@ class WorkerLink:
         self._callbacks = callbacks
 
     @property
-    def limits(self) -> SandboxLimits:
-        return self._limits
-
-    @property
     def pid(self) -> int | None:
         return None if self._proc is None else self._proc.pid
 

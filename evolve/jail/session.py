@@ -108,12 +108,10 @@ class SandboxSession:
             link.close()
 
     def _launch_and_load(self) -> ProgramInfo:
-        link = SPARES.take(self.mode, self.limits, self._callbacks)
-        if link is None:
-            link = WorkerLink(self.mode, self._callbacks, self.limits)
-            self._link = link
+        spare = SPARES.take(self.mode, self.limits, self._callbacks)
+        link = self._link = spare or WorkerLink(self.mode, self._callbacks, self.limits)
+        if spare is None:
             link.start()
-        self._link = link
         return self._info(link, link.request("load", {"source": self._source},
                                              self.limits.load_timeout_s))
 

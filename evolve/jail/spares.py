@@ -62,8 +62,8 @@ class SparePool:
             self._taken[key] = self._taken.get(key, 0) + 1
             # One session (`evolve eval`, a test) would only pay for spares it never uses:
             # keep spares for a mode and limits from their second session on.
-            wanted = self._taken[key] >= 2
-        if wanted:
+            in_demand = self._taken[key] >= 2
+        if in_demand:
             self._replenish(key)
         if link is not None:
             link.adopt(callbacks)
