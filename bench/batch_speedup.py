@@ -201,7 +201,7 @@ def main() -> None:
                 gain = by_batch[top]["per_min"] / by_batch[1]["per_min"]
                 print(f"target: batch {top} >= {TARGET}x children/min of batch 1 against the "
                       f"endpoint: {gain:.2f}x -> {'met' if gain >= TARGET else 'NOT met'}")
-            for batch in (1, top):
+            for batch in sorted({1, top} & set(by_batch)):
                 _profile(root / f"endpoint-b{batch}", f"endpoint batch {batch}")
         print(f"after: {load_text()}")
     finally:

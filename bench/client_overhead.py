@@ -1,0 +1,78 @@
+"""Client-side CPU per chat call: the typed ``openai`` call vs the path evolve uses (issue #6).
+
+Run: ``python bench/client_overhead.py [--calls 300] [--prompt-words 300]``.
+
+Against the benchmark fake endpoint with 0 ms latency (``_fake_llm.py``, in a child process so
+its CPU is not counted), ``--calls`` sequential chat completions of a QA-sized prompt are sent
+three ways, side by side in one run:
+
+- ``typed create``: ``client.chat.completions.create(...)`` (params transform + response model);
+- ``evolve``: ``OpenAIChatModel.complete`` (the same ``openai`` client, raw ``client.post`` with
+  ``cast_to=httpx.Response`` and our own JSON reading, plus retry policy and limiter);
+- ``httpx floor``: a bare ``httpx.Client.post`` (no openai machinery at all).
+
+Per way: CPU time of this process per call (``time.process_time``; the GIL-bound part that
+limits how many concurrent evaluations one orchestrator can drive) and wall time per call, and
+the CPU ratio to ``typed create``. Every way must return the same text (checked).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Callable
+
+import httpx
+from _fake_llm import FakeEndpoint, load_text, print_table, ratio, use_dummy_key
+
+from evolve.llm.openai_chat import OpenAIChatModel, make_client
+
+
+def _measure(call: Callable[[], str], calls: int) -> tuple[float, float, str]:
+    for _ in range(20):  # warm the connection pool and any lazy imports
+        text = call()
+    cpu, wall = time.process_time(), time.perf_counter()
+    for _ in range(calls):
+        call()
+    return ((time.process_time() - cpu) / calls * 1000, (time.perf_counter() - wall) / calls * 1000,
+            text)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--calls", type=int, default=300)
+    parser.add_argument("--prompt-words", type=int, default=300)
+    args = parser.parse_args()
+    use_dummy_key()
+    messages = [
+        {"role": "system", "content": "Answer the question from the memory context. " * 10},
+        {"role": "user", "content": "Question: when did Alice move to Lisbon?\nContext:\n"
+         + " ".join(f"word{i % 97}" for i in range(args.prompt_words))},
+    ]
+    print(f"client_overhead: {args.calls} sequential calls, {load_text()}", flush=True)
+    with FakeEndpoint(0.0) as endpoint:
+        client = make_client(endpoint.url, "sk-bench-dummy", 60)
+        model = OpenAIChatModel(endpoint.model, base_url=endpoint.url, api_key="sk-bench-dummy")
+        plain = httpx.Client(base_url=endpoint.url, timeout=60,
+                             headers={"Authorization": "Bearer sk-bench-dummy"})
+        body = {"model": endpoint.model, "messages": messages, "temperature": 0.0}
+        ways: list[tuple[str, Callable[[], str]]] = [
+            ("typed create", lambda: client.chat.completions.create(**body)  # type: ignore[arg-type]
+             .choices[0].message.content or ""),
+            ("evolve", lambda: model.complete(messages).text),
+            ("httpx floor", lambda: plain.post("/chat/completions", json=body)
+             .json()["choices"][0]["message"]["content"]),
+        ]
+        results = [(name, *_measure(call, args.calls)) for name, call in ways]
+    base = results[0][1]
+    texts = {text for *_, text in results}
+    print_table(["way", "cpu ms/call", "wall ms/call", "cpu vs typed create"],
+                [[name, f"{cpu:.2f}", f"{wall:.2f}", ratio(cpu, base)]
+                 for name, cpu, wall, _ in results],
+                "client CPU per chat call (0 ms endpoint in another process)")
+    print("same text from every way: " + ("yes" if len(texts) == 1 else f"NO ({len(texts)})"))
+    print(f"after: {load_text()}")
+
+
+if __name__ == "__main__":
+    main()
