@@ -17,9 +17,11 @@ from evolve.llm.hub import ModelHub
 from evolve.llm.openai_chat import (
     EndpointAuthError,
     EndpointUnreachable,
+    MalformedReply,
     ModelNotFoundError,
     OpenAIChatModel,
     RetryPolicy,
+    parse_chat_reply,
 )
 from evolve.llm.openai_embed import OpenAIEmbedder
 from evolve.llm.pricing import Price, PriceTable
@@ -98,18 +100,39 @@ def test_retry_after_is_honoured_on_429(server):
 
 def test_transient_faults_are_retried_with_seeded_backoff(server):
     faults = [Fault.server_error(500), Fault.server_error(503), Fault.malformed(),
-              Fault.truncated_body(), Fault.drop(), Fault.rate_limited(retry_after=None)]
+              Fault.wrong_shape(), Fault.truncated_body(), Fault.drop(),
+              Fault.rate_limited(retry_after=None)]
     server.inject(*faults)
     sleeps: list[float] = []
-    completion = chat_model(server, retry=fast_retry(max_retries=6, sleeps=sleeps)).complete(MSG)
+    completion = chat_model(server, retry=fast_retry(max_retries=7, sleeps=sleeps)).complete(MSG)
     assert completion.text == "echo: hello there friend"
-    assert server.counts["faults"] == 6 and server.pending_faults == 0
+    assert server.counts["faults"] == 7 and server.pending_faults == 0
     # exponential with jitter in [0.5, 1] x base * 2**n (capped), same sequence for same seed
     for n, delay in enumerate(sleeps):
         cap = min(0.01, 0.001 * 2**n)
         assert 0.5 * cap <= delay <= cap
     again = fast_retry(seed=7)
-    assert [again.backoff(n) for n in range(6)] == sleeps
+    assert [again.backoff(n) for n in range(7)] == sleeps
+
+
+@pytest.mark.parametrize("payload, expected", [
+    ({"choices": [{"message": {"content": "hi"}}], "usage": {"prompt_tokens": 5,
+                                                             "completion_tokens": 2}},
+     ("hi", 5, 2)),
+    ({"choices": [{"message": {"content": None}}]}, ("", None, None)),  # e.g. a refusal
+    ({"choices": []}, ("", None, None)),
+    ({"choices": [{"message": {"content": "x"}}], "usage": {"prompt_tokens": None}},
+     ("x", None, None)),
+])
+def test_chat_reply_reading(payload, expected):
+    assert parse_chat_reply(payload) == expected
+
+
+@pytest.mark.parametrize("payload", [[], "text", {"choices": "x"}, {"choices": [3]},
+                                     {"choices": [{"message": {"content": 7}}]}])
+def test_chat_reply_that_is_not_a_completion_is_malformed(payload):
+    with pytest.raises(MalformedReply):
+        parse_chat_reply(payload)
 
 
 def test_timeout_is_retried(server):

@@ -45,7 +45,8 @@ class Fault:
 
     kinds: ``status`` (HTTP ``status`` with an error body, ``Retry-After`` header when
     ``retry_after`` is set), ``slow`` (sleep ``delay_s`` then answer normally; meant to exceed
-    the client timeout), ``malformed`` (200 with a body that is not JSON), ``truncated_body``
+    the client timeout), ``malformed`` (200 with a body that is not JSON), ``wrong_shape`` (200
+    with JSON that is not a completion object), ``truncated_body``
     (announces more bytes than it sends, then closes), ``drop`` (closes the connection without
     answering), ``length`` (200 whose content is cut to ``keep_chars`` with
     ``finish_reason="length"``).
@@ -73,6 +74,10 @@ class Fault:
     @classmethod
     def malformed(cls) -> Fault:
         return cls("malformed")
+
+    @classmethod
+    def wrong_shape(cls) -> Fault:
+        return cls("wrong_shape")
 
     @classmethod
     def truncated_body(cls) -> Fault:
@@ -378,6 +383,9 @@ def _make_handler(server: FakeOpenAIServer) -> type[BaseHTTPRequestHandler]:
                 return False  # then answer normally (the client has usually gone)
             if fault.kind == "malformed":
                 self._send_raw(200, b'{"id": "chatcmpl-broken", "choices": [')
+                return True
+            if fault.kind == "wrong_shape":
+                self._send_raw(200, b'{"id": "chatcmpl-odd", "choices": "not a list"}')
                 return True
             if fault.kind == "truncated_body":
                 try:
