@@ -1,12 +1,12 @@
 """Campaign throughput with ``parallel.batch_size`` 1, 2 and 4 (issue #6).
 
 Run: ``python bench/batch_speedup.py [--children 16] [--batches 1,2,4] [--latency 0.2]
-[--mode both|offline|endpoint] [--size tiny] [--val-size 20]``. Shorter: ``--children 8
---mode endpoint``.
+[--mode both|offline|endpoint] [--size tiny] [--val-size 20] [--repeat 1]``. Shorter:
+``--children 8 --mode endpoint``. On a noisy machine: ``--repeat 3``.
 
 The quickstart campaign (``examples/quickstart.toml``, dialog-synth ``--size`` with
-``data.val_size = --val-size`` so the rotating reflection set is not empty) is run once per batch
-size with ``search.iterations = children / batch`` so every run proposes the same number of
+``data.val_size = --val-size`` so the rotating reflection set is not empty) is run once (``--repeat``
+times, interleaved) per batch size with ``search.iterations = children / batch`` so every run proposes the same number of
 children, in two settings:
 
 (a) ``offline``: offline task model and offline mutator (CPU-bound: 2 cores here);
@@ -20,9 +20,10 @@ Per run: loop time (the iterations only; seeds and the final test evaluation are
 outside it, timed by wrapping ``Campaign._step``), children evaluated on the static set, children
 per minute and the ratio to batch 1, and where the loop time went: reflection evaluations,
 meta-agent calls (proposals, fixes) and child evaluations, timed by wrapping the evaluator and
-the meta-call hook; "other" is gating and database work. Then batch ``max`` is run a second time
-with the same seed and both lineage databases are compared (SELECT id, parent_ids, iteration,
-gate_status, score ...): they must be identical.
+the meta-call hook; "other" is gating and database work. With ``--repeat`` > 1 the row of a
+batch size is its run with the median loop time, and "range s" the fastest and slowest loop.
+The top batch size is run at least twice with the same seed and the lineage databases are
+compared (SELECT id, parent_ids, iteration, gate_status, score ...): they must be identical.
 
 Acceptance (issue #6): against the latency-bound endpoint, batch 4 gives >= 2.5x the evaluated
 children per minute of batch 1, with identical results for repeated runs. A profile from the
@@ -122,11 +123,12 @@ def _table(title: str, runs: list[dict[str, Any]]) -> None:
     for r in runs:
         p = r["phases"]
         rows.append([r["batch"], r["iterations"], r["proposed"], r["evaluated"],
-                     f"{r['loop']:.1f}", f"{r['per_min']:.1f}", ratio(r["per_min"], base),
+                     f"{r['loop']:.1f}", f"{r['spread'][0]:.1f}-{r['spread'][1]:.1f}",
+                     f"{r['per_min']:.1f}", ratio(r["per_min"], base),
                      f"{p.get('reflect', 0):.1f}", f"{p.get('meta', 0):.1f}",
                      f"{p.get('child eval', 0):.1f}", f"{p.get('other', 0):.1f}",
                      f"{r['total']:.1f}", f"{r['best']:.3f}"])
-    print_table(["batch", "rounds", "proposed", "evaluated", "loop s", "children/min",
+    print_table(["batch", "rounds", "proposed", "evaluated", "loop s", "range s", "children/min",
                  "vs batch 1", "reflect s", "meta s", "child eval s", "other s", "total s",
                  "best val"], rows, title)
 
@@ -148,15 +150,34 @@ def _profile(run_dir: Path, label: str) -> None:
 
 def _series(name: str, overrides: list[str], args: argparse.Namespace, root: Path
             ) -> tuple[list[dict[str, Any]], str]:
+    """Each batch size ``--repeat`` times, interleaved (1, 2, 4, 1, 2, 4, ...) so a slow spell
+    of the machine hits every batch size alike; per batch size the run with the median loop
+    time is reported, with the spread. Repeats of the top batch size double as the
+    reproducibility check (one extra run when ``--repeat`` is 1)."""
+    done: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for repeat in range(args.repeat):
+        for batch in args.batches:
+            run = _one_run(root / f"{name}-b{batch}-r{repeat}", overrides, batch, args.children)
+            run["dir"] = root / f"{name}-b{batch}-r{repeat}"
+            done[batch].append(run)
+            print(f"  {name} batch {batch} (run {repeat + 1}/{args.repeat}): "
+                  f"{run['evaluated']} children in {run['loop']:.1f} s ({load_text()})", flush=True)
+    top = max(args.batches)
+    if args.repeat == 1:
+        again = root / f"{name}-b{top}-again"
+        _one_run(again, overrides, top, args.children)
+        others = [again]
+    else:
+        others = [run["dir"] for run in done[top][1:]]
+    verdicts = {compare_runs(done[top][0]["dir"], other) for other in others}
     runs = []
     for batch in args.batches:
-        runs.append(_one_run(root / f"{name}-b{batch}", overrides, batch, args.children))
-        print(f"  {name} batch {batch}: {runs[-1]['evaluated']} children in "
-              f"{runs[-1]['loop']:.1f} s ({load_text()})", flush=True)
-    top = max(args.batches)
-    _one_run(root / f"{name}-b{top}-again", overrides, top, args.children)
-    verdict = compare_runs(root / f"{name}-b{top}", root / f"{name}-b{top}-again")
-    return runs, f"repeat of batch {top} with the same seed: {verdict}"
+        ordered = sorted(done[batch], key=lambda r: r["loop"])
+        median = dict(ordered[len(ordered) // 2])
+        median["spread"] = (ordered[0]["loop"], ordered[-1]["loop"])
+        runs.append(median)
+    return runs, (f"{len(others)} repeat(s) of batch {top} with the same seed: "
+                  + "; ".join(sorted(verdicts)))
 
 
 def main() -> None:
@@ -172,6 +193,8 @@ def main() -> None:
     parser.add_argument("--mode", choices=("both", "offline", "endpoint"), default="both")
     parser.add_argument("--size", default="tiny", help="dialog-synth size")
     parser.add_argument("--val-size", type=int, default=20, help="data.val_size")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="runs per batch size (median reported; 3 on a noisy machine)")
     parser.add_argument("--keep", action="store_true", help="keep the run directories")
     args = parser.parse_args()
 
@@ -202,7 +225,7 @@ def main() -> None:
                 print(f"target: batch {top} >= {TARGET}x children/min of batch 1 against the "
                       f"endpoint: {gain:.2f}x -> {'met' if gain >= TARGET else 'NOT met'}")
             for batch in sorted({1, top} & set(by_batch)):
-                _profile(root / f"endpoint-b{batch}", f"endpoint batch {batch}")
+                _profile(by_batch[batch]["dir"], f"endpoint batch {batch}")
         print(f"after: {load_text()}")
     finally:
         if not args.keep:

@@ -337,6 +337,7 @@ def _make_handler(server: FakeOpenAIServer) -> type[BaseHTTPRequestHandler]:
                 server._leave()
 
         def _post(self, route: str, body: dict[str, Any]) -> None:
+            arrived = time.monotonic()
             if not self._authorised():
                 return
             if route not in ("/chat/completions", "/embeddings"):
@@ -344,14 +345,31 @@ def _make_handler(server: FakeOpenAIServer) -> type[BaseHTTPRequestHandler]:
                 return
             if not self._model_or_404(str(body.get("model"))):
                 return
-            server._sleep(server.latency_s)
             fault = server._next_fault()
+            if route == "/chat/completions" and (fault is None or fault.kind == "length"):
+                # The reply is worked out while the latency runs, as a remote endpoint's
+                # latency covers its own generation: computing it after the wait would add the
+                # responder's CPU (and, under bursts, queueing for this process's GIL) to
+                # every request, so "latency_s" would no longer be the endpoint's latency.
+                reply = self._chat_reply(body, fault)
+                server._sleep(server.latency_s - (time.monotonic() - arrived))
+                self._send_chat(body, reply)
+                return
+            server._sleep(server.latency_s - (time.monotonic() - arrived))
             if fault is not None and fault.kind != "length" and self._apply_fault(fault):
                 return
             if route == "/embeddings":
                 self._embeddings(body)
-            else:
-                self._chat(body, fault)
+            else:  # after a fault that still answers (``slow``)
+                self._send_chat(body, self._chat_reply(body, fault))
+
+        def _send_chat(self, body: dict[str, Any],
+                       reply: tuple[int, dict[str, Any]] | Fault) -> None:
+            if isinstance(reply, Fault):
+                if self._apply_fault(reply):
+                    return
+                reply = 200, self._completion(body, default_responder(body), None)
+            self._send_json(*reply)
 
         def _model_or_404(self, model: str) -> bool:
             if model in server.models:
@@ -404,46 +422,44 @@ def _make_handler(server: FakeOpenAIServer) -> type[BaseHTTPRequestHandler]:
                 return True
             raise ValueError(f"unknown fault kind {fault.kind!r}")
 
-        def _chat(self, body: dict[str, Any], fault: Fault | None) -> None:
+        def _chat_reply(self, body: dict[str, Any], fault: Fault | None
+                        ) -> tuple[int, dict[str, Any]] | Fault:
+            """(status, JSON body) answering ``body``, or the ``Fault`` its responder asked for."""
             try:
                 result = server.responder(body)
             except Exception as exc:  # a broken responder is a test bug: surface it as a 500
-                self._send_json(500, _error_body(f"responder failed: {exc}", "server_error", None))
-                return
+                return 500, _error_body(f"responder failed: {exc}", "server_error", None)
             if isinstance(result, Fault):
-                if result.kind == "length":
-                    fault = result
-                elif self._apply_fault(result):
-                    return
-                else:
-                    result = default_responder(body)
-            text = str(result)
+                if result.kind != "length":
+                    return result
+                fault, result = result, default_responder(body)
+            return 200, self._completion(body, str(result), fault)
+
+        def _completion(self, body: dict[str, Any], text: str, fault: Fault | None
+                        ) -> dict[str, Any]:
             finish = "stop"
             if fault is not None and fault.kind == "length":
                 text, finish = text[: fault.keep_chars], "length"
             prompt = sum(_count_tokens(str(m.get("content", ""))) for m in body.get("messages") or [])
             completion = _count_tokens(text)
-            self._send_json(
-                200,
-                {
-                    "id": f"chatcmpl-fake-{server.counts['/chat/completions']}",
-                    "object": "chat.completion",
-                    "created": int(time.time()),
-                    "model": body.get("model"),
-                    "choices": [
-                        {
-                            "index": 0,
-                            "message": {"role": "assistant", "content": text},
-                            "finish_reason": finish,
-                        }
-                    ],
-                    "usage": {
-                        "prompt_tokens": prompt,
-                        "completion_tokens": completion,
-                        "total_tokens": prompt + completion,
-                    },
+            return {
+                "id": f"chatcmpl-fake-{server.counts['/chat/completions']}",
+                "object": "chat.completion",
+                "created": int(time.time()),
+                "model": body.get("model"),
+                "choices": [
+                    {
+                        "index": 0,
+                        "message": {"role": "assistant", "content": text},
+                        "finish_reason": finish,
+                    }
+                ],
+                "usage": {
+                    "prompt_tokens": prompt,
+                    "completion_tokens": completion,
+                    "total_tokens": prompt + completion,
                 },
-            )
+            }
 
         def _embeddings(self, body: dict[str, Any]) -> None:
             inputs = body.get("input")
