@@ -64,7 +64,14 @@ def _fence_after(text: str, heading: str) -> str | None:
 
 
 class BenchResponder:
-    """Answers a chat request body: offline model for task prompts, patches for meta prompts."""
+    """Answers a chat request body: offline model for task prompts, patches for meta prompts.
+
+    Replies are a pure function of the request, so task-prompt replies are memoised (keyed by
+    the messages and the JSON mode): the same extraction and query prompts recur in every
+    child's evaluation, and the offline model's CPU on this machine's two cores -- which a
+    remote endpoint would not take from the client -- would otherwise grow with the number of
+    evaluations run at once. The client still gets every request answered after the latency.
+    """
 
     def __init__(self) -> None:
         from evolve.llm.offline import OfflineModel
@@ -72,6 +79,7 @@ class BenchResponder:
         self.offline = OfflineModel()
         self.meta = 0
         self._lock = threading.Lock()
+        self._memo: dict[str, str] = {}
 
     def __call__(self, request: dict[str, Any]) -> str:
         messages = request.get("messages") or []
@@ -96,7 +104,12 @@ class BenchResponder:
             return (f"COMMIT MESSAGE: bench full program {digest}\nPROGRAM:\n```python\n"
                     f"{follow_up.rstrip()}\nBENCH_VARIANT = \"{digest}\"\n```\n")
         json_mode = (request.get("response_format") or {}).get("type") == "json_object"
-        return self.offline.complete(messages, json_mode=json_mode).text
+        key = hashlib.sha256(repr((messages, json_mode)).encode("utf-8")).hexdigest()
+        text = self._memo.get(key)
+        if text is None:
+            text = self.offline.complete(messages, json_mode=json_mode).text
+            self._memo[key] = text
+        return text
 
     def _count_meta(self) -> None:
         with self._lock:

@@ -24,6 +24,7 @@ import os
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -193,7 +194,8 @@ class _Run:
             self.errors_log.append((level, message))
 
     def play_qa(self, session: SandboxSession, agent: QAAgent, groups: list[Group],
-                pool: ThreadPoolExecutor) -> list[ItemTrace]:
+                pool: ThreadPoolExecutor,
+                before_memory: Callable[[], None] | None = None) -> list[ItemTrace]:
         """The offline QA protocol, pipelined across groups.
 
         Only the KnowledgeBase is sequential: per group a reset, the writes in dataset order,
@@ -202,6 +204,11 @@ class _Run:
         answers run while the next group is ingested, so the pool stays busy from the first
         call to the last. Writes, reads and the traces' order are the same as when the groups
         run one after another, so results do not depend on the concurrency.
+
+        ``before_memory`` (the smoke test) runs once those calls are queued and before the
+        first reset; if it raises, the calls not yet started are cancelled and the exception
+        propagates (the ones in flight finish and are logged: at most ``concurrency`` calls
+        paid for a program that then fails the gate, kept by the response cache).
         """
         queued: list[Future[Any]] = []
 
@@ -216,6 +223,8 @@ class _Run:
                  for group in groups]
         answers: list[Future[ItemTrace]] = []
         try:
+            if before_memory is not None:
+                before_memory()
             for group, (extractions, queries) in zip(groups, plans, strict=True):
                 try:
                     session.reset()
@@ -298,6 +307,19 @@ def evaluate_program(source: str, task: Task, hub: Any,
     return result
 
 
+class _SmokeFailed(Exception):
+    """The program failed the smoke test (``cause``: what it raised or broke)."""
+
+    def __init__(self, cause: BaseException) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
+
+
+def _gate_failed(session: SandboxSession, stage: str, exc: BaseException) -> EvalResult:
+    return EvalResult("gate_failed", error=str(exc), gate_stage=stage,
+                      sandbox_mode=session.mode, isolation=session.isolation)
+
+
 def _evaluate(source: str, task: Task, hub: Any, settings: EvalSettings) -> EvalResult:
     failure = static_gate(source)
     if failure is not None:
@@ -313,18 +335,28 @@ def _evaluate(source: str, task: Task, hub: Any, settings: EvalSettings) -> Eval
     try:
         with SandboxSession(source, callbacks, settings.limits, settings.sandbox_mode) as session, \
                 ThreadPoolExecutor(max(1, settings.concurrency)) as pool:
-            stage = "load"
             try:
                 info = session.start()
                 result.sandbox_mode, result.isolation = session.mode, session.isolation
-                stage = "smoke"
-                run_smoke(session, info)
             except (ProgramRaised, RuntimeViolation, TypeError) as exc:
-                return EvalResult("gate_failed", error=str(exc), gate_stage=stage,
-                                  sandbox_mode=session.mode, isolation=session.isolation)
-            if runner is None:
-                traces.extend(run.play_qa(session, QAAgent(hub, info), groups, pool))
-            else:
+                return _gate_failed(session, "load", exc)
+
+            def smoke() -> None:
+                try:
+                    run_smoke(session, info)
+                except (ProgramRaised, RuntimeViolation, TypeError) as exc:
+                    raise _SmokeFailed(exc) from exc
+
+            try:
+                if runner is None:
+                    # the smoke test runs once the memory-independent calls are on their way
+                    traces.extend(run.play_qa(session, QAAgent(hub, info), groups, pool,
+                                              before_memory=smoke))
+                else:
+                    smoke()
+            except _SmokeFailed as failed:
+                return _gate_failed(session, "smoke", failed.cause)
+            if runner is not None:
                 for group in groups:
                     try:
                         info = session.reset()

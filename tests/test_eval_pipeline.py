@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 import threading
 import time
 from typing import Any
@@ -42,8 +43,9 @@ class SlowRecordingHub:
         started = time.monotonic()
         time.sleep(self._latency)
         reply = self._inner.chat(role, messages, **kwargs)
+        kind, group = ("toolkit", "-") if role == "toolkit" else self._classify(messages)
         with self._lock:
-            self.timeline.append((*self._classify(messages), started, time.monotonic()))
+            self.timeline.append((kind, group, started, time.monotonic()))
         return reply
 
     def embed(self, texts: list[str]) -> Any:
@@ -90,3 +92,57 @@ def test_oracle_skips_extraction(task):
                               EvalSettings(concurrency=4, oracle=True))
     assert result.status == "ok" and result.score > 0.9
     assert {kind for kind, *_ in hub.timeline} == {"query", "answer"}
+
+
+# A memory whose write asks the toolkit's LLM (as LLM-curated memories do), or raises.
+CURATED = textwrap.dedent('''
+    from dataclasses import dataclass, field
+
+    INSTRUCTION_KNOWLEDGE_ITEM = "Copy the text."
+    INSTRUCTION_QUERY = "Restate the question."
+    INSTRUCTION_RESPONSE = "Answer in a few words."
+    ALWAYS_ON_KNOWLEDGE = ""
+
+    @dataclass
+    class KnowledgeItem:
+        text: str = field(default="", metadata={"description": "the episode"})
+
+    @dataclass
+    class Query:
+        question: str = ""
+
+    class KnowledgeBase:
+        def __init__(self, toolkit):
+            self.toolkit = toolkit
+            self.notes = []
+
+        def write(self, item, raw_text):
+            WRITE_BODY
+
+        def read(self, query):
+            return "\\n".join(self.notes)
+''')
+
+
+def test_smoke_test_overlaps_the_first_calls(task):
+    hub = SlowRecordingHub(task, 0.1)
+    source = CURATED.replace("WRITE_BODY", "self.notes.append(self.toolkit.llm_completion("
+                             "[{'role': 'user', 'content': 'Note: ' + raw_text}]))")
+    result = evaluate_program(source, task, hub, EvalSettings(concurrency=8))
+    assert result.status == "ok", result.error
+    smoke_end = min(end for kind, _, _, end in hub.timeline if kind == "toolkit")
+    first_call = min(start for kind, _, start, _ in hub.timeline if kind != "toolkit")
+    assert first_call < smoke_end  # extraction did not wait for the smoke write's LLM call
+    kinds = [kind for kind, *_ in hub.timeline]
+    assert kinds.count("query") == kinds.count("answer") == result.n_items
+
+
+def test_a_failed_smoke_test_cancels_the_calls_not_started(task):
+    hub = SlowRecordingHub(task, 0.5)
+    source = CURATED.replace("WRITE_BODY", "raise ValueError('smoke-4321 in write')")
+    result = evaluate_program(source, task, hub, EvalSettings(concurrency=3))
+    assert result.status == "gate_failed" and result.gate_stage == "smoke"
+    assert "smoke-4321" in (result.error or "")
+    episodes = sum(len(g.episodes) for g in task.groups("val"))
+    assert episodes > 3
+    assert len(hub.timeline) <= 3  # only the calls already in flight were made

@@ -124,3 +124,39 @@ def test_spares_can_be_turned_off(pool, monkeypatch):
             session.start()
     time.sleep(0.5)
     assert not pool._ready.get((mode, limits)) and not pool._starting.get((mode, limits))
+
+
+def test_spares_follow_the_peak_of_sessions_open_at_once(pool, monkeypatch):
+    monkeypatch.setenv("EVOLVE_SPARE_WORKERS", "1")
+    mode, limits = resolve_mode("auto"), SandboxLimits()
+    assert pool.wanted(mode, limits) == 1
+    sessions = [SandboxSession(COUNTER, Quiet(), limits, mode) for _ in range(3)]
+    try:
+        for session in sessions:  # three at once, as a round of three children
+            session.start()
+        assert pool._open[(mode, limits)] == 3
+    finally:
+        for session in sessions:
+            session.close()
+    assert pool._open[(mode, limits)] == 0  # every session reported its end
+    assert pool.wanted(mode, limits) == 3
+    ready = wait_for_spares(pool, mode, limits, 3)
+    sessions = [SandboxSession(COUNTER, Quiet(), limits, mode) for _ in range(3)]
+    try:
+        for session in sessions:
+            session.start()
+        assert sorted(session.pid for session in sessions) == sorted(ready)  # none waited
+    finally:
+        for session in sessions:
+            session.close()
+
+
+def test_peak_following_is_capped_and_off_stays_off(pool, monkeypatch):
+    from evolve.jail.spares import MAX_SPARES
+
+    key = ("none", SandboxLimits())
+    pool._peak[key] = MAX_SPARES + 5
+    monkeypatch.setenv("EVOLVE_SPARE_WORKERS", "2")
+    assert pool.wanted(*key) == MAX_SPARES
+    monkeypatch.setenv("EVOLVE_SPARE_WORKERS", "0")
+    assert pool.wanted(*key) == 0

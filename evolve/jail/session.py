@@ -57,6 +57,7 @@ class SandboxSession:
         self.info: ProgramInfo | None = None
         self._link: WorkerLink | None = None
         self._lifecycle = threading.Lock()
+        self._counted = False  # this session is counted as open by SPARES (see release)
 
     # -- lifecycle ------------------------------------------------------------------------
     def __enter__(self) -> SandboxSession:
@@ -104,11 +105,17 @@ class SandboxSession:
         """Stop the worker and remove its workdir (idempotent)."""
         with self._lifecycle:
             link, self._link = self._link, None
+            counted, self._counted = self._counted, False
         if link is not None:
             link.close()
+        if counted:
+            SPARES.release(self.mode, self.limits)
 
     def _launch_and_load(self) -> ProgramInfo:
+        if self._counted:  # a relaunch: still one session
+            SPARES.release(self.mode, self.limits)
         spare = SPARES.take(self.mode, self.limits, self._callbacks)
+        self._counted = True
         link = self._link = spare or WorkerLink(self.mode, self._callbacks, self.limits)
         if spare is None:
             link.start()

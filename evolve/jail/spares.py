@@ -12,7 +12,11 @@ started with the limits of the session that takes it (spares are kept per sandbo
 never returned to the pool -- a worker serves exactly one session, as without spares.
 
 ``EVOLVE_SPARE_WORKERS`` sets how many spares are kept per mode and limits (default 2; 0 turns
-them off). Spares are per process (a forked child starts with none) and are stopped at exit.
+them off). More are kept when more sessions of a key have been open at once (a campaign with
+``parallel.batch_size`` 4 evaluates four children together): the pool keeps as many spares as
+that peak, up to ``MAX_SPARES``, so every session of the next round finds one ready. Sessions
+report their end through ``release``. Spares are per process (a forked child starts with none)
+and are stopped at exit.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from .channel import WorkerLink
 from .contracts import Callbacks, SandboxLimits
 
 DEFAULT_SPARES = 2
+MAX_SPARES = 8  # the peak-following count stops here (each idle spare holds ~25 MB)
 
 
 def spare_count() -> int:
@@ -43,11 +48,17 @@ class SparePool:
         self._ready: dict[tuple[str, SandboxLimits], list[WorkerLink]] = {}
         self._starting: dict[tuple[str, SandboxLimits], int] = {}
         self._taken: dict[tuple[str, SandboxLimits], int] = {}
+        self._open: dict[tuple[str, SandboxLimits], int] = {}
+        self._peak: dict[tuple[str, SandboxLimits], int] = {}
         self._pid = os.getpid()
         self._closed = False
 
     def take(self, mode: str, limits: SandboxLimits, callbacks: Callbacks) -> WorkerLink | None:
-        """A started worker for a new session (None if none is ready); asks for replacements."""
+        """A started worker for a new session (None if none is ready); asks for replacements.
+
+        Every call opens a session of the key (whether or not a spare was ready): the caller
+        must ``release`` it when that session ends.
+        """
         key = (mode, limits)
         link = None
         with self._lock:
@@ -60,6 +71,8 @@ class SparePool:
                 else:
                     link = candidate
             self._taken[key] = self._taken.get(key, 0) + 1
+            self._open[key] = self._open.get(key, 0) + 1
+            self._peak[key] = max(self._peak.get(key, 0), self._open[key])
             # One session (`evolve eval`, a test) would only pay for spares it never uses:
             # keep spares for a mode and limits from their second session on.
             in_demand = self._taken[key] >= 2
@@ -69,14 +82,30 @@ class SparePool:
             link.adopt(callbacks)
         return link
 
+    def release(self, mode: str, limits: SandboxLimits) -> None:
+        """A session opened by ``take`` has ended."""
+        key = (mode, limits)
+        with self._lock:
+            self._forget_if_forked()
+            self._open[key] = max(0, self._open.get(key, 0) - 1)
+
+    def wanted(self, mode: str, limits: SandboxLimits) -> int:
+        """How many spares are kept for a key: the configured count, or the peak number of its
+        sessions open at once if that is higher (capped at ``MAX_SPARES``); 0 when turned off."""
+        base = spare_count()
+        with self._lock:
+            peak = self._peak.get((mode, limits), 0)
+        return 0 if base == 0 else max(base, min(peak, MAX_SPARES))
+
     def _forget_if_forked(self) -> None:
         # A forked child shares the parent's pipes to the spares: never use (or close) them.
         if os.getpid() != self._pid:
             self._ready, self._starting, self._taken = {}, {}, {}
+            self._open, self._peak = {}, {}
             self._pid = os.getpid()
 
     def _replenish(self, key: tuple[str, SandboxLimits]) -> None:
-        wanted = spare_count()
+        wanted = self.wanted(*key)
         with self._lock:
             if self._closed:
                 return

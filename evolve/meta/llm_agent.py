@@ -24,6 +24,7 @@ campaign, and repeated steps with identical prompts still get fresh replies.
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -65,6 +66,7 @@ class _Child:
     error: str | None = None
 
 
+@functools.lru_cache(maxsize=256)  # the parent's form is asked for by every proposal from it
 def _canonical(source: str) -> str:
     """Code identity ignoring comments and formatting (plain text when it does not parse)."""
     try:

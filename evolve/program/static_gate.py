@@ -8,7 +8,7 @@ so the OS layers of the sandbox (``evolve.jail``) are what contain a hostile pro
 from __future__ import annotations
 
 import ast
-import threading
+import functools
 from dataclasses import dataclass
 
 from evolve_sandbox.importguard import ALLOWED_IMPORTS
@@ -167,14 +167,14 @@ def check_contract(tree: ast.Module) -> GateFailure | None:
 
 # CPython 3.11 can fail with "AST constructor recursion depth mismatch" when several threads
 # parse at once (gh-106905); evaluations of a batch run in threads, so parsing is serialised.
-_PARSE_LOCK = threading.Lock()
-
-
+# A campaign gates each program several times (the child developer, then every evaluation of
+# it: reflection and static, in threads of one process), and a parse holds the GIL for
+# milliseconds; the verdict is a pure function of the text, so it is kept (frozen result).
+@functools.lru_cache(maxsize=256)
 def static_gate(source: str, filename: str = "<program>") -> GateFailure | None:
     """Run the parse, contract and import gates; ``None`` means the program may be loaded."""
     try:
-        with _PARSE_LOCK:
-            tree = parse_source(source, filename=filename)
+        tree = parse_source(source, filename=filename)
     except SyntaxError as exc:
         return GateFailure("parse", f"line {exc.lineno}: {exc.msg}")
     except ValueError as exc:  # e.g. null bytes
