@@ -18,9 +18,10 @@ children, in two settings:
 
 Per run: loop time (the iterations only; seeds and the final test evaluation are fixed costs
 outside it, timed by wrapping ``Campaign._step``), children evaluated on the static set, children
-per minute and the ratio to batch 1, and where the loop time went: reflection evaluations,
-meta-agent calls (proposals, fixes) and child evaluations, timed by wrapping the evaluator and
-the meta-call hook; "other" is gating and database work. With ``--repeat`` > 1 the row of a
+per minute and the ratio to batch 1, and where the loop time went: reflection evaluations with
+the proposals (one phase: each proposal starts as soon as its parent's reflection is stored),
+child evaluations, and gate-fix meta calls, timed by wrapping the evaluator and the meta-call
+hook; "other" is gating and database work. With ``--repeat`` > 1 the row of a
 batch size is its run with the median loop time, and "range s" the fastest and slowest loop.
 The top batch size is run at least twice with the same seed and the lineage databases are
 compared (SELECT id, parent_ids, iteration, gate_status, score ...): they must be identical.
@@ -66,6 +67,7 @@ class TimedCampaign(Campaign):
         self.phases: dict[str, float] = defaultdict(float)
         self.step_seconds: list[float] = []
         self._in_step = False
+        self._proposed = False
         evaluate_many = self.evaluator.evaluate_many
 
         def timed(requests: list[tuple[str, str, str]]) -> Any:
@@ -74,21 +76,23 @@ class TimedCampaign(Campaign):
                 return evaluate_many(requests)
             finally:
                 if self._in_step:
-                    kind = "reflect" if all(r[2].startswith("reflect") for r in requests) \
-                        else "child eval"
-                    self.phases[kind] += time.monotonic() - started
+                    self.phases["child eval"] += time.monotonic() - started
 
         self.evaluator.evaluate_many = timed  # ChildDeveloper holds the same evaluator
 
     def _meta_call(self, call: Any) -> Any:
+        # A step's first meta call is its proposals, which run while the reflections are
+        # stored (pipelined): that phase is "reflect+propose"; later ones are gate fixes.
+        phase = "fixes" if self._proposed else "reflect+propose"
+        self._proposed = True
         started = time.monotonic()
         try:
             return super()._meta_call(call)
         finally:
-            self.phases["meta"] += time.monotonic() - started
+            self.phases[phase] += time.monotonic() - started
 
     def _step(self, iteration: int) -> float | None:
-        self._in_step = True
+        self._in_step, self._proposed = True, False
         started = time.monotonic()
         try:
             return super()._step(iteration)
@@ -125,12 +129,12 @@ def _table(title: str, runs: list[dict[str, Any]]) -> None:
         rows.append([r["batch"], r["iterations"], r["proposed"], r["evaluated"],
                      f"{r['loop']:.1f}", f"{r['spread'][0]:.1f}-{r['spread'][1]:.1f}",
                      f"{r['per_min']:.1f}", ratio(r["per_min"], base),
-                     f"{p.get('reflect', 0):.1f}", f"{p.get('meta', 0):.1f}",
-                     f"{p.get('child eval', 0):.1f}", f"{p.get('other', 0):.1f}",
+                     f"{p.get('reflect+propose', 0):.1f}", f"{p.get('child eval', 0):.1f}",
+                     f"{p.get('fixes', 0):.1f}", f"{p.get('other', 0):.1f}",
                      f"{r['total']:.1f}", f"{r['best']:.3f}"])
     print_table(["batch", "rounds", "proposed", "evaluated", "loop s", "range s", "children/min",
-                 "vs batch 1", "reflect s", "meta s", "child eval s", "other s", "total s",
-                 "best val"], rows, title)
+                 "vs batch 1", "reflect+propose s", "child eval s", "fixes s", "other s",
+                 "total s", "best val"], rows, title)
 
 
 def _profile(run_dir: Path, label: str) -> None:

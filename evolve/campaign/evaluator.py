@@ -10,6 +10,7 @@ results are stored in request order, whatever order they finished in.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -79,20 +80,32 @@ class CampaignEvaluator:
 
     def evaluate_many(self, requests: list[tuple[str, str, str]]) -> list[StoredEvaluation]:
         """Evaluations for (program id, source, subset) requests; missing ones run at once."""
+        return list(self.iter_many(requests))
+
+    def iter_many(self, requests: list[tuple[str, str, str]]) -> Iterator[StoredEvaluation]:
+        """``evaluate_many`` as it goes: each evaluation, in request order, once it is stored.
+
+        Missing evaluations start together; each is stored (on the calling thread, the
+        database's only writer) as soon as it and the ones before it are done, while later
+        ones still run. The same program on the same subset twice runs once.
+        """
         found: list[StoredEvaluation | None] = [self.lookup(pid, sub) for pid, _, sub in requests]
-        todo = [i for i, hit in enumerate(found) if hit is None]
-        # the same program on the same subset twice in one batch runs once
         unique: dict[tuple[str, str], int] = {}
-        for i in todo:
-            unique.setdefault((requests[i][0], requests[i][2]), i)
+        for i, hit in enumerate(found):
+            if hit is None:
+                unique.setdefault((requests[i][0], requests[i][2]), i)
         jobs = [self._job(*requests[i]) for i in unique.values()]
-        results = self.executor.map(jobs) if jobs else []
+        results = iter(self.executor.map(jobs)) if jobs else iter(())
+        pending = iter(unique)
         stored: dict[tuple[str, str], StoredEvaluation] = {}
-        for (pid, subset), result in zip(unique, results, strict=True):
-            stored[(pid, subset)] = self._store(pid, subset, result)
-        for i in todo:
-            found[i] = stored[(requests[i][0], requests[i][2])]
-        return [hit for hit in found if hit is not None]
+        for i, hit in enumerate(found):
+            if hit is None:
+                key = (requests[i][0], requests[i][2])
+                while key not in stored:  # results arrive in the order of ``unique``
+                    pid, subset = next(pending)
+                    stored[(pid, subset)] = self._store(pid, subset, next(results))
+                hit = stored[key]
+            yield hit
 
     def _job(self, program_id: str, source: str, subset: str) -> EvalJob:
         return EvalJob(program_id=program_id, source=source, subset=subset,

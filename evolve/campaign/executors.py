@@ -3,9 +3,9 @@
 Every executor maps a list of ``EvalJob``s to ``JobResult``s in the same order. Jobs are plain
 picklable data (program source, the subset's groups, task name and arguments, model settings),
 so a remote worker rebuilds the task and a model hub locally, runs the program in its own local
-sandbox, and sends back only data. The campaign process stays the only database writer: it
-stores results in job order once a batch is complete, so the database does not depend on which
-worker finished first.
+sandbox, and sends back only data. Results come back lazily in job order: the campaign process,
+the only database writer, stores the first result while the others are still running, and the
+database still does not depend on which worker finished first.
 
 Cluster engines come through joblib's backends (``loky`` for processes, ``dask`` from
 ``distributed``, ``ray`` from ``ray.util.joblib``), not through anything home-made.
@@ -14,6 +14,7 @@ Cluster engines come through joblib's backends (``loky`` for processes, ``dask``
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
@@ -95,11 +96,13 @@ def run_job(job: EvalJob, hub: Any = None) -> JobResult:
 
 
 class Executor(Protocol):
-    """Runs evaluation jobs; ``map`` returns results in job order and may run them at once."""
+    """Runs evaluation jobs at once where it can; ``map`` yields their results in job order,
+    each as soon as it and every earlier one are done (iterate it to the end: stopping early
+    abandons the jobs not yet started)."""
 
     name: str
 
-    def map(self, jobs: list[EvalJob]) -> list[JobResult]: ...
+    def map(self, jobs: list[EvalJob]) -> Iterator[JobResult]: ...
 
     def close(self) -> None: ...
 
@@ -113,10 +116,10 @@ class ThreadExecutor:
         self._hub = hub
         self._pool = ThreadPoolExecutor(max(1, workers), thread_name_prefix="evolve-eval")
 
-    def map(self, jobs: list[EvalJob]) -> list[JobResult]:
+    def map(self, jobs: list[EvalJob]) -> Iterator[JobResult]:
         if len(jobs) == 1:
-            return [run_job(jobs[0], self._hub)]
-        return list(self._pool.map(lambda job: run_job(job, self._hub), jobs))
+            return iter([run_job(jobs[0], self._hub)])
+        return self._pool.map(lambda job: run_job(job, self._hub), jobs)
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
@@ -152,11 +155,12 @@ class JoblibExecutor:
                          log_to_driver=False)
             register_ray()
 
-    def map(self, jobs: list[EvalJob]) -> list[JobResult]:
+    def map(self, jobs: list[EvalJob]) -> Iterator[JobResult]:
         import joblib
 
         with joblib.parallel_backend(self._backend, n_jobs=self._workers):
-            return list(joblib.Parallel()(joblib.delayed(run_job)(job) for job in jobs))
+            yield from joblib.Parallel(return_as="generator")(
+                joblib.delayed(run_job)(job) for job in jobs)
 
     def close(self) -> None:
         if self._client is not None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -227,12 +227,19 @@ class Campaign:
             self.subset_task.add_subset(subset, reflection_groups(self.task, reflection_ids))
             self.evaluator.subset_items[subset] = list(reflection_ids)
             plans.append((rng, parent, other, subset))
-        reflections = self.evaluator.evaluate_many(
+        reflections = self.evaluator.iter_many(
             [(parent.program_id, program_row(self.store, parent.program_id)["source"], subset)
              for _, parent, _, subset in plans])
-        contexts = [self._context(iteration, rng, parent, other, reflection)
-                    for (rng, parent, other, _), reflection in zip(plans, reflections, strict=True)]
-        proposals = self._meta_call(lambda: self._propose_all(contexts))
+        contexts: list[ReflectionContext] = []
+
+        def contexts_as_reflected() -> Iterator[ReflectionContext]:
+            # each child's context as soon as its reflection is stored, so its proposal can
+            # start while later reflections still run
+            for (rng, parent, other, _), reflection in zip(plans, reflections, strict=True):
+                contexts.append(self._context(iteration, rng, parent, other, reflection))
+                yield contexts[-1]
+
+        proposals = self._meta_call(lambda: self._propose_all(contexts_as_reflected()))
         requests = []
         for (_, parent, other, _), context, proposal in zip(plans, contexts, proposals,
                                                             strict=True):
@@ -261,13 +268,17 @@ class Campaign:
             freeze_code=self.config.search.freeze_code,
             other=snapshot(self.store, other.program_id) if other else None)
 
-    def _propose_all(self, contexts: list[ReflectionContext]) -> list[Proposal]:
-        """One proposal per context; a round's proposals run at once (the meta-agents are
-        stateless and each context carries its own seed, so the order does not matter)."""
-        if len(contexts) <= 1:
+    def _propose_all(self, contexts: Iterable[ReflectionContext]) -> list[Proposal]:
+        """One proposal per context, in order; each starts as soon as its context is there (the
+        meta-agents are stateless and each context carries its own seed, so proposals running
+        at once give what they give one at a time). Contexts are built on this thread, which
+        stays the database's only writer."""
+        if self.config.parallel.batch_size <= 1:
             return [self.meta.propose(context) for context in contexts]
-        with ThreadPoolExecutor(len(contexts), thread_name_prefix="propose") as pool:
-            return list(pool.map(self.meta.propose, contexts))
+        with ThreadPoolExecutor(self.config.parallel.batch_size,
+                                thread_name_prefix="propose") as pool:
+            futures = [pool.submit(self.meta.propose, context) for context in contexts]
+            return [future.result() for future in futures]
 
     def _request(self, iteration: int, parent: Any, other: Any, context: ReflectionContext,
                  proposal: Proposal) -> ChildRequest | None:

@@ -26,6 +26,26 @@ class StoreError(Exception):
     """The database is missing, locked, corrupted or of an unknown schema version."""
 
 
+ITEM_COLUMNS = (
+    ("evaluation_id", "BIGINT"), ("item_id", "VARCHAR"), ("group_id", "VARCHAR"),
+    ("category", "VARCHAR"), ("question", "VARCHAR"), ("gold", "VARCHAR"), ("answer", "VARCHAR"),
+    ("retrieved", "VARCHAR"), ("score", "DOUBLE"), ("error", "VARCHAR"), ("trace", "VARCHAR"),
+)
+CALL_COLUMNS = (
+    ("campaign_id", "VARCHAR"), ("evaluation_id", "BIGINT"), ("program_id", "VARCHAR"),
+    ("role", "VARCHAR"), ("model", "VARCHAR"), ("kind", "VARCHAR"), ("tokens_in", "BIGINT"),
+    ("tokens_out", "BIGINT"), ("cost_usd", "DOUBLE"), ("latency_s", "DOUBLE"),
+    ("cached", "BOOLEAN"), ("error", "VARCHAR"), ("retries", "INTEGER"),
+    ("retry_errors", "VARCHAR"),
+)
+_COERCE: dict[str, Any] = {"VARCHAR": str, "BIGINT": int, "INTEGER": int, "DOUBLE": float,
+                           "BOOLEAN": bool}
+
+
+def _coerce(value: Any, kind: str) -> Any:
+    return None if value is None else _COERCE[kind](value)
+
+
 def _json(value: Any) -> str | None:
     return None if value is None else json.dumps(value, default=str)
 
@@ -175,7 +195,7 @@ class LineageStore:
             rows = [(evaluation_id, i.get("item_id"), i.get("group_id"), i.get("category"),
                      i.get("question"), i.get("gold"), i.get("answer"), i.get("retrieved"),
                      i.get("score"), i.get("error"), _json(i)) for i in items]
-            self._insert_rows("INSERT INTO item_results VALUES", rows)
+            self._insert_rows("item_results", ITEM_COLUMNS, rows)
             self._insert_calls(campaign_id, evaluation_id, program_id, calls)
         return int(evaluation_id)
 
@@ -191,23 +211,26 @@ class LineageStore:
                  c.get("kind"), c.get("tokens_in"), c.get("tokens_out"), c.get("cost_usd"),
                  c.get("latency_s"), c.get("cached"), c.get("error"), c.get("retries", 0),
                  c.get("retry_errors")) for c in calls]
-        self._insert_rows(
-            "INSERT INTO llm_calls (campaign_id, evaluation_id, program_id, role, model, "
-            "kind, tokens_in, tokens_out, cost_usd, latency_s, cached, error, retries, "
-            "retry_errors) VALUES", rows)
+        self._insert_rows("llm_calls", CALL_COLUMNS, rows)
 
-    def _insert_rows(self, statement: str, rows: list[tuple[Any, ...]],
-                     chunk: int = 256) -> None:
-        """``statement`` (an INSERT ending in VALUES) for ``rows``, many rows per statement:
-        DuckDB's ``executemany`` runs one statement per row, about 3x slower."""
+    def _insert_rows(self, table: str, columns: tuple[tuple[str, str], ...],
+                     rows: list[tuple[Any, ...]]) -> None:
+        """Insert ``rows`` (values in ``columns`` order) into ``table`` in one statement.
+
+        The values go in as one typed list per column, unnested by DuckDB: a long ``VALUES``
+        list is planned expression by expression, and a 50-call evaluation took ~14 ms to
+        store that way against ~4 ms as lists (``executemany``, one statement per row, is
+        slower still). Each value is first coerced to its column's type, so a list never mixes
+        Python types; row order is kept (readers order item results by rowid).
+        """
         if not rows:
             return
-        width = len(rows[0])
-        placeholder = "(" + ", ".join("?" * width) + ")"
-        for start in range(0, len(rows), chunk):
-            part = rows[start:start + chunk]
-            self.conn.execute(f"{statement} {', '.join([placeholder] * len(part))}",
-                              [value for row in part for value in row])
+        by_column = list(zip(*rows, strict=True))
+        names = ", ".join(name for name, _ in columns)
+        select = ", ".join(f"unnest(${i}::{kind}[])" for i, (_, kind) in enumerate(columns, 1))
+        self.conn.execute(f"INSERT INTO {table} ({names}) SELECT {select}",
+                          [[_coerce(value, kind) for value in values]
+                           for values, (_, kind) in zip(by_column, columns, strict=True)])
 
     # -- events and state ----------------------------------------------------------------
     def add_event(self, campaign_id: str, kind: str, message: str, *, iteration: int | None = None,

@@ -1,0 +1,46 @@
+"""The lineage store writes evaluations, their items and their calls as given, in order."""
+
+from __future__ import annotations
+
+import json
+
+from evolve.lineage import LineageStore
+
+
+def _store(tmp_path) -> LineageStore:
+    store = LineageStore(tmp_path / "lineage.duckdb")
+    store.add_campaign("c1", name="t", task="dialog-synth")
+    store.add_program("p1", "c1", "SOURCE = 1\n")
+    return store
+
+
+def test_items_and_calls_round_trip_in_order_with_mixed_value_types(tmp_path):
+    store = _store(tmp_path)
+    items = [{"item_id": f"i{n:04d}", "group_id": "g", "category": n % 3 if n % 2 else "multi",
+              "question": "q 'quoted'", "gold": None, "answer": f"a{n}",
+              "retrieved": "r" * (n % 7), "score": 1 if n % 4 == 0 else 0.25 * (n % 4),
+              "error": None, "prompts": {"answer": [{"role": "user", "content": "ü"}]}}
+             for n in range(700)]  # more rows than any single VALUES list used to take
+    calls = [{"role": "task", "model": "m", "kind": "chat", "tokens_in": n, "tokens_out": None,
+              "cost_usd": 0 if n % 2 else 0.5, "latency_s": 0.2, "cached": n % 3 == 0,
+              "error": None, "retries": 0, "retry_errors": None} for n in range(300)]
+    summary = {"status": "ok", "score": 0.5, "per_category": {"1": 0.5}, "n_items": len(items)}
+    evaluation = store.add_evaluation("c1", "p1", "static", "static", summary, items, calls)
+    rows = store.query("SELECT item_id, category, gold, score, trace FROM item_results "
+                       "WHERE evaluation_id = ? ORDER BY rowid", [evaluation])
+    assert [r[0] for r in rows] == [i["item_id"] for i in items]
+    assert [r[1] for r in rows] == [str(i["category"]) for i in items]
+    assert [r[3] for r in rows] == [float(i["score"]) for i in items]
+    assert all(r[2] is None for r in rows)
+    assert json.loads(rows[5][4]) == items[5]
+    stored = store.query("SELECT tokens_in, tokens_out, cost_usd, cached FROM llm_calls "
+                         "WHERE evaluation_id = ? ORDER BY id", [evaluation])
+    assert stored == [(c["tokens_in"], None, float(c["cost_usd"]), c["cached"]) for c in calls]
+
+
+def test_an_evaluation_without_items_or_calls(tmp_path):
+    store = _store(tmp_path)
+    evaluation = store.add_evaluation("c1", "p1", "static", "static",
+                                      {"status": "gate_failed", "score": 0.0}, [], [])
+    assert store.query("SELECT count(*) FROM item_results WHERE evaluation_id = ?",
+                       [evaluation]) == [(0,)]
