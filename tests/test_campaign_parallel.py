@@ -74,3 +74,24 @@ def test_worker_hubs_follow_the_models_table(tmp_path):
     assert _worker_hub({**base, "cache": str(shared)}).cache.path == shared
     priced = _worker_hub({**base, "cache": "off", "prices": {"my-model": [2.0, 4.0]}})
     assert priced.prices.cost("my-model", 1_000_000, 0)[0] == pytest.approx(2.0)
+
+
+def test_gil_switch_interval_is_short_during_a_run_and_restored(tmp_path):
+    import sys
+
+    from evolve.campaign import loop
+
+    seen: list[float] = []
+
+    class Watched(Campaign):
+        def _step(self, iteration: int) -> float | None:
+            seen.append(sys.getswitchinterval())
+            return super()._step(iteration)
+
+    config = load_config(EXAMPLES / "quickstart.toml",
+                         ["task.args.size=tiny", "search.iterations=1", "data.val_size=8"])
+    before = sys.getswitchinterval()
+    assert before > loop.SWITCH_INTERVAL_S
+    assert Watched(config, tmp_path / "run", config_dir=EXAMPLES, progress=False).run().finished
+    assert seen == [loop.SWITCH_INTERVAL_S]
+    assert sys.getswitchinterval() == before
