@@ -1,20 +1,22 @@
 """Campaign throughput with ``parallel.batch_size`` 1, 2 and 4 (issue #6).
 
-Run: ``python bench/batch_speedup.py [--children 16] [--batches 1,2,4] [--latency 0.2]
+Run: ``python bench/batch_speedup.py [--children 16] [--batches 1,2,4] [--latency 0.2,1.0]
 [--mode both|offline|endpoint] [--size tiny] [--val-size 20] [--repeat 1]``. Shorter:
-``--children 8 --mode endpoint``. On a noisy machine: ``--repeat 3``.
+``--children 8 --mode endpoint --latency 0.2``. On a noisy machine: ``--repeat 3``.
 
 The quickstart campaign (``examples/quickstart.toml``, dialog-synth ``--size`` with
-``data.val_size = --val-size`` so the rotating reflection set is not empty) is run once (``--repeat``
-times, interleaved) per batch size with ``search.iterations = children / batch`` so every run proposes the same number of
-children, in two settings:
+``data.val_size = --val-size`` so the rotating reflection set is not empty) is run once
+(``--repeat`` times, interleaved) per batch size with ``search.iterations = children / batch``
+so every run proposes the same number of children, in these settings:
 
 (a) ``offline``: offline task model and offline mutator (CPU-bound: 2 cores here);
-(b) ``endpoint``: task AND reflector roles on the benchmark fake endpoint (``_fake_llm.py``,
-    ``--latency`` per request, the offline model behind it, small valid patches as meta-agent
-    replies), ``models.concurrency = --concurrency`` (128: enough that the endpoint's latency,
-    not the client's cap on requests in flight, bounds a round of 4 children),
-    ``search.mutation = patch``, cache off.
+(b), (c) ``endpoint``: task AND reflector roles on the benchmark fake endpoint
+    (``_fake_llm.py``, the offline model behind it, small valid patches as meta-agent replies),
+    one series per ``--latency`` (default 200 ms and 1 s per request: 200 ms is a fast
+    endpoint, under which four evaluations at once on two cores are partly CPU-bound; 1 s is
+    closer to a hosted chat model's latency), ``models.concurrency = --concurrency`` (128:
+    enough that the endpoint's latency, not the client's cap on requests in flight, bounds a
+    round of 4 children), ``search.mutation = patch``, cache off.
 
 Per run: loop time (the iterations only; seeds and the final test evaluation are fixed costs
 outside it, timed by wrapping ``Campaign._step``), children evaluated on the static set, children
@@ -184,12 +186,34 @@ def _series(name: str, overrides: list[str], args: argparse.Namespace, root: Pat
                   + "; ".join(sorted(verdicts)))
 
 
+def _endpoint_series(label: str, latency: float, common: list[str], args: argparse.Namespace,
+                     root: Path) -> None:
+    name = f"endpoint-{latency * 1000:.0f}ms"
+    with FakeEndpoint(latency) as endpoint:
+        runs, verdict = _series(name, common + endpoint_overrides(endpoint, args.concurrency),
+                                args, root)
+    _table(f"{label} task + reflector on the fake endpoint ({latency * 1000:.0f} ms per "
+           f"request, concurrency {args.concurrency}, mutation=patch, cache off)", runs)
+    print(verdict)
+    top = max(args.batches)
+    by_batch = {r["batch"]: r for r in runs}
+    if 1 in by_batch and top in by_batch:
+        gain = by_batch[top]["per_min"] / by_batch[1]["per_min"]
+        print(f"target: batch {top} >= {TARGET}x children/min of batch 1 against the "
+              f"{latency * 1000:.0f} ms endpoint: {gain:.2f}x -> "
+              f"{'met' if gain >= TARGET else 'NOT met'}")
+    for batch in sorted({1, top} & set(by_batch)):
+        _profile(by_batch[batch]["dir"], f"{latency * 1000:.0f} ms endpoint, batch {batch}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--children", type=int, default=16, help="children per run")
     parser.add_argument("--batches", type=lambda s: [int(x) for x in s.split(",")],
                         default=[1, 2, 4], help="batch sizes (default 1,2,4)")
-    parser.add_argument("--latency", type=float, default=0.2, help="endpoint latency (s)")
+    parser.add_argument("--latency", type=lambda s: [float(x) for x in s.split(",")],
+                        default=[0.2, 1.0],
+                        help="endpoint latencies in seconds, one series each (default 0.2,1.0)")
     parser.add_argument("--executor", default="threads",
                         help="parallel.executor (threads, processes, dask)")
     parser.add_argument("--concurrency", type=int, default=128,
@@ -214,22 +238,8 @@ def main() -> None:
             _table("(a) offline model + offline mutator (CPU-bound)", runs)
             print(verdict)
         if args.mode in ("both", "endpoint"):
-            with FakeEndpoint(args.latency) as endpoint:
-                runs, verdict = _series(
-                    "endpoint", common + endpoint_overrides(endpoint, args.concurrency), args,
-                    root)
-            _table(f"(b) task + reflector on the fake endpoint ({args.latency * 1000:.0f} ms "
-                   f"per request, concurrency {args.concurrency}, mutation=patch, cache off)",
-                   runs)
-            print(verdict)
-            top = max(args.batches)
-            by_batch = {r["batch"]: r for r in runs}
-            if 1 in by_batch and top in by_batch:
-                gain = by_batch[top]["per_min"] / by_batch[1]["per_min"]
-                print(f"target: batch {top} >= {TARGET}x children/min of batch 1 against the "
-                      f"endpoint: {gain:.2f}x -> {'met' if gain >= TARGET else 'NOT met'}")
-            for batch in sorted({1, top} & set(by_batch)):
-                _profile(by_batch[batch]["dir"], f"endpoint batch {batch}")
+            for index, latency in enumerate(args.latency):
+                _endpoint_series(f"({chr(ord('b') + index)})", latency, common, args, root)
         print(f"after: {load_text()}")
     finally:
         if not args.keep:
