@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from fakes import FakeOpenAIServer
+from fakes.programs import minimal_program
 
 from evolve.cli import main
 from evolve.evaluate import EvalSettings, evaluate_program
@@ -20,37 +21,10 @@ from evolve.tasks.registry import make_task
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
-MINIMAL = textwrap.dedent('''
-    from dataclasses import dataclass, field
-
-    INSTRUCTION_KNOWLEDGE_ITEM = "Copy the text."
-    INSTRUCTION_QUERY = "Restate the question."
-    INSTRUCTION_RESPONSE = "Answer in a few words."
-    ALWAYS_ON_KNOWLEDGE = ""
-
-    @dataclass
-    class KnowledgeItem:
-        text: str = field(default="", metadata={"description": "the episode"})
-
-    @dataclass
-    class Query:
-        question: str = ""
-
-    class KnowledgeBase:
-        def __init__(self, toolkit):
-            self.toolkit = toolkit
-            self.texts = []
-
-        def write(self, item, raw_text):
-            self.texts.append(raw_text)
-
-        def read(self, query):
-            READ_BODY
-''')
 
 
 def program(read_body: str, **replacements: str) -> str:
-    source = MINIMAL.replace("READ_BODY", read_body)
+    source = minimal_program(read_body)
     for old, new in replacements.items():
         source = source.replace(old, new)
     return source
@@ -256,7 +230,7 @@ def test_bad_usage_is_one_line_exit_2(argv, needle, capsys):
 
 def test_syntax_error_program_is_bad_input(capsys, tmp_path):
     path = tmp_path / "broken.py"
-    path.write_text(MINIMAL.replace("class Query:", "class Query(:"))
+    path.write_text(minimal_program("return ''").replace("class Query:", "class Query(:"))
     code, _, err = run_cli(["eval", str(path), "--task", "dialog-synth"], capsys)
     assert code == 2 and len(err.strip().splitlines()) == 1 and "syntax" in err
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import textwrap
 import threading
 import time
 from typing import Any
 
 import pytest
+from fakes.programs import minimal_program
 
 from evolve.evaluate import EvalSettings, evaluate_program
 from evolve.llm.factory import build_hub
@@ -94,39 +94,10 @@ def test_oracle_skips_extraction(task):
     assert {kind for kind, *_ in hub.timeline} == {"query", "answer"}
 
 
-# A memory whose write asks the toolkit's LLM (as LLM-curated memories do), or raises.
-CURATED = textwrap.dedent('''
-    from dataclasses import dataclass, field
-
-    INSTRUCTION_KNOWLEDGE_ITEM = "Copy the text."
-    INSTRUCTION_QUERY = "Restate the question."
-    INSTRUCTION_RESPONSE = "Answer in a few words."
-    ALWAYS_ON_KNOWLEDGE = ""
-
-    @dataclass
-    class KnowledgeItem:
-        text: str = field(default="", metadata={"description": "the episode"})
-
-    @dataclass
-    class Query:
-        question: str = ""
-
-    class KnowledgeBase:
-        def __init__(self, toolkit):
-            self.toolkit = toolkit
-            self.notes = []
-
-        def write(self, item, raw_text):
-            WRITE_BODY
-
-        def read(self, query):
-            return "\\n".join(self.notes)
-''')
-
-
 def test_smoke_test_overlaps_the_first_calls(task):
     hub = SlowRecordingHub(task, 0.1)
-    source = CURATED.replace("WRITE_BODY", "self.notes.append(self.toolkit.llm_completion("
+    # a memory whose write asks the toolkit's LLM, as LLM-curated memories do
+    source = minimal_program(write_body="self.texts.append(self.toolkit.llm_completion("
                              "[{'role': 'user', 'content': 'Note: ' + raw_text}]))")
     result = evaluate_program(source, task, hub, EvalSettings(concurrency=8))
     assert result.status == "ok", result.error
@@ -139,7 +110,7 @@ def test_smoke_test_overlaps_the_first_calls(task):
 
 def test_a_failed_smoke_test_cancels_the_calls_not_started(task):
     hub = SlowRecordingHub(task, 0.5)
-    source = CURATED.replace("WRITE_BODY", "raise ValueError('smoke-4321 in write')")
+    source = minimal_program(write_body="raise ValueError('smoke-4321 in write')")
     result = evaluate_program(source, task, hub, EvalSettings(concurrency=3))
     assert result.status == "gate_failed" and result.gate_stage == "smoke"
     assert "smoke-4321" in (result.error or "")
