@@ -8,8 +8,9 @@ three ways, side by side in one run:
 
 - ``typed create``: ``client.chat.completions.create(...)`` (params transform + response model);
 - ``evolve``: ``OpenAIChatModel.complete`` (the same ``openai`` client, raw ``client.post`` with
-  ``cast_to=httpx.Response`` and our own JSON reading, plus retry policy and limiter);
-- ``httpx floor``: a bare ``httpx.Client.post`` (no openai machinery at all).
+  the reply as bytes and our own JSON reading, plus retry policy and limiter);
+- ``http floor``: a bare POST with the HTTP client library the ``openai`` client is built on
+  (``httpx2``, or ``httpx`` for older releases), no openai machinery at all.
 
 Per way: CPU time of this process per call (``time.process_time``; the GIL-bound part that
 limits how many concurrent evaluations one orchestrator can drive) and wall time per call, and
@@ -21,11 +22,19 @@ from __future__ import annotations
 import argparse
 import time
 from collections.abc import Callable
+from typing import Any
 
-import httpx
 from _fake_llm import FakeEndpoint, load_text, print_table, ratio, use_dummy_key
 
 from evolve.llm.openai_chat import OpenAIChatModel, make_client
+
+
+def _http_library() -> Any:
+    try:
+        import httpx2 as library  # what openai 3.x is built on
+    except ImportError:
+        import httpx as library
+    return library
 
 
 def _measure(call: Callable[[], str], calls: int) -> tuple[float, float, str]:
@@ -53,14 +62,14 @@ def main() -> None:
     with FakeEndpoint(0.0) as endpoint:
         client = make_client(endpoint.url, "sk-bench-dummy", 60)
         model = OpenAIChatModel(endpoint.model, base_url=endpoint.url, api_key="sk-bench-dummy")
-        plain = httpx.Client(base_url=endpoint.url, timeout=60,
-                             headers={"Authorization": "Bearer sk-bench-dummy"})
+        plain = _http_library().Client(base_url=endpoint.url, timeout=60,
+                                       headers={"Authorization": "Bearer sk-bench-dummy"})
         body = {"model": endpoint.model, "messages": messages, "temperature": 0.0}
         ways: list[tuple[str, Callable[[], str]]] = [
             ("typed create", lambda: client.chat.completions.create(**body)  # type: ignore[arg-type]
              .choices[0].message.content or ""),
             ("evolve", lambda: model.complete(messages).text),
-            ("httpx floor", lambda: plain.post("/chat/completions", json=body)
+            ("http floor", lambda: plain.post("/chat/completions", json=body)
              .json()["choices"][0]["message"]["content"]),
         ]
         results = [(name, *_measure(call, args.calls)) for name, call in ways]

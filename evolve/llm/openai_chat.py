@@ -23,7 +23,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-import httpx
 import openai
 
 from evolve.errors import EndpointError
@@ -249,14 +248,15 @@ class OpenAIChatModel:
     def _post_chat(self, body: dict[str, Any]) -> tuple[str, int | None, int | None]:
         """One ``POST /chat/completions``: (text, prompt tokens, completion tokens).
 
-        Sent with the client's documented raw-request method (``client.post`` with
-        ``cast_to=httpx.Response``): the same transport, auth, headers and status-error mapping
-        as ``chat.completions.create``, minus its request-params transform and response-model
+        Sent with the client's documented raw-request method (``client.post``, the reply as
+        bytes; JSON is UTF-8 and ``json.loads`` reads bytes, without the client's charset
+        guessing for a bare ``application/json``): the same transport, auth, headers and status-error mapping as
+        ``chat.completions.create``, minus its request-params transform and response-model
         construction, which cost ~1 ms of CPU per call (``bench/client_overhead.py``); under a
         batch of concurrent evaluations that CPU, serialised by the GIL, became the bottleneck.
         """
-        raw = self._client.post("/chat/completions", body=body, cast_to=httpx.Response)
-        return parse_chat_reply(raw.json())
+        raw = self._client.post("/chat/completions", body=body, cast_to=bytes)
+        return parse_chat_reply(json.loads(raw))
 
     def list_models(self) -> list[str]:
         """Model ids the endpoint advertises (``GET /models``), with the retry policy."""
