@@ -262,7 +262,7 @@ def _count(name: str, value: str) -> int | None:
 
 def make_alfworld(args: dict[str, str]) -> AlfworldTask:
     """Registry factory: ``args`` hold the ``ALFWORLD_ARGS`` names, defaults filled in."""
-    from .splits import parse_int
+    from .splits import parse_int, parse_seconds
 
     kinds = args["task_types"].strip()
     task_types = None if kinds in ("", "all") else \
@@ -270,13 +270,7 @@ def make_alfworld(args: dict[str, str]) -> AlfworldTask:
     if task_types is not None and not task_types <= set(CATEGORY_NAMES):
         raise UsageError(f"task alfworld: bad value for task_types: {kinds!r}; choose from: "
                          f"{', '.join(CATEGORY_NAMES)} (comma-separated) or all")
-    try:
-        timeout = float(args["step_timeout"])
-        if timeout <= 0:
-            raise ValueError
-    except ValueError:
-        raise UsageError(f"task alfworld: bad value for step_timeout: "
-                         f"{args['step_timeout']!r} (seconds > 0)") from None
+    timeout = parse_seconds("alfworld", "step_timeout", args["step_timeout"])
     return AlfworldTask(
         args["path"], memory_dir=args["memory_dir"], val_dir=args["val_dir"],
         test_dir=args["test_dir"], train_dir=args["train_dir"],

@@ -88,6 +88,17 @@ def parse_int(name: str, value: str | int, *, minimum: int | None = None) -> int
     return number
 
 
+def parse_seconds(task: str, name: str, value: str | float) -> float:
+    """A duration argument of ``task``: a number of seconds above 0."""
+    try:
+        seconds = float(str(value).strip())
+    except ValueError:
+        seconds = 0.0
+    if not seconds > 0:  # also refuses nan
+        raise UsageError(f"task {task}: bad value for {name}: {value!r} (seconds > 0)")
+    return seconds
+
+
 def parse_categories(value: str | Iterable[int | str], valid: Iterable[int] = (1, 2, 3, 4, 5)
                      ) -> tuple[int, ...]:
     """Parse "1,2,4" (or an iterable) into a sorted tuple of valid category numbers."""

@@ -230,6 +230,8 @@ def _int(name: str, value: str, minimum: int = 0) -> int:
 
 def make_twx(args: dict[str, str]) -> TwxTask:
     """Registry factory: ``args`` hold the ``TWX_ARGS`` names, defaults filled in."""
+    from .splits import parse_seconds
+
     games = tuple(dict.fromkeys(g.strip() for g in args["game"].split(",") if g.strip()))
     unknown = [g for g in games if g not in GAMES]
     if not games or unknown:
@@ -242,13 +244,7 @@ def make_twx(args: dict[str, str]) -> TwxTask:
         value = args[name].strip()
         return preset[name] if value in ("", "auto") else _int(name, value)
 
-    try:
-        timeout = float(args["step_timeout"])
-        if timeout <= 0:
-            raise ValueError
-    except ValueError:
-        raise UsageError(f"task twx: bad value for step_timeout: {args['step_timeout']!r} "
-                         "(seconds > 0)") from None
+    timeout = parse_seconds("twx", "step_timeout", args["step_timeout"])
     return TwxTask(
         games, params=None if params in ("", "auto") else {g: params for g in games},
         episodes=count("episodes"), train=_int("train", args["train"]),
