@@ -249,11 +249,12 @@ class OpenAIChatModel:
         """One ``POST /chat/completions``: (text, prompt tokens, completion tokens).
 
         Sent with the client's documented raw-request method (``client.post``, the reply as
-        bytes; JSON is UTF-8 and ``json.loads`` reads bytes, without the client's charset
-        guessing for a bare ``application/json``): the same transport, auth, headers and status-error mapping as
-        ``chat.completions.create``, minus its request-params transform and response-model
-        construction, which cost ~1 ms of CPU per call (``bench/client_overhead.py``); under a
-        batch of concurrent evaluations that CPU, serialised by the GIL, became the bottleneck.
+        bytes: JSON is UTF-8 and ``json.loads`` reads bytes, so the client's charset guessing
+        for a bare ``application/json`` is skipped). Same transport, auth, headers and
+        status-error mapping as ``chat.completions.create``, minus its request-params transform
+        and response-model construction, which cost ~1 ms of CPU per call
+        (``bench/client_overhead.py``); under a batch of concurrent evaluations that CPU,
+        serialised by the GIL, became the bottleneck.
         """
         raw = self._client.post("/chat/completions", body=body, cast_to=bytes)
         return parse_chat_reply(json.loads(raw))

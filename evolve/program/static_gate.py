@@ -165,8 +165,6 @@ def check_contract(tree: ast.Module) -> GateFailure | None:
     return _check_methods(classes[KB_CLASS])
 
 
-# CPython 3.11 can fail with "AST constructor recursion depth mismatch" when several threads
-# parse at once (gh-106905); evaluations of a batch run in threads, so parsing is serialised.
 # A campaign gates each program several times (the child developer, then every evaluation of
 # it: reflection and static, in threads of one process), and a parse holds the GIL for
 # milliseconds; the verdict is a pure function of the text, so it is kept (frozen result).
