@@ -1,6 +1,7 @@
 """Client-side CPU per chat call: the typed ``openai`` call vs the path evolve uses (issue #6).
 
-Run: ``python bench/client_overhead.py [--calls 300] [--prompt-words 300]``.
+Run: ``python bench/client_overhead.py [--calls 300] [--prompt-words 300] [--in-flight 128]
+[--burst-calls 1536]``.
 
 Against the benchmark fake endpoint with 0 ms latency (``_fake_llm.py``, in a child process so
 its CPU is not counted), ``--calls`` sequential chat completions of a QA-sized prompt are sent
@@ -15,18 +16,29 @@ three ways, side by side in one run:
 Per way: CPU time of this process per call (``time.process_time``; the GIL-bound part that
 limits how many concurrent evaluations one orchestrator can drive) and wall time per call, and
 the CPU ratio to ``typed create``. Every way must return the same text (checked).
+
+Burst table: against a 200 ms endpoint, ``--burst-calls`` calls with ``--in-flight`` of them
+in flight at once (a batch of evaluations), through ``OpenAIChatModel`` with its requests
+spread over several clients (the default, ``client_ring``) and with one client for all of
+them (``max_clients=1``, one connection pool), twice each, interleaved: CPU of this process per
+call, wall time, the ideal ``calls / in-flight x latency`` and the clients used.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from _fake_llm import FakeEndpoint, load_text, print_table, ratio, use_dummy_key
 
+from evolve.llm.client_ring import MAX_CLIENTS
 from evolve.llm.openai_chat import OpenAIChatModel, make_client
+
+BURST_LATENCY_S = 0.2
 
 
 def _http_library() -> Any:
@@ -51,6 +63,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--calls", type=int, default=300)
     parser.add_argument("--prompt-words", type=int, default=300)
+    parser.add_argument("--in-flight", type=int, default=128)
+    parser.add_argument("--burst-calls", type=int, default=1536)
     args = parser.parse_args()
     use_dummy_key()
     messages = [
@@ -80,7 +94,34 @@ def main() -> None:
                  for name, cpu, wall, _ in results],
                 "client CPU per chat call (0 ms endpoint in another process)")
     print("same text from every way: " + ("yes" if len(texts) == 1 else f"NO ({len(texts)})"))
+    _burst(messages, args.in_flight, args.burst_calls)
     print(f"after: {load_text()}")
+
+
+def _complete(model: OpenAIChatModel, messages: list[dict[str, str]], _: int) -> str:
+    return model.complete(messages).text
+
+
+def _burst(messages: list[dict[str, str]], in_flight: int, calls: int) -> None:
+    rows = []
+    with FakeEndpoint(BURST_LATENCY_S) as endpoint, ThreadPoolExecutor(in_flight) as pool:
+        for attempt in range(3):
+            for name, clients in (("client ring", MAX_CLIENTS), ("one client", 1)):
+                model = OpenAIChatModel(endpoint.model, base_url=endpoint.url,
+                                        api_key="sk-bench-dummy", concurrency=in_flight,
+                                        max_clients=clients)
+                call = functools.partial(_complete, model, messages)
+                list(pool.map(call, range(2 * in_flight)))  # warm the pools
+                cpu, wall = time.process_time(), time.perf_counter()
+                list(pool.map(call, range(calls)))
+                rows.append([f"{name} ({attempt + 1})",
+                             f"{(time.process_time() - cpu) / calls * 1000:.2f}",
+                             f"{time.perf_counter() - wall:.2f}",
+                             f"{calls / in_flight * BURST_LATENCY_S:.2f}",
+                             str(len(model._clients))])
+    print_table(["way", "cpu ms/call", "wall s", "ideal s", "clients"], rows,
+                f"burst: {calls} calls, {in_flight} in flight, "
+                f"{BURST_LATENCY_S * 1000:.0f} ms endpoint")
 
 
 if __name__ == "__main__":

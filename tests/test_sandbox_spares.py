@@ -160,3 +160,24 @@ def test_peak_following_is_capped_and_off_stays_off(pool, monkeypatch):
     assert pool.wanted(*key) == MAX_SPARES
     monkeypatch.setenv("EVOLVE_SPARE_WORKERS", "0")
     assert pool.wanted(*key) == 0
+
+
+def test_an_announced_number_of_sessions_is_kept_ready_before_it_is_seen(pool, monkeypatch):
+    monkeypatch.setenv("EVOLVE_SPARE_WORKERS", "1")
+    mode, limits = resolve_mode("auto"), SandboxLimits()
+    with pool.expecting(3):
+        assert pool.wanted(mode, limits) == 3 == pool.wanted(mode, SandboxLimits(read_threads=2))
+        for _ in range(2):  # two sessions, one after the other: spares start from the second
+            with SandboxSession(COUNTER, Quiet(), limits, mode) as session:
+                session.start()
+        ready = wait_for_spares(pool, mode, limits, 3)
+        sessions = [SandboxSession(COUNTER, Quiet(), limits, mode) for _ in range(3)]
+        try:
+            for session in sessions:  # the first three at once find a worker each
+                session.start()
+            assert sorted(session.pid for session in sessions) == sorted(ready)
+        finally:
+            for session in sessions:
+                session.close()
+    unseen = SandboxLimits(read_threads=2)
+    assert pool.wanted(mode, unseen) == 1  # the announcement ends with its block

@@ -24,9 +24,11 @@ import numpy as np
 from ..errors import UsageError
 from ..evaluate import EvalSettings
 from ..jail import SandboxLimits
+from ..jail.spares import SPARES
 from ..lineage import LineageStore, StoreError
 from ..meta.base import Proposal, ReflectionContext
 from ..meta.freeze import apply_freeze
+from ..program.static_gate import static_gate
 from ..tasks.registry import make_task
 from .child import ChildDeveloper, ChildRequest, ChildSettings
 from .config import CampaignConfig
@@ -281,8 +283,17 @@ class Campaign:
             return [self.meta.propose(context) for context in contexts]
         with ThreadPoolExecutor(self.config.parallel.batch_size,
                                 thread_name_prefix="propose") as pool:
-            futures = [pool.submit(self.meta.propose, context) for context in contexts]
+            futures = [pool.submit(self._propose_and_gate, context) for context in contexts]
             return [future.result() for future in futures]
+
+    def _propose_and_gate(self, context: ReflectionContext) -> Proposal:
+        """One proposal, then its static gate verdict while later proposals are still out:
+        the verdict is kept per source, so gating the round's children on the campaign thread
+        afterwards finds it ready instead of parsing each program there in turn."""
+        proposal = self.meta.propose(context)
+        if proposal.source is not None:
+            static_gate(proposal.source)
+        return proposal
 
     def _request(self, iteration: int, parent: Any, other: Any, context: ReflectionContext,
                  proposal: Proposal) -> ChildRequest | None:
@@ -344,8 +355,12 @@ class Campaign:
         # round against a 200 ms endpoint by ~8% (bench/batch_speedup.py). Restored after.
         interval = sys.getswitchinterval()
         sys.setswitchinterval(min(interval, SWITCH_INTERVAL_S))
+        # Evaluations on threads open up to batch_size sandbox sessions at once in this
+        # process: have that many spare workers ready from the first round on.
+        at_once = self.config.parallel.batch_size if self.config.parallel.executor == "threads" else 1
         try:
-            return self._run()
+            with SPARES.expecting(at_once):
+                return self._run()
         finally:
             sys.setswitchinterval(interval)
             if previous is not None:

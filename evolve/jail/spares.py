@@ -14,8 +14,10 @@ never returned to the pool -- a worker serves exactly one session, as without sp
 ``EVOLVE_SPARE_WORKERS`` sets how many spares are kept per mode and limits (default 2; 0 turns
 them off). More are kept when more sessions of a key have been open at once (a campaign with
 ``parallel.batch_size`` 4 evaluates four children together): the pool keeps as many spares as
-that peak, up to ``MAX_SPARES``, so every session of the next round finds one ready. Sessions
-report their end through ``release``. Spares are per process (a forked child starts with none)
+that peak, up to ``MAX_SPARES``, so every session of the next round finds one ready; a caller
+that knows how many sessions it will open at once says so with ``expecting`` (a campaign: its
+batch size), so the first round need not wait for the peak to be seen. Sessions report their
+end through ``release``. Spares are per process (a forked child starts with none)
 and are stopped at exit.
 """
 
@@ -24,6 +26,8 @@ from __future__ import annotations
 import atexit
 import os
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from .channel import WorkerLink
 from .contracts import Callbacks, SandboxLimits
@@ -50,6 +54,7 @@ class SparePool:
         self._taken: dict[tuple[str, SandboxLimits], int] = {}
         self._open: dict[tuple[str, SandboxLimits], int] = {}
         self._peak: dict[tuple[str, SandboxLimits], int] = {}
+        self._expected = 0  # sessions a caller said it will open at once (see `expecting`)
         self._pid = os.getpid()
         self._closed = False
 
@@ -89,12 +94,25 @@ class SparePool:
             self._forget_if_forked()
             self._open[key] = max(0, self._open.get(key, 0) - 1)
 
+    @contextmanager
+    def expecting(self, sessions: int) -> Iterator[None]:
+        """While the block runs, keep spares for ``sessions`` sessions at once per key, as if
+        that many had already been open together (the peak still counts if higher)."""
+        with self._lock:
+            previous, self._expected = self._expected, max(self._expected, sessions)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._expected = previous
+
     def wanted(self, mode: str, limits: SandboxLimits) -> int:
         """How many spares are kept for a key: the configured count, or the peak number of its
-        sessions open at once if that is higher (capped at ``MAX_SPARES``); 0 when turned off."""
+        sessions open at once (or the number ``expecting`` announced) if that is higher, capped
+        at ``MAX_SPARES``; 0 when turned off."""
         base = spare_count()
         with self._lock:
-            peak = self._peak.get((mode, limits), 0)
+            peak = max(self._peak.get((mode, limits), 0), self._expected)
         return 0 if base == 0 else max(base, min(peak, MAX_SPARES))
 
     def _forget_if_forked(self) -> None:

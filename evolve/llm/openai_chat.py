@@ -27,6 +27,7 @@ import openai
 
 from evolve.errors import EndpointError
 from evolve.llm.base import Completion, Message
+from evolve.llm.client_ring import MAX_CLIENTS, ClientRing
 
 T = TypeVar("T")
 
@@ -183,7 +184,8 @@ class OpenAIChatModel:
 
     ``limiter`` bounds concurrent requests to the endpoint; pass the same semaphore to every
     model that shares an endpoint (the factory does), else each model gets its own bound of
-    ``concurrency``. ``Completion.latency_s`` covers retries and backoff but not the wait for
+    ``concurrency``. Requests in flight together are spread over up to ``max_clients`` clients
+    (``client_ring``). ``Completion.latency_s`` covers retries and backoff but not the wait for
     the limiter (that wait is our own throttling, not the endpoint's latency).
     """
 
@@ -198,6 +200,7 @@ class OpenAIChatModel:
         concurrency: int = 8,
         limiter: threading.Semaphore | None = None,
         extra_body: dict[str, Any] | None = None,
+        max_clients: int = MAX_CLIENTS,
     ) -> None:
         self.name = model
         self.base_url, self._api_key = resolve_endpoint(base_url, api_key)
@@ -205,7 +208,14 @@ class OpenAIChatModel:
         self.retry = retry or RetryPolicy()
         self.limiter = limiter or threading.BoundedSemaphore(max(1, concurrency))
         self.extra_body = extra_body
-        self._client = make_client(self.base_url, self._api_key, timeout)
+        # Several clients once many requests are in flight: one connection pool serving all
+        # of them costs more CPU per request (see `client_ring`).
+        self._clients = ClientRing(lambda: make_client(self.base_url, self._api_key, timeout),
+                                   max_clients=max_clients)
+
+    @property
+    def _client(self) -> openai.OpenAI:
+        return self._clients.first
 
     def __repr__(self) -> str:
         return f"OpenAIChatModel({self.name!r}, base_url={self.base_url!r})"
@@ -256,7 +266,8 @@ class OpenAIChatModel:
         (``bench/client_overhead.py``); under a batch of concurrent evaluations that CPU,
         serialised by the GIL, became the bottleneck.
         """
-        raw = self._client.post("/chat/completions", body=body, cast_to=bytes)
+        with self._clients.lease() as client:
+            raw = client.post("/chat/completions", body=body, cast_to=bytes)
         return parse_chat_reply(json.loads(raw))
 
     def list_models(self) -> list[str]:
