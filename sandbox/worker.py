@@ -166,15 +166,18 @@ class Worker:
         self._read_char_cap = int(message.get("read_char_cap", 3000))
 
     @staticmethod
-    def _preload() -> None:
-        """Import what every load needs (the toolkit's Chroma facade and numpy, sqlite3)
-        before reporting ready, so a worker started ahead of time (a harness spare) loads a
-        program in a few milliseconds. Only allow-listed, trusted modules are imported."""
+    def _preload(vectors: bool) -> None:
+        """Import what a load needs (sqlite3; with ``vectors``, the toolkit's Chroma facade
+        and numpy, ~55 ms of CPU) before reporting ready, so a worker started ahead of time
+        (a harness spare) loads a program in a few milliseconds. The harness asks for vectors
+        when the program mentions them; one that uses them unannounced imports them on first
+        use. Only allow-listed, trusted modules are imported."""
         import sqlite3  # noqa: F401
 
-        import chromadb  # noqa: F401 - the shim in sandbox/shims (first on sys.path)
+        if vectors:
+            import chromadb  # noqa: F401 - the shim in sandbox/shims (first on sys.path)
 
-        from . import chroma  # noqa: F401
+            from . import chroma  # noqa: F401
 
     def run(self) -> None:
         first = self._next_message()
@@ -183,7 +186,7 @@ class Worker:
         if first.get("t") != "init":
             raise RuntimeError("first message must be init")
         self._init(first)
-        self._preload()
+        self._preload(bool(first.get("preload_vectors", True)))
         self._out.send({"t": "ready"})
         while True:
             message = self._next_message()

@@ -10,6 +10,7 @@ import pytest
 from evolve.jail import SandboxLimits, SandboxSession, resolve_mode
 from evolve.jail.spares import SparePool, spare_count
 
+# No vector store in COUNTER: its workers are kept under the key (mode, limits, False).
 COUNTER = '''
 INSTRUCTION_KNOWLEDGE_ITEM = INSTRUCTION_QUERY = INSTRUCTION_RESPONSE = ALWAYS_ON_KNOWLEDGE = ""
 from dataclasses import dataclass
@@ -53,7 +54,7 @@ class Quiet:
 def wait_for_spares(pool: SparePool, mode: str, limits: SandboxLimits, n: int) -> list[int]:
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
-        ready = pool._ready.get((mode, limits), [])
+        ready = pool._ready.get((mode, limits, False), [])
         if len(ready) >= n:
             return [link.pid for link in ready]
         time.sleep(0.05)
@@ -83,7 +84,7 @@ def test_sessions_take_prestarted_workers_once(pool):
     with SandboxSession(COUNTER, Quiet(), limits, mode) as once:
         once.start()
     time.sleep(0.3)
-    assert not pool._ready.get((mode, limits))  # a single session starts no spares
+    assert not pool._ready.get((mode, limits, False))  # a single session starts no spares
     with SandboxSession(COUNTER, Quiet(), limits, mode) as first:
         first.start()
         first.write({"text": "a"}, "a")
@@ -96,7 +97,7 @@ def test_sessions_take_prestarted_workers_once(pool):
         # a fresh program: nothing of the first session's state, and another process
         assert second.read({"text": "?"}) == "0" and second.pid != first_pid
         taken = second.pid
-    assert taken not in [link.pid for link in pool._ready.get((mode, limits), [])]
+    assert taken not in [link.pid for link in pool._ready.get((mode, limits, False), [])]
     deadline = time.monotonic() + 5
     while alive(taken) and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -123,23 +124,23 @@ def test_spares_can_be_turned_off(pool, monkeypatch):
         with SandboxSession(COUNTER, Quiet(), limits, mode) as session:
             session.start()
     time.sleep(0.5)
-    assert not pool._ready.get((mode, limits)) and not pool._starting.get((mode, limits))
+    assert not pool._ready.get((mode, limits, False)) and not pool._starting.get((mode, limits, False))
 
 
 def test_spares_follow_the_peak_of_sessions_open_at_once(pool, monkeypatch):
     monkeypatch.setenv("EVOLVE_SPARE_WORKERS", "1")
     mode, limits = resolve_mode("auto"), SandboxLimits()
-    assert pool.wanted(mode, limits) == 1
+    assert pool.wanted(mode, limits, False) == 1
     sessions = [SandboxSession(COUNTER, Quiet(), limits, mode) for _ in range(3)]
     try:
         for session in sessions:  # three at once, as a round of three children
             session.start()
-        assert pool._open[(mode, limits)] == 3
+        assert pool._open[(mode, limits, False)] == 3
     finally:
         for session in sessions:
             session.close()
-    assert pool._open[(mode, limits)] == 0  # every session reported its end
-    assert pool.wanted(mode, limits) == 3
+    assert pool._open[(mode, limits, False)] == 0  # every session reported its end
+    assert pool.wanted(mode, limits, False) == 3
     ready = wait_for_spares(pool, mode, limits, 3)
     sessions = [SandboxSession(COUNTER, Quiet(), limits, mode) for _ in range(3)]
     try:
@@ -154,7 +155,7 @@ def test_spares_follow_the_peak_of_sessions_open_at_once(pool, monkeypatch):
 def test_peak_following_is_capped_and_off_stays_off(pool, monkeypatch):
     from evolve.jail.spares import MAX_SPARES
 
-    key = ("none", SandboxLimits())
+    key = ("none", SandboxLimits(), False)
     pool._peak[key] = MAX_SPARES + 5
     monkeypatch.setenv("EVOLVE_SPARE_WORKERS", "2")
     assert pool.wanted(*key) == MAX_SPARES
@@ -166,7 +167,7 @@ def test_an_announced_number_of_sessions_is_kept_ready_before_it_is_seen(pool, m
     monkeypatch.setenv("EVOLVE_SPARE_WORKERS", "1")
     mode, limits = resolve_mode("auto"), SandboxLimits()
     with pool.expecting(3):
-        assert pool.wanted(mode, limits) == 3 == pool.wanted(mode, SandboxLimits(read_threads=2))
+        assert pool.wanted(mode, limits, False) == 3 == pool.wanted(mode, SandboxLimits(read_threads=2), False)
         for _ in range(2):  # two sessions, one after the other: spares start from the second
             with SandboxSession(COUNTER, Quiet(), limits, mode) as session:
                 session.start()
@@ -180,4 +181,54 @@ def test_an_announced_number_of_sessions_is_kept_ready_before_it_is_seen(pool, m
             for session in sessions:
                 session.close()
     unseen = SandboxLimits(read_threads=2)
-    assert pool.wanted(mode, unseen) == 1  # the announcement ends with its block
+    assert pool.wanted(mode, unseen, False) == 1  # the announcement ends with its block
+
+
+VECTOR_NOTES = COUNTER.replace('''    def __init__(self, toolkit):
+        pass
+
+    def write(self, item, raw_text):
+        STATE["writes"] += 1
+
+    def read(self, query):
+        return str(STATE["writes"])''', '''    def __init__(self, toolkit):
+        self.toolkit = toolkit  # the store is first touched by a write
+
+    def write(self, item, raw_text):
+        notes = getattr(self.toolkit, STORE).get_or_create_collection("notes")
+        notes.add(ids=[str(notes.count())], documents=[raw_text])
+
+    def read(self, query):
+        notes = getattr(self.toolkit, STORE).get_or_create_collection("notes")
+        return notes.query(query_texts=[query.text], n_results=1)["documents"][0][0]''')
+
+
+def mapped_in_tree(pid: int, fragment: str) -> bool:
+    """Whether ``fragment`` is in the memory map of ``pid`` or of any of its descendants."""
+    pids, seen = [pid], False
+    while pids:
+        current = pids.pop()
+        try:
+            seen = seen or fragment in open(f"/proc/{current}/maps").read()
+            for task in os.listdir(f"/proc/{current}/task"):
+                pids += [int(p) for p in open(f"/proc/{current}/task/{task}/children").read().split()]
+        except OSError:
+            continue
+    return seen
+
+
+def test_workers_preload_numpy_only_for_programs_that_mention_vectors(pool):
+    from evolve.jail.session import uses_vectors
+
+    mode, limits = resolve_mode("auto"), SandboxLimits()
+    announced = VECTOR_NOTES.replace("STORE", '"chroma"')
+    hidden = VECTOR_NOTES.replace("STORE", '"chro" + "ma"')  # reaches the store unannounced
+    assert uses_vectors(announced) and not uses_vectors(hidden) and not uses_vectors(COUNTER)
+    for source, preloaded in ((COUNTER, False), (announced, True), (hidden, False)):
+        with SandboxSession(source, Quiet(), limits, mode) as session:
+            session.start()
+            assert mapped_in_tree(session.pid, "_multiarray_umath") is preloaded
+            if source is not COUNTER:  # the store works either way: imported on first use
+                session.write({"text": "a"}, "alice moved to lisbon")
+                assert session.read({"text": "where"}) == "alice moved to lisbon"
+                assert mapped_in_tree(session.pid, "_multiarray_umath")

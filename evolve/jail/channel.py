@@ -51,8 +51,10 @@ MAX_LOG_CHARS = 2_000
 class WorkerLink:
     """One live worker process and its protocol state."""
 
-    def __init__(self, mode: str, callbacks: Callbacks | None, limits: SandboxLimits) -> None:
+    def __init__(self, mode: str, callbacks: Callbacks | None, limits: SandboxLimits,
+                 preload_vectors: bool = True) -> None:
         self.mode = mode
+        self.preload_vectors = preload_vectors  # import numpy and the Chroma facade at boot
         self._callbacks = callbacks  # None for a spare until ``adopt``
         self._limits = limits
         self._lock = threading.Lock()
@@ -106,6 +108,7 @@ class WorkerLink:
             "read_char_cap": self._limits.read_char_cap,
             "pdeathsig": self.mode == "none",
             "parent_pid": os.getpid(),
+            "preload_vectors": self.preload_vectors,
         }, startup)
         self._wait(startup)
 

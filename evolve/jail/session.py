@@ -41,6 +41,14 @@ MAX_CONSTANT_CHARS = 200_000
 MAX_FIELDS = 200
 
 
+def uses_vectors(source: str) -> bool:
+    """Whether a worker for ``source`` should preload the vector store (numpy and the toolkit's
+    Chroma facade). A textual check on purpose: a program can only reach numpy through the
+    toolkit's ``chroma``, ``import chromadb`` or ``import numpy``, and a wrong "no" costs only
+    the import on first use."""
+    return "chroma" in source or "numpy" in source
+
+
 class SandboxSession:
     """A context manager around one worker process (see the module docstring)."""
 
@@ -58,6 +66,7 @@ class SandboxSession:
         self._link: WorkerLink | None = None
         self._lifecycle = threading.Lock()
         self._counted = False  # this session is counted as open by SPARES (see release)
+        self._vectors = uses_vectors(source)
 
     # -- lifecycle ------------------------------------------------------------------------
     def __enter__(self) -> SandboxSession:
@@ -109,14 +118,15 @@ class SandboxSession:
         if link is not None:
             link.close()
         if counted:
-            SPARES.release(self.mode, self.limits)
+            SPARES.release(self.mode, self.limits, self._vectors)
 
     def _launch_and_load(self) -> ProgramInfo:
         if self._counted:  # a relaunch: still one session
-            SPARES.release(self.mode, self.limits)
-        spare = SPARES.take(self.mode, self.limits, self._callbacks)
+            SPARES.release(self.mode, self.limits, self._vectors)
+        spare = SPARES.take(self.mode, self.limits, self._callbacks, self._vectors)
         self._counted = True
-        link = self._link = spare or WorkerLink(self.mode, self._callbacks, self.limits)
+        link = self._link = spare or WorkerLink(self.mode, self._callbacks, self.limits,
+                                                preload_vectors=self._vectors)
         if spare is None:
             link.start()
         return self._info(link, link.request("load", {"source": self._source},

@@ -7,8 +7,8 @@ replacements started, so the next session finds one ready; the start-up then ove
 waits instead of delaying the first call.
 
 Isolation is unchanged: a spare has run only the worker's own boot code (no program), it is
-started with the limits of the session that takes it (spares are kept per sandbox mode and
-``SandboxLimits``), it gets that session's callbacks before its first request, and it is
+started with the limits of the session that takes it (spares are kept per sandbox mode,
+``SandboxLimits`` and whether the worker preloads the vector store, see ``WorkerLink``), it gets that session's callbacks before its first request, and it is
 never returned to the pool -- a worker serves exactly one session, as without spares.
 
 ``EVOLVE_SPARE_WORKERS`` sets how many spares are kept per mode and limits (default 2; 0 turns
@@ -32,6 +32,8 @@ from contextlib import contextmanager
 from .channel import WorkerLink
 from .contracts import Callbacks, SandboxLimits
 
+Key = tuple[str, SandboxLimits, bool]  # sandbox mode, limits, vector store preloaded
+
 DEFAULT_SPARES = 2
 MAX_SPARES = 8  # the peak-following count stops here (each idle spare holds ~25 MB)
 
@@ -49,22 +51,23 @@ class SparePool:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._ready: dict[tuple[str, SandboxLimits], list[WorkerLink]] = {}
-        self._starting: dict[tuple[str, SandboxLimits], int] = {}
-        self._taken: dict[tuple[str, SandboxLimits], int] = {}
-        self._open: dict[tuple[str, SandboxLimits], int] = {}
-        self._peak: dict[tuple[str, SandboxLimits], int] = {}
+        self._ready: dict[Key, list[WorkerLink]] = {}
+        self._starting: dict[Key, int] = {}
+        self._taken: dict[Key, int] = {}
+        self._open: dict[Key, int] = {}
+        self._peak: dict[Key, int] = {}
         self._expected = 0  # sessions a caller said it will open at once (see `expecting`)
         self._pid = os.getpid()
         self._closed = False
 
-    def take(self, mode: str, limits: SandboxLimits, callbacks: Callbacks) -> WorkerLink | None:
+    def take(self, mode: str, limits: SandboxLimits, callbacks: Callbacks,
+             vectors: bool = True) -> WorkerLink | None:
         """A started worker for a new session (None if none is ready); asks for replacements.
 
         Every call opens a session of the key (whether or not a spare was ready): the caller
         must ``release`` it when that session ends.
         """
-        key = (mode, limits)
+        key = (mode, limits, vectors)
         link = None
         with self._lock:
             self._forget_if_forked()
@@ -87,9 +90,9 @@ class SparePool:
             link.adopt(callbacks)
         return link
 
-    def release(self, mode: str, limits: SandboxLimits) -> None:
+    def release(self, mode: str, limits: SandboxLimits, vectors: bool = True) -> None:
         """A session opened by ``take`` has ended."""
-        key = (mode, limits)
+        key = (mode, limits, vectors)
         with self._lock:
             self._forget_if_forked()
             self._open[key] = max(0, self._open.get(key, 0) - 1)
@@ -106,13 +109,13 @@ class SparePool:
             with self._lock:
                 self._expected = previous
 
-    def wanted(self, mode: str, limits: SandboxLimits) -> int:
+    def wanted(self, mode: str, limits: SandboxLimits, vectors: bool = True) -> int:
         """How many spares are kept for a key: the configured count, or the peak number of its
         sessions open at once (or the number ``expecting`` announced) if that is higher, capped
         at ``MAX_SPARES``; 0 when turned off."""
         base = spare_count()
         with self._lock:
-            peak = max(self._peak.get((mode, limits), 0), self._expected)
+            peak = max(self._peak.get((mode, limits, vectors), 0), self._expected)
         return 0 if base == 0 else max(base, min(peak, MAX_SPARES))
 
     def _forget_if_forked(self) -> None:
@@ -122,7 +125,7 @@ class SparePool:
             self._open, self._peak = {}, {}
             self._pid = os.getpid()
 
-    def _replenish(self, key: tuple[str, SandboxLimits]) -> None:
+    def _replenish(self, key: Key) -> None:
         wanted = self.wanted(*key)
         with self._lock:
             if self._closed:
@@ -135,8 +138,8 @@ class SparePool:
             threading.Thread(target=self._start_one, args=(key,), daemon=True,
                              name="jail-spare").start()
 
-    def _start_one(self, key: tuple[str, SandboxLimits]) -> None:
-        link = WorkerLink(key[0], None, key[1])
+    def _start_one(self, key: Key) -> None:
+        link = WorkerLink(key[0], None, key[1], preload_vectors=key[2])
         try:
             link.start()
         except Exception:  # noqa: BLE001 - a session that finds no spare starts its own
