@@ -9,7 +9,6 @@ the same choices, finds what it already stored, and pays for nothing twice.
 
 from __future__ import annotations
 
-import sys
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
@@ -36,6 +35,7 @@ from .config_load import config_to_dict, resolve_seeds
 from .evaluator import CampaignEvaluator
 from .executors import make_executor
 from .hub_setup import build_campaign_hub
+from .interpreter import campaign_interpreter, freeze_long_lived
 from .meta_factory import make_meta_agent
 from .pareto import pareto_front
 from .pool import lineage_log, pool_entries, program_row, snapshot
@@ -61,7 +61,6 @@ class CampaignOutcome:
     best_test: float | None
 
 
-SWITCH_INTERVAL_S = 0.001  # the GIL hand-over interval while a campaign runs (see run)
 
 
 def open_store(run_dir: Path) -> LineageStore:
@@ -349,20 +348,13 @@ class Campaign:
         previous = None
         if threading.current_thread() is threading.main_thread():
             previous = signal.signal(signal.SIGINT, self._on_sigint)
-        # Many threads wait on I/O (LLM calls, sandbox pipes) and each reply needs the GIL
-        # back; with the default 5 ms switch interval a busy thread (storing, rendering)
-        # makes every waiting one queue for up to 5 ms per hand-over. 1 ms cut a batch-4
-        # round against a 200 ms endpoint by ~8% (bench/batch_speedup.py). Restored after.
-        interval = sys.getswitchinterval()
-        sys.setswitchinterval(min(interval, SWITCH_INTERVAL_S))
         # Evaluations on threads open up to batch_size sandbox sessions at once in this
         # process: have that many spare workers ready from the first round on.
         at_once = self.config.parallel.batch_size if self.config.parallel.executor == "threads" else 1
         try:
-            with SPARES.expecting(at_once):
+            with campaign_interpreter(), SPARES.expecting(at_once):
                 return self._run()
         finally:
-            sys.setswitchinterval(interval)
             if previous is not None:
                 signal.signal(signal.SIGINT, previous)
 
@@ -373,6 +365,7 @@ class Campaign:
             if not self.resuming or not self.store.get_state(self.campaign_id, "seeds_done"):
                 self._evaluate_seeds()
                 self.store.set_state(self.campaign_id, "seeds_done", True)
+            freeze_long_lived()  # setup is done: keep full collections off its objects
             done = int(self.store.get_state(self.campaign_id, "iterations_done", 0))
             last: float | None = None
             while True:
