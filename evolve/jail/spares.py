@@ -1,24 +1,26 @@
 """Spare workers: sandbox processes started ahead of time, each used by one session only.
 
-Starting a worker (bwrap, the interpreter, numpy and the toolkit's imports) costs ~90 ms of
-CPU that would otherwise sit on every evaluation's critical path. From the second session of
-a mode and limits on (a campaign; not a one-off ``evolve eval``), a background thread keeps
-replacements started, so the next session finds one ready; the start-up then overlaps with LLM
-waits instead of delaying the first call.
+Starting a worker (bwrap, the interpreter, the toolkit's imports and, for programs that use
+vectors, numpy) costs 60-140 ms of CPU that would otherwise sit on every evaluation's critical
+path. Spares are kept per key: sandbox mode, ``SandboxLimits`` and whether the worker preloads
+the vector store (see ``WorkerLink``). From the second session of a key on (a campaign; not a
+one-off ``evolve eval``), or from the first once a caller has announced sessions at once, a
+background thread keeps replacements started, so the next session finds one ready; the
+start-up then overlaps with LLM waits instead of delaying the first call.
 
 Isolation is unchanged: a spare has run only the worker's own boot code (no program), it is
-started with the limits of the session that takes it (spares are kept per sandbox mode,
-``SandboxLimits`` and whether the worker preloads the vector store, see ``WorkerLink``), it gets that session's callbacks before its first request, and it is
-never returned to the pool -- a worker serves exactly one session, as without spares.
+started with the limits of the session that takes it, it gets that session's callbacks before
+its first request, and it is never returned to the pool -- a worker serves exactly one
+session, as without spares.
 
-``EVOLVE_SPARE_WORKERS`` sets how many spares are kept per mode and limits (default 2; 0 turns
-them off). More are kept when more sessions of a key have been open at once (a campaign with
+``EVOLVE_SPARE_WORKERS`` sets how many spares are kept per key (default 2; 0 turns them off).
+More are kept when more sessions of a key have been open at once (a campaign with
 ``parallel.batch_size`` 4 evaluates four children together): the pool keeps as many spares as
 that peak, up to ``MAX_SPARES``, so every session of the next round finds one ready; a caller
 that knows how many sessions it will open at once says so with ``expecting`` (a campaign: its
 batch size), so the first round need not wait for the peak to be seen. Sessions report their
-end through ``release``. Spares are per process (a forked child starts with none)
-and are stopped at exit.
+end through ``release``. Spares are per process (a forked child starts with none) and are
+stopped at exit.
 """
 
 from __future__ import annotations
@@ -82,8 +84,9 @@ class SparePool:
             self._open[key] = self._open.get(key, 0) + 1
             self._peak[key] = max(self._peak.get(key, 0), self._open[key])
             # One session (`evolve eval`, a test) would only pay for spares it never uses:
-            # keep spares for a mode and limits from their second session on.
-            in_demand = self._taken[key] >= 2
+            # keep spares for a key from its second session on, or from its first when a
+            # caller announced sessions at once (`expecting`).
+            in_demand = self._taken[key] >= 2 or self._expected > 1
         if in_demand:
             self._replenish(key)
         if link is not None:
