@@ -208,11 +208,7 @@ def test_requests_in_flight_together_are_spread_over_several_clients():
         for _ in range(3):
             assert model.complete(MSG).text.startswith("echo")
         assert len(model._clients) == 1  # one request at a time: one client, one pool
-        threads = [threading.Thread(target=model.complete, args=(MSG,)) for _ in range(40)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        run_threads(lambda _: model.complete(MSG), 40)
         assert srv.counts["/chat/completions"] == 43
         assert srv.max_in_flight >= 20  # the ring does not hold requests back
         assert len(model._clients) == 3  # grew past 8 in flight per client, up to the cap

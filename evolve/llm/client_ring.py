@@ -2,11 +2,11 @@
 connection pool.
 
 Why: the HTTP layer under the ``openai`` client (httpcore) re-examines every pooled connection
-when a request starts and again when it ends (expiry checks that probe idle sockets), so the
-CPU a request costs grows with the number of connections in its pool. A campaign with
-``parallel.batch_size`` 4 keeps ~100 requests in flight against one endpoint; through a single
-client that costs ~25% more orchestrator CPU per call than through several small pools
-(``bench/client_overhead.py``, burst rows), and that CPU is serialised by the GIL.
+when a request starts and again when it ends (expiry checks that probe idle sockets) while
+holding the pool's lock, so with ~100 requests in flight against one endpoint (a campaign with
+``parallel.batch_size`` 4) every request start and end queues behind that scan. Spread over
+several small pools, the same burst finished 3-12% sooner in ``bench/client_overhead.py``
+(burst rows; CPU per call was within run-to-run noise).
 
 ``ClientRing.lease`` hands out the client with the fewest requests in flight, and makes a new
 one (up to ``max_clients``) only when every client already has ``per_client`` in flight: a
