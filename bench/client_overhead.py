@@ -20,7 +20,7 @@ the CPU ratio to ``typed create``. Every way must return the same text (checked)
 Burst table: against a 200 ms endpoint, ``--burst-calls`` calls with ``--in-flight`` of them
 in flight at once (a batch of evaluations), through ``OpenAIChatModel`` with its requests
 spread over several clients (the default, ``client_ring``) and with one client for all of
-them (``max_clients=1``, one connection pool), twice each, interleaved: CPU of this process per
+them (``max_clients=1``, one connection pool), three times each, interleaved: CPU of this process per
 call, wall time, the ideal ``calls / in-flight x latency`` and the clients used.
 """
 

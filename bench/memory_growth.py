@@ -65,7 +65,8 @@ class SampledCampaign(Campaign):
                "fds": open_fds(), "threads": threading.active_count(),
                "children": len(descendants(os.getpid())), "t": time.monotonic()}
         if iteration in CHECKPOINTS or iteration == self.config.search.iterations:
-            row["objects"] = len(gc.get_objects())
+            # a campaign freezes its setup objects, and get_objects() leaves frozen ones out
+            row["objects"] = len(gc.get_objects()) + gc.get_freeze_count()
             files = [self.run_dir / "lineage.duckdb", self.run_dir / "lineage.duckdb.wal"]
             row["db_mb"] = sum(f.stat().st_size for f in files if f.exists()) / 2**20
         self.samples.append(row)

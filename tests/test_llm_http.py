@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import socket
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -203,12 +204,25 @@ def test_concurrency_limit_per_model():
 
 
 def test_requests_in_flight_together_are_spread_over_several_clients():
-    with FakeOpenAIServer(latency_s=0.2) as srv:
+    with FakeOpenAIServer(latency_s=1.0) as srv:
         model = chat_model(srv, concurrency=64, max_clients=3)
         for _ in range(3):
             assert model.complete(MSG).text.startswith("echo")
         assert len(model._clients) == 1  # one request at a time: one client, one pool
-        run_threads(lambda _: model.complete(MSG), 40)
+        # Requests join one after another (each has its client before the next starts), as
+        # a ramp of evaluations does; at once, later ones could all pile onto the clients
+        # that exist while a new one is being built, and how far the ring grew would depend
+        # on thread timing. The 1 s latency keeps every request in flight during the ramp.
+        threads = []
+        for started in range(1, 41):
+            threads.append(threading.Thread(target=model.complete, args=(MSG,)))
+            threads[-1].start()
+            deadline = time.monotonic() + 10
+            while sum(model._clients._in_flight) < started:
+                assert time.monotonic() < deadline, "a request never got its client"
+                time.sleep(0.001)
+        for thread in threads:
+            thread.join()
         assert srv.counts["/chat/completions"] == 43
         assert srv.max_in_flight >= 20  # the ring does not hold requests back
         assert len(model._clients) == 3  # grew past 8 in flight per client, up to the cap

@@ -61,8 +61,6 @@ class CampaignOutcome:
     best_test: float | None
 
 
-
-
 def open_store(run_dir: Path) -> LineageStore:
     try:
         run_dir.mkdir(parents=True, exist_ok=True)

@@ -37,7 +37,7 @@ from .contracts import Callbacks, SandboxLimits
 Key = tuple[str, SandboxLimits, bool]  # sandbox mode, limits, vector store preloaded
 
 DEFAULT_SPARES = 2
-MAX_SPARES = 8  # the peak-following count stops here (each idle spare holds ~25 MB)
+MAX_SPARES = 8  # the peak-following count stops here (each idle spare holds 15-27 MB)
 
 
 def spare_count() -> int:
@@ -49,7 +49,8 @@ def spare_count() -> int:
 
 
 class SparePool:
-    """Ready workers per (mode, limits); ``take`` hands one over and starts its replacement."""
+    """Ready workers per key (mode, limits, vectors); ``take`` hands one over and starts its
+    replacement."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()

@@ -60,9 +60,8 @@ class ClientRing(Generic[C]):
 
     def _pick(self) -> int:
         with self._lock:
-            index = min(range(len(self._clients)), key=self._in_flight.__getitem__)
-            crowded = self._in_flight[index] >= self._per_client
-            if not crowded or len(self._clients) >= self._max_clients:
+            index = self._least_busy()
+            if self._in_flight[index] < self._per_client or len(self) >= self._max_clients:
                 self._in_flight[index] += 1
                 return index
         # Every client is busy: build one more (a client costs tens of ms: its TLS context),
@@ -77,6 +76,10 @@ class ClientRing(Generic[C]):
             finally:
                 self._growing.release()
         with self._lock:
-            index = min(range(len(self._clients)), key=self._in_flight.__getitem__)
+            index = self._least_busy()
             self._in_flight[index] += 1
             return index
+
+    def _least_busy(self) -> int:
+        """Index of the client with the fewest requests in flight (hold ``_lock``)."""
+        return min(range(len(self._clients)), key=self._in_flight.__getitem__)

@@ -208,8 +208,8 @@ class OpenAIChatModel:
         self.retry = retry or RetryPolicy()
         self.limiter = limiter or threading.BoundedSemaphore(max(1, concurrency))
         self.extra_body = extra_body
-        # Several clients once many requests are in flight: one connection pool serving all
-        # of them costs more CPU per request (see `client_ring`).
+        # Several clients once many requests are in flight, so they do not all queue behind
+        # one connection pool's lock (see `client_ring`).
         self._clients = ClientRing(lambda: make_client(self.base_url, self._api_key, timeout),
                                    max_clients=max_clients)
 
