@@ -64,6 +64,16 @@ def build_parser() -> argparse.ArgumentParser:
                     help="toolkit LLM calls allowed per write/read call")
     ev.add_argument("--traces", default=None, metavar="FILE",
                     help="write per-item traces as JSON lines to FILE")
+    ev.add_argument("--max-tokens", type=int, default=None, metavar="N",
+                    help="reply cap of the task agent's calls in tokens (default 512)")
+    ev.add_argument("--timeout", type=float, default=120.0, metavar="S",
+                    help="seconds per request attempt to a remote model (default 120)")
+    ev.add_argument("--max-retries", type=int, default=4, metavar="N",
+                    help="retries of a failed request (default 4)")
+    ev.add_argument("--context-window", type=int, default=0, metavar="N",
+                    help="the model's context window in tokens (default: ask the server)")
+    ev.add_argument("--model-revision", default="", metavar="REV",
+                    help="label of the model's weights (part of the response-cache key)")
     _add_model_options(ev)
 
     run = sub.add_parser("run", help="launch a search campaign from a TOML config")
