@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from evolve.campaign.config import BudgetSection, CampaignConfig
+from evolve.campaign.config import BudgetSection, CampaignConfig, SearchSection
 from evolve.campaign.stoppers import (
     CampaignStatus,
     CompositeStopper,
+    FailedProposalsStopper,
     IterationStopper,
     MoneyStopper,
     StagnationStopper,
@@ -54,12 +55,23 @@ def test_stop_file(tmp_path):
 def test_build_stoppers_disables_zero_limits(tmp_path):
     composite = build_stoppers(CampaignConfig())
     kinds = [type(s) for s in composite.stoppers]
-    assert kinds == [IterationStopper, StopFileStopper]  # budgets default to 0 = off
+    # budgets default to 0 = off; 5 failed proposals in a row stop a campaign by default
+    assert kinds == [IterationStopper, StopFileStopper, FailedProposalsStopper]
     huge = _status(tmp_path, usd_spent=1e9, tokens_spent=10**12, elapsed_s=1e9,
                    iterations_since_best=10**6)
     assert composite.check(huge) is None
-    no_file = CampaignConfig(budget=BudgetSection(stop_file=""))
+    no_file = CampaignConfig(budget=BudgetSection(stop_file=""),
+                             search=SearchSection(max_failed_proposals=0))
     assert [type(s) for s in build_stoppers(no_file).stoppers] == [IterationStopper]
+
+
+def test_failed_proposals_stopper_names_the_last_reason(tmp_path):
+    stopper = FailedProposalsStopper(3)
+    assert stopper.check(_status(tmp_path, failed_proposals_in_a_row=2)) is None
+    reason = stopper.check(_status(tmp_path, failed_proposals_in_a_row=3,
+                                   last_proposal_error="prompt too long\nfor the window"))
+    assert reason == ("max_failed_proposals: 3 proposals in a row failed; last: prompt too "
+                      "long for the window")
 
 
 def test_build_stoppers_all_limits_and_first_reason_wins(tmp_path):

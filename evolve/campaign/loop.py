@@ -37,6 +37,7 @@ from .executors import make_executor
 from .hub_setup import build_campaign_hub
 from .interpreter import campaign_interpreter, freeze_long_lived
 from .meta_factory import make_meta_agent
+from .meta_guard import EndpointGuard
 from .pareto import pareto_front
 from .pool import lineage_log, pool_entries, program_row, snapshot
 from .progress import Progress
@@ -106,7 +107,7 @@ class Campaign:
         # persists; the shared hub keeps none, so memory stays flat over long campaigns.
         self.hub.keep_records = False
         self.meta_hub = self.hub.scoped()
-        self.meta = make_meta_agent(config, self.meta_hub)
+        self.meta = EndpointGuard(make_meta_agent(config, self.meta_hub))
         self.selector = make_selector(config.search.selector, config.search.temperature)
         self.stoppers = build_stoppers(config)
         self.progress = Progress(config.search.iterations, enabled=progress)
@@ -193,7 +194,8 @@ class Campaign:
             iterations_done=done, iterations_target=self.config.search.iterations,
             usd_spent=float(spent[0]), tokens_spent=int(spent[1]),
             elapsed_s=self._elapsed(),
-            iterations_since_best=self._since_best(done), run_dir=str(self.run_dir))
+            iterations_since_best=self._since_best(done), run_dir=str(self.run_dir),
+            **(self.store.get_state(self.campaign_id, "failed_proposals", None) or {}))
 
     def _elapsed(self) -> float:
         """Wall time over every session of this campaign (resumes keep counting)."""
@@ -249,6 +251,7 @@ class Campaign:
             request = self._request(iteration, parent, other, context, proposal)
             if request is not None:
                 requests.append(request)
+            self._count_failed_proposal(request is None, proposal.error)
         children = self.developer.develop_batch(requests)
         scores = [snapshot(self.store, child).score for child in children if child]
         scores = [score for score in scores if score is not None]
@@ -291,6 +294,15 @@ class Campaign:
         if proposal.source is not None:
             static_gate(proposal.source)
         return proposal
+
+    def _count_failed_proposal(self, failed: bool, error: str | None) -> None:
+        """Failed proposals in a row (for the ``max_failed_proposals`` stopper; kept in the
+        store so a resumed campaign goes on counting)."""
+        streak = self.store.get_state(self.campaign_id, "failed_proposals", None) or {}
+        count = int(streak.get("failed_proposals_in_a_row", 0)) + 1 if failed else 0
+        self.store.set_state(self.campaign_id, "failed_proposals", {
+            "failed_proposals_in_a_row": count,
+            "last_proposal_error": (error or "no program") if failed else ""})
 
     def _request(self, iteration: int, parent: Any, other: Any, context: ReflectionContext,
                  proposal: Proposal) -> ChildRequest | None:

@@ -28,6 +28,8 @@ class CampaignStatus:
     elapsed_s: float = 0.0
     iterations_since_best: int = 0
     run_dir: str = "."
+    failed_proposals_in_a_row: int = 0  # proposal_failed events since the last usable one
+    last_proposal_error: str = ""       # the reason of the latest of them
 
 
 @runtime_checkable
@@ -95,6 +97,21 @@ class StagnationStopper:
         return None
 
 
+class FailedProposalsStopper:
+    """Stops after ``limit`` proposals in a row gave no program (``proposal_failed``): a
+    meta-agent whose endpoint is down, or whose prompts never fit, would otherwise spin."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = int(limit)
+
+    def check(self, status: CampaignStatus) -> str | None:
+        if status.failed_proposals_in_a_row >= self.limit:
+            last = " ".join(status.last_proposal_error.split())[:300]
+            return (f"max_failed_proposals: {status.failed_proposals_in_a_row} proposals in a "
+                    f"row failed" + (f"; last: {last}" if last else ""))
+        return None
+
+
 class StopFileStopper:
     """Stops when the file ``RUN_DIR/<name>`` exists (``touch RUN_DIR/STOP``)."""
 
@@ -125,7 +142,8 @@ class CompositeStopper:
 def build_stoppers(config: CampaignConfig) -> CompositeStopper:
     """The stoppers ``config`` asks for: iterations always (the caller fills
     ``iterations_target`` from ``search.iterations``), then the stop file, money, tokens, wall
-    time and stagnation, each left out when its setting is 0 (or the stop file name is "")."""
+    time, stagnation and failed proposals in a row, each left out when its setting is 0 (or
+    the stop file name is "")."""
     budget = config.budget
     stoppers: list[Stopper] = [IterationStopper()]
     if budget.stop_file:
@@ -138,4 +156,6 @@ def build_stoppers(config: CampaignConfig) -> CompositeStopper:
         stoppers.append(WallTimeStopper(budget.max_minutes))
     if budget.stagnation > 0:
         stoppers.append(StagnationStopper(budget.stagnation))
+    if config.search.max_failed_proposals > 0:
+        stoppers.append(FailedProposalsStopper(config.search.max_failed_proposals))
     return CompositeStopper(stoppers)
