@@ -175,12 +175,16 @@ class ModelHub:
                                 completion.tokens_out, truncated=completion.truncated)
             return completion
 
-    def prompt_budget(self, role: str) -> int | None:
-        """Prompt tokens a call of ``role`` may use once its ``max_tokens`` cap is reserved
-        (None when the model's context window is unknown)."""
+    def reply_cap(self, role: str, requested: int | None = None) -> int:
+        """The ``max_tokens`` a call of ``role`` asking for ``requested`` sends."""
+        return self.limits.max_tokens_for(role, requested)
+
+    def prompt_budget(self, role: str, requested: int | None = None) -> int | None:
+        """Prompt tokens a call of ``role`` may use once its reply cap is reserved (None when
+        the model's context window is unknown)."""
         model = self.model_for(role)
-        window = self.limits.context_window or int(getattr(model, "context_window", 0) or 0)
-        return prompt_budget(window, self.limits.cap(role))
+        window = int(getattr(model, "context_window", 0) or 0) or self.limits.context_window
+        return prompt_budget(window, self.reply_cap(role, requested))
 
     def abort(self) -> None:
         """Shut the connections of every remote model and embedder (requests in flight end

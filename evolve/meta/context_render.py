@@ -75,11 +75,40 @@ def render_lineage_entry(entry: LineageEntry) -> str:
     return "  ".join(parts)
 
 
-def render_lineage(entries: Sequence[LineageEntry]) -> str:
-    """The lineage log (ancestors oldest first, the parent, then children already tried)."""
+def render_lineage(entries: Sequence[LineageEntry], keep: int | None = None) -> str:
+    """The lineage log (ancestors oldest first, the parent, then children already tried);
+    with ``keep``, at most that many entries around the parent (``trim_lineage``)."""
     if not entries:
         return "(no history yet: this program has no evaluated ancestors or children)"
-    return "\n".join(render_lineage_entry(entry) for entry in entries)
+    lines: list[str] = []
+    for entry in trim_lineage(entries, keep):
+        lines.append(entry if isinstance(entry, str) else render_lineage_entry(entry))
+    return "\n".join(lines)
+
+
+def trim_lineage(entries: Sequence[LineageEntry],
+                 keep: int | None) -> list[LineageEntry | str]:
+    """The lineage cut to about ``keep`` entries: the parent, the ancestors nearest to it and
+    the most recent children (those say most about what to try next), with a line saying
+    how many were left out on each side."""
+    if keep is None or len(entries) <= keep:
+        return list(entries)
+    parent_at = next((i for i, e in enumerate(entries) if e.relation == "parent"), None)
+    if parent_at is None:  # no parent line: keep the newest entries
+        return [f"[... {len(entries) - keep} older entries cut ...]", *entries[-keep:]]
+    ancestors, children = entries[:parent_at], entries[parent_at + 1:]
+    room = max(keep - 1, 0)
+    kept_children = min(len(children), room - min(len(ancestors), room // 3))
+    kept_ancestors = min(len(ancestors), room - kept_children)
+    out: list[LineageEntry | str] = []
+    if len(ancestors) > kept_ancestors:
+        out.append(f"[... {len(ancestors) - kept_ancestors} older ancestors cut ...]")
+    out.extend(ancestors[len(ancestors) - kept_ancestors:])
+    out.append(entries[parent_at])
+    if len(children) > kept_children:
+        out.append(f"[... {len(children) - kept_children} earlier children cut ...]")
+    out.extend(children[len(children) - kept_children:])
+    return out
 
 
 def _as_json(value: Any) -> str:
@@ -148,7 +177,8 @@ def render_cases(traces: Sequence[Mapping[str, Any]], *, kind: str, max_chars: i
 
 
 def render_write_example(example: Mapping[str, Any] | None, max_chars: int) -> str:
-    """An episode's raw text and the KnowledgeItem the task agent filled from it."""
+    """An episode's raw text (cut head-and-tail to ``2 * max_chars``) and the KnowledgeItem
+    the task agent filled from it (to ``max_chars``)."""
     if not example:
         return "(no write example available)"
     item = example.get("item")
@@ -184,19 +214,26 @@ class PromptSections:
 
 
 def render_sections(context: ReflectionContext, *, max_case_chars: int,
-                    max_program_chars: int) -> PromptSections:
-    """All sections of the reflection prompt for ``context``."""
+                    max_program_chars: int, show_query_prompt: bool = True,
+                    lineage_keep: int | None = None,
+                    write_chars: int | None = None) -> PromptSections:
+    """All sections of the reflection prompt for ``context``. The keyword arguments after
+    ``max_program_chars`` shorten it (``evolve.meta.prompt_fit``): no query-step prompt in the
+    first failed case, at most ``lineage_keep`` lineage entries, the write example cut to
+    ``write_chars``."""
     names = dict(context.category_names)
     other = context.other
     return PromptSections(
         program=render_program(context.parent.source, max_program_chars),
         scores=render_scores(context.parent, names),
-        lineage=render_lineage(context.lineage),
+        lineage=render_lineage(context.lineage, lineage_keep),
         failed_cases=render_cases(context.failed_cases, kind="Failed case",
-                                  max_chars=max_case_chars, names=names, show_first_prompt=True),
+                                  max_chars=max_case_chars, names=names,
+                                  show_first_prompt=show_query_prompt),
         success_cases=render_cases(context.success_cases, kind="Success case",
                                    max_chars=max_case_chars, names=names),
-        write_example=render_write_example(context.write_example, max_case_chars),
+        write_example=render_write_example(context.write_example,
+                                           write_chars or max_case_chars),
         commit_message=" ".join(context.parent.commit_message.split()),
         other_program=render_program(other.source, max_program_chars) if other else "",
         other_scores=render_scores(other, names) if other else "",

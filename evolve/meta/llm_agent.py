@@ -16,7 +16,10 @@ context are enforced on the child; a child identical to its parent (ignoring com
 formatting) is refused with ``error="no change"``. A bad reply never raises: it gives a
 ``Proposal`` with ``source=None`` and ``error`` set. Endpoint errors from the hub propagate.
 
-Determinism: prompts are pure functions of the context; every call carries a salt built from
+Context window: when the reflector's window is known, every prompt is trimmed to fit it in a
+fixed order, or the call fails before sending with ``PromptTooLong`` (``evolve.meta.prompt_fit``).
+
+Determinism: prompts are pure functions of the context (and the window); every call carries a salt built from
 the context's seed and iteration, so a cached reply is reused only for the same step of the same
 campaign, and repeated steps with identical prompts still get fresh replies.
 """
@@ -26,19 +29,28 @@ from __future__ import annotations
 import ast
 import functools
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from evolve_sandbox.importguard import ALLOWED_IMPORTS
 
 from ..agent.prompts import render
 from ..llm.base import Completion, Message
+from ..llm.limits import CHARS_PER_TOKEN, estimate_tokens
 from ..program.parsing import parse_source
 from ..program.static_gate import FORBIDDEN_CALLS
 from .base import Proposal, ReflectionContext
 from .context_render import render_program, render_sections, truncate_middle
 from .freeze import apply_freeze
 from .patch import ParsedReply, PatchError, apply_patch, parse_reply
+from .prompt_fit import (
+    FIX_LADDER,
+    REFLECT_LADDER,
+    FittedPrompt,
+    TrimStep,
+    fit_prompt,
+    min_reply_tokens,
+)
 
 MODES = ("auto", "patch", "full")
 SYSTEM_PROMPT = (
@@ -50,7 +62,8 @@ REPLY_SEPARATOR = "\n\n----- next reply -----\n\n"
 
 
 class ReflectorHub(Protocol):
-    """The part of ``evolve.llm.hub.ModelHub`` the meta-agent uses."""
+    """The part of ``evolve.llm.hub.ModelHub`` the meta-agent uses (``prompt_budget`` and
+    ``reply_cap`` are optional: without them prompts are not fitted to a window)."""
 
     def chat(self, role: str, messages: list[Message], *, json_mode: bool = False,
              **kwargs: Any) -> Completion: ...
@@ -125,45 +138,97 @@ class LLMMetaAgent:
         }
 
     # -- prompts -------------------------------------------------------------------------------
-    def reflect_messages(self, context: ReflectionContext) -> list[Message]:
-        """The reflection prompt for ``context`` (system + one user message)."""
-        sections = render_sections(context, max_case_chars=self.max_case_chars,
-                                   max_program_chars=self.max_program_chars)
+    def reflect_messages(self, context: ReflectionContext,
+                         step: TrimStep = REFLECT_LADDER[0]) -> list[Message]:
+        """The reflection prompt for ``context`` (system + one user message), trimmed as
+        ``step`` says (``evolve.meta.prompt_fit``)."""
+        kept = replace(
+            context,
+            failed_cases=context.failed_cases[:_or(step.failed_cases, len(context.failed_cases))],
+            success_cases=context.success_cases[:_or(step.success_cases,
+                                                     len(context.success_cases))])
+        sections = render_sections(kept, max_case_chars=min(self.max_case_chars,
+                                                            _or(step.case_chars, 10**9)),
+                                   max_program_chars=self.max_program_chars,
+                                   show_query_prompt=step.query_prompt,
+                                   lineage_keep=step.lineage_keep, write_chars=step.write_chars)
         user = render(
             "meta_reflect.j2", s=sections, want="full" if self.mode == "full" else "patch",
             parent_id=context.parent.program_id,
             other_id=context.other.program_id if context.other else "",
             iteration=context.iteration, freeze_instructions=context.freeze_instructions,
-            freeze_code=context.freeze_code, **self._rules)
+            freeze_code=context.freeze_code, interface_template=_interface(step), **self._rules)
         return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}]
 
-    def fix_messages(self, source: str, stage: str, message: str, attempt: int) -> list[Message]:
+    def fix_messages(self, source: str, stage: str, message: str, attempt: int,
+                     step: TrimStep = FIX_LADDER[0]) -> list[Message]:
         user = render("meta_fix.j2", program=render_program(source, self.max_program_chars),
                       stage=stage, message=truncate_middle(message, 4000), attempt=attempt,
-                      max_attempts=self.fix_rounds, **self._rules)
+                      max_attempts=self.fix_rounds, interface_template=_interface(step),
+                      **self._rules)
         return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}]
 
-    def repair_messages(self, source: str, violation: str) -> list[Message]:
+    def repair_messages(self, source: str, violation: str,
+                        step: TrimStep = FIX_LADDER[0]) -> list[Message]:
         user = render("meta_repair.j2", program=render_program(source, self.max_program_chars),
-                      violation=truncate_middle(violation, 4000), **self._rules)
+                      violation=truncate_middle(violation, 4000),
+                      interface_template=_interface(step), **self._rules)
         return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}]
+
+    def _fit(self, render_step: Any, ladder: tuple[TrimStep, ...], want: str, program: str,
+             what: str) -> FittedPrompt:
+        """``render_step`` at the first step of ``ladder`` that fits the reflector's window."""
+        budget_of = getattr(self._hub, "prompt_budget", None)
+        cap_of = getattr(self._hub, "reply_cap", None)
+        budget = budget_of(self.role, self.max_tokens) if budget_of else None
+        cap = cap_of(self.role, self.max_tokens) if cap_of else (self.max_tokens or 0)
+        return fit_prompt(render_step, ladder, budget=budget, cap=cap,
+                          min_reply=min_reply_tokens(want, program), what=what)
+
+    def _follow_up(self, fitted: FittedPrompt, reply: str, follow: str, want: str,
+                   program: str) -> tuple[list[Message], int | None] | None:
+        """The conversation asking again and its reply cap. When the window is known, the
+        first reply is cut head-and-tail to make room, and the cap lowered if still needed;
+        None when not even the smallest useful answer would fit."""
+        messages = [*fitted.messages, {"role": "assistant", "content": reply},
+                    {"role": "user", "content": follow}]
+        budget_of = getattr(self._hub, "prompt_budget", None)
+        budget = budget_of(self.role, self.max_tokens) if budget_of else None
+        if budget is None:
+            return messages, fitted.max_tokens
+        full_cap = self._hub.reply_cap(self.role, self.max_tokens)
+        window, cap = budget + full_cap, fitted.max_tokens or full_cap
+        over = estimate_tokens(messages) - (window - cap)
+        if over > 0:
+            keep_chars = max(1, len(reply) - int(over * CHARS_PER_TOKEN) - 64)
+            messages[-2] = {"role": "assistant", "content": truncate_middle(reply, keep_chars)}
+        tokens = estimate_tokens(messages)
+        if tokens + cap > window:
+            cap = window - tokens
+            if cap < min_reply_tokens(want, program):
+                return None
+        return messages, cap
 
     # -- MetaAgent -----------------------------------------------------------------------------
     def propose(self, context: ReflectionContext) -> Proposal:
         """One child of ``context.parent`` (at most two reflector calls)."""
         parent = context.parent.source
         origin = "crossover" if context.other is not None else "mutation"
-        messages = self.reflect_messages(context)
         want = "full" if self.mode == "full" else "patch"
-        reply = self._chat(messages, context, "propose")
+        fitted = self._fit(lambda step: self.reflect_messages(context, step), REFLECT_LADDER,
+                           want, parent, "the reflection prompt")
+        reply = self._chat(fitted.messages, context, "propose", fitted.max_tokens)
         child = self._child_from(reply, parent, prefer=want)
         replies = [reply]
         if child.source is None:
             follow_want = "patch" if self.mode == "patch" else "full"
             follow = render("meta_patch_fix.j2", error=child.error, want=follow_want,
                             **self._rules)
-            retry = self._chat([*messages, {"role": "assistant", "content": reply},
-                                {"role": "user", "content": follow}], context, "propose-retry")
+            again = self._follow_up(fitted, reply, follow, follow_want, parent)
+            if again is None:
+                return self._failed(child, f"{child.error}; not asked again: no room left in "
+                                    "the reflector's context window", replies, origin)
+            retry = self._chat(again[0], context, "propose-retry", again[1])
             replies.append(retry)
             second = self._child_from(retry, parent, prefer=follow_want)
             if second.source is None:
@@ -177,8 +242,9 @@ class LLMMetaAgent:
             attempt: int) -> Proposal:
         """A corrected full program for a child rejected by gate ``stage``."""
         origin = "crossover" if context.other is not None else "mutation"
-        reply = self._chat(self.fix_messages(source, stage, message, attempt), context,
-                           f"fix:{attempt}:{stage}")
+        fitted = self._fit(lambda step: self.fix_messages(source, stage, message, attempt, step),
+                           FIX_LADDER, "full", source, "the gate-fix prompt")
+        reply = self._chat(fitted.messages, context, f"fix:{attempt}:{stage}", fitted.max_tokens)
         child = self._child_from(reply, source, prefer="full", mutator_prefix="llm-fix")
         if child.source is None:
             return self._failed(child, child.error or "unusable reply", [reply], origin)
@@ -188,7 +254,9 @@ class LLMMetaAgent:
     def repair(self, context: ReflectionContext, source: str, violation: str) -> Proposal:
         """A repaired full program for a child that broke a runtime limit."""
         digest = hashlib.sha256(f"{source}\0{violation}".encode()).hexdigest()[:12]
-        reply = self._chat(self.repair_messages(source, violation), context, f"repair:{digest}")
+        fitted = self._fit(lambda step: self.repair_messages(source, violation, step),
+                           FIX_LADDER, "full", source, "the repair prompt")
+        reply = self._chat(fitted.messages, context, f"repair:{digest}", fitted.max_tokens)
         child = self._child_from(reply, source, prefer="full", mutator_prefix="llm-repair")
         if child.source is None:
             return self._failed(child, child.error or "unusable reply", [reply], "repair")
@@ -196,8 +264,9 @@ class LLMMetaAgent:
                             default_commit="repair runtime-limit violation")
 
     # -- internals -----------------------------------------------------------------------------
-    def _chat(self, messages: list[Message], context: ReflectionContext, step: str) -> str:
-        kwargs: dict[str, Any] = {"max_tokens": self.max_tokens,
+    def _chat(self, messages: list[Message], context: ReflectionContext, step: str,
+              max_tokens: int | None = None) -> str:
+        kwargs: dict[str, Any] = {"max_tokens": max_tokens or self.max_tokens,
                                   "salt": f"meta:{context.seed}:{context.iteration}:{step}"}
         if self.temperature is not None:
             kwargs["temperature"] = self.temperature
@@ -250,6 +319,14 @@ class LLMMetaAgent:
                             origin=origin, error="no change", raw_reply=raw)
         return Proposal(source=source, commit_message=commit, mutator=child.mutator,
                         origin=origin, raw_reply=raw)
+
+
+def _or(value: int | None, default: int) -> int:
+    return default if value is None else value
+
+
+def _interface(step: TrimStep) -> str:
+    return "meta_interface_short.j2" if step.short_interface else "meta_interface.j2"
 
 
 def _merge(second: ParsedReply, first: ParsedReply) -> ParsedReply:
