@@ -246,3 +246,13 @@ def test_second_sigint_abandons_at_once(tmp_path):
     # finalising (its default handler is back then): a shell reports 130 for both
     assert proc.returncode in (130, -signal.SIGINT) and elapsed < 5, err
     assert "Traceback" not in err
+
+
+def test_fake_counts_tokens_by_a_given_rule():
+    words = LlamaCpp(n_ctx=50, count_rule=lambda text: len(text.split()))
+    with FakeOpenAIServer(llamacpp=words, responder=lambda r: "one two three four five six") \
+            as server:
+        reply = model(server).complete(MSG, max_tokens=4)
+        assert reply.truncated and reply.text.split() == ["one", "two", "three", "four"]
+        with pytest.raises(RequestRejected, match="exceed context window of 50"):
+            model(server).complete([{"role": "user", "content": "w " * 60}])

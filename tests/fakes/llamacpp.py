@@ -18,7 +18,8 @@ that a hosted API does not, each one an option here:
 - ``seconds_per_token``: generation speed (the sleep happens while holding the slot);
 - ``tokenize_count``: serves ``POST /extras/tokenize/count``.
 
-Token counting rule: ``ceil(len(text) / chars_per_token)`` per message plus
+Token counting rule: ``count_rule(text)`` when given, else ``ceil(len(text) /
+chars_per_token)``, per message plus
 ``TEMPLATE_TOKENS`` per message (the chat template's tags). With the default 4 characters per
 token, the client's estimate (3 characters per token, more overhead) is conservative against
 it, as it is against real BPE tokenizers on English text.
@@ -57,12 +58,15 @@ class LlamaCpp:
     model_route: bool = False
     report_max_model_len: bool = False
     tokenize_count: bool = False
+    count_rule: Callable[[str], int] | None = None  # tokens of a text (default: by characters)
     stats: Counter[str] = field(default_factory=Counter)
     _slot: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     # -- token arithmetic ----------------------------------------------------------------------
     def count(self, text: str) -> int:
+        if self.count_rule is not None:
+            return int(self.count_rule(text))
         return math.ceil(len(text) / self.chars_per_token)
 
     def prompt_tokens(self, messages: list[Mapping[str, Any]]) -> int:
@@ -151,12 +155,24 @@ class LlamaCpp:
         """(text, tokens, finish_reason) of a generation capped at ``limit`` tokens."""
         tokens = self.count(text)
         if tokens >= limit:
-            return text[: int(limit * self.chars_per_token)], limit, "length"
+            return self._cut(text, limit), limit, "length"
         if not self.runaway:
             return text, tokens, "stop"
         while self.count(text + FILLER) <= limit:
             text += FILLER
         return text, limit, "length"
+
+
+    def _cut(self, text: str, limit: int) -> str:
+        """The longest prefix of ``text`` that counts at most ``limit`` tokens."""
+        lo, hi = 0, len(text)
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if self.count(text[:mid]) <= limit:
+                lo = mid
+            else:
+                hi = mid - 1
+        return text[:lo]
 
 
 class _NoLock:
