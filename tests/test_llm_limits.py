@@ -266,3 +266,29 @@ def test_bad_limits_in_a_config_are_one_line(tmp_path):
     path.write_text("[models.extra_body.task]\nmax_tokens = 5\n")
     with pytest.raises(UsageError, match="max_tokens cannot be set here"):
         load_config(path)
+
+
+def test_truncated_calls_are_persisted_in_the_lineage_database(tmp_path):
+    import duckdb
+
+    from evolve.campaign.records import call_rows
+    from evolve.lineage import LineageStore
+    from evolve.llm.base import CallRecord
+
+    old = tmp_path / "old.duckdb"  # a file written before the column existed
+    conn = duckdb.connect(str(old))
+    from evolve.lineage.schema import DDL
+
+    conn.execute(DDL.split("-- added later")[0])
+    conn.execute("INSERT INTO schema_version (version) VALUES (1)")
+    conn.execute("INSERT INTO llm_calls (campaign_id, role) VALUES ('c', 'task')")
+    conn.close()
+    store = LineageStore(old)
+    try:
+        records = [CallRecord("task", "local", "chat", 10, 512, 0.0, 1.0, False, truncated=True),
+                   CallRecord("judge", "local", "chat", 10, 5, 0.0, 1.0, False)]
+        store.add_calls("c", call_rows(records))
+        rows = store.query("SELECT role, truncated FROM llm_calls ORDER BY id")
+    finally:
+        store.close()
+    assert rows == [("task", False), ("task", True), ("judge", False)]

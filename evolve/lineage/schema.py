@@ -6,7 +6,8 @@ Tables (documented for users in docs/lineage.md):
 - ``programs``        every program ever proposed, also rejected ones (id = sha256 of source);
 - ``evaluations``     one row per (program, split) evaluation with score and cost figures;
 - ``item_results``    per evaluation item: score, answer, retrieved text, full trace (JSON);
-- ``llm_calls``       every model call: role, model, tokens, cost, latency, cache hit, error;
+- ``llm_calls``       every model call: role, model, tokens, cost, latency, cache hit, error,
+                      retries, whether the reply was cut at max_tokens (``truncated``);
 - ``events``          gate failures, repairs, errors, stops, resumes;
 - ``state``           the campaign loop's resumable state (key/value JSON).
 """
@@ -119,6 +120,8 @@ CREATE TABLE IF NOT EXISTS events (
     data JSON,
     created_at TIMESTAMP DEFAULT current_timestamp
 );
+-- added later (still schema 1: the column is added in place to older files on open)
+ALTER TABLE llm_calls ADD COLUMN IF NOT EXISTS truncated BOOLEAN DEFAULT false;
 CREATE TABLE IF NOT EXISTS state (
     campaign_id VARCHAR,
     key VARCHAR,

@@ -36,7 +36,7 @@ CALL_COLUMNS = (
     ("role", "VARCHAR"), ("model", "VARCHAR"), ("kind", "VARCHAR"), ("tokens_in", "BIGINT"),
     ("tokens_out", "BIGINT"), ("cost_usd", "DOUBLE"), ("latency_s", "DOUBLE"),
     ("cached", "BOOLEAN"), ("error", "VARCHAR"), ("retries", "INTEGER"),
-    ("retry_errors", "VARCHAR"),
+    ("retry_errors", "VARCHAR"), ("truncated", "BOOLEAN"),
 )
 _COERCE: dict[str, Any] = {"VARCHAR": str, "BIGINT": int, "INTEGER": int, "DOUBLE": float,
                            "BOOLEAN": bool}
@@ -210,7 +210,7 @@ class LineageStore:
         rows = [(campaign_id, evaluation_id, program_id, c.get("role"), c.get("model"),
                  c.get("kind"), c.get("tokens_in"), c.get("tokens_out"), c.get("cost_usd"),
                  c.get("latency_s"), c.get("cached"), c.get("error"), c.get("retries", 0),
-                 c.get("retry_errors")) for c in calls]
+                 c.get("retry_errors"), bool(c.get("truncated", False))) for c in calls]
         self._insert_rows("llm_calls", CALL_COLUMNS, rows)
 
     def _insert_rows(self, table: str, columns: tuple[tuple[str, str], ...],
