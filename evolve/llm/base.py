@@ -26,6 +26,7 @@ class Completion:
     cached: bool = False
     latency_s: float = 0.0
     retried: tuple[str, ...] = ()  # transient failures retried before this answer came
+    truncated: bool = False  # the reply was cut at max_tokens (finish_reason "length")
 
 
 @dataclass(frozen=True)
