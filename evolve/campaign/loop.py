@@ -137,7 +137,8 @@ class Campaign:
                                llm_budget_per_call=self.config.sandbox.llm_budget_per_call)
         settings = EvalSettings(limits=limits, sandbox_mode=self.config.sandbox.mode,
                                 concurrency=self.config.models.concurrency,
-                                protocol=self.config.campaign.protocol)
+                                protocol=self.config.campaign.protocol,
+                                max_failed_share=self.config.data.max_failed_share)
         parallel = self.config.parallel
         self.executor = make_executor(parallel.executor, parallel.workers or parallel.batch_size,
                                       self.hub, parallel.address)
