@@ -93,7 +93,7 @@ class InteractiveAgent(QAAgent):
         user = prompts.render("episode_query.j2", instruction=self._constant("INSTRUCTION_QUERY"),
                               schema=prompts.render_schema(fields), goal=goal)
         messages = [prompts.system_message(), {"role": "user", "content": user}]
-        return self._query_step(messages, fields)
+        return self._query_step(messages, fields, goal)
 
     def act(self, goal: str, tips: str, history: list[str], admissible: tuple[str, ...],
             step: int, max_steps: int) -> ActionStep:

@@ -14,7 +14,7 @@ from ..errors import EndpointError
 from ..eval_failures import is_local_failure
 from ..llm.base import Completion, Message
 from . import prompts
-from .coerce import ReplyParseError, coerce_fields, parse_json_object
+from .coerce import ReplyParseError, coerce_reply, fallback_values
 
 
 class ChatHub(Protocol):
@@ -110,19 +110,21 @@ class QAAgent:
             return Extraction(None, messages, "", f"extraction call failed: {exc}",
                               call_failed=True)
         try:
-            item = coerce_fields(parse_json_object(reply), self._program.item_fields)
+            coerced = coerce_reply(reply, self._program.item_fields)
         except ReplyParseError as exc:
             return Extraction(None, messages, reply, f"extraction reply unusable: {exc}")
-        return Extraction(item, messages, reply)
+        return Extraction(coerced.values, messages, reply, notes=coerced.notes)
 
     def form_query(self, question: str) -> QueryStep:
         """Question -> Query keyword arguments (defaults when the reply is unusable)."""
         messages = prompts.query_messages(
             self._constant("INSTRUCTION_QUERY"), self._program.query_fields, question)
-        return self._query_step(messages, self._program.query_fields)
+        return self._query_step(messages, self._program.query_fields, question)
 
-    def _query_step(self, messages: list[Message], fields: list[dict[str, Any]]) -> QueryStep:
-        """Ask for a Query; a failed call marks the step failed, an unusable reply falls back."""
+    def _query_step(self, messages: list[Message], fields: list[dict[str, Any]],
+                    question: str) -> QueryStep:
+        """Ask for a Query; a failed call marks the step failed, an unusable reply falls back
+        to defaults with ``question`` in the one text field (if the schema has exactly one)."""
         try:
             reply = self._hub.chat("task", messages, json_mode=True).text
         except EndpointError as exc:
@@ -130,10 +132,12 @@ class QAAgent:
                 raise
             return QueryStep({}, messages, "", failure=f"query call failed: {exc}")
         try:
-            return QueryStep(coerce_fields(parse_json_object(reply), fields), messages, reply)
+            coerced = coerce_reply(reply, fields)
         except ReplyParseError as exc:
-            return QueryStep(coerce_fields({}, fields), messages, reply,
-                             f"query reply unusable: {exc}", fallback=True)
+            fallback = fallback_values(fields, question)
+            error = "; ".join([f"query reply unusable: {exc}", *fallback.notes])
+            return QueryStep(fallback.values, messages, reply, error, fallback=True)
+        return QueryStep(coerced.values, messages, reply, notes=coerced.notes)
 
     def answer(self, step: QueryStep, retrieved: str, question: str) -> tuple[str, list[Message]]:
         """Retrieved memory -> the final answer text, and the messages that produced it.
