@@ -62,6 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="seconds per write/read call")
     ev.add_argument("--llm-budget", type=int, default=1,
                     help="toolkit LLM calls allowed per write/read call")
+    ev.add_argument("--max-failed-share", type=float, default=0.5, metavar="F",
+                    help="status=error when more than this share of items fail (default 0.5)")
     ev.add_argument("--traces", default=None, metavar="FILE",
                     help="write per-item traces as JSON lines to FILE")
     ev.add_argument("--max-tokens", type=int, default=None, metavar="N",

@@ -137,7 +137,8 @@ class Campaign:
                                llm_budget_per_call=self.config.sandbox.llm_budget_per_call)
         settings = EvalSettings(limits=limits, sandbox_mode=self.config.sandbox.mode,
                                 concurrency=self.config.models.concurrency,
-                                protocol=self.config.campaign.protocol)
+                                protocol=self.config.campaign.protocol,
+                                max_failed_share=self.config.data.max_failed_share)
         parallel = self.config.parallel
         self.executor = make_executor(parallel.executor, parallel.workers or parallel.batch_size,
                                       self.hub, parallel.address)
@@ -174,10 +175,16 @@ class Campaign:
                                       [self.campaign_id])
         for row in rows:
             evaluation = self.evaluator.evaluate(row["id"], row["source"], "static")
-            passed = evaluation.status not in ("gate_failed",)
-            self.store.set_gate(row["id"], "passed" if passed else "failed",
-                                evaluation.gate_stage, evaluation.error if not passed else None)
-            if not passed:
+            passed = evaluation.status not in ("gate_failed", "error")
+            if evaluation.status == "error":  # not a pool member (see child.py)
+                self.store.set_gate(row["id"], "error", "evaluation", evaluation.error)
+                self.store.add_event(self.campaign_id, "evaluation_error",
+                                     f"seed {row['name']}: {evaluation.error}", iteration=0,
+                                     program_id=row["id"])
+            else:
+                self.store.set_gate(row["id"], "passed" if passed else "failed",
+                                    evaluation.gate_stage, None if passed else evaluation.error)
+            if evaluation.status == "gate_failed":
                 self.store.add_event(self.campaign_id, "gate_failed",
                                      f"seed {row['name']}: {evaluation.error}", iteration=0,
                                      program_id=row["id"])
@@ -213,7 +220,11 @@ class Campaign:
         pool = pool_entries(self.store, self.campaign_id, iteration,
                             self.config.search.cost_objective)
         if not pool:
-            raise UsageError("no seed passed the gates; nothing to evolve")
+            first = self.store.query(
+                "SELECT message FROM events WHERE campaign_id = ? AND kind IN ('gate_failed', "
+                "'evaluation_error') ORDER BY id LIMIT 1", [self.campaign_id])
+            raise UsageError("no seed passed the gates and evaluated without error; nothing to "
+                             "evolve" + (f" (first: {first[0][0]})" if first else ""))
         plans = []
         for slot in range(batch):
             seed = [self.config.campaign.seed, iteration] + ([slot] if batch > 1 else [])
