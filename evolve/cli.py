@@ -118,7 +118,8 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--out", required=True, metavar="DIR", help="directory to create")
     export.add_argument("--name", default=None,
                         help="package name (default evolved_<campaign>_<id8>)")
-    export.add_argument("--force", action="store_true", help="replace a non-empty --out")
+    export.add_argument("--force", action="store_true",
+                        help="replace a previous export in --out (never other files)")
 
     transfer = sub.add_parser("transfer", help="evaluate each run's best program on every "
                                                "run's task (transfer matrix)")
