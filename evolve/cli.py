@@ -1,7 +1,8 @@
 """The ``evolve`` command line (DESIGN section 11).
 
-Exit codes: 0 done, 1 the program or campaign failed, 2 bad usage or input (one line on
-stderr, no traceback). Set ``EVOLVE_DEBUG=1`` to see tracebacks of internal errors.
+Exit codes: 0 done, 1 the program or campaign failed, 2 bad usage or input, or a condition
+the user can fix such as a full disk or a damaged file (one line on stderr, no traceback; see
+``user_errors.py``). Set ``EVOLVE_DEBUG=1`` to see tracebacks of internal errors.
 """
 
 from __future__ import annotations
@@ -165,6 +166,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 130
         if os.environ.get("EVOLVE_DEBUG"):
             traceback.print_exc()
+        from .user_errors import describe  # a full disk, a damaged file: the user can fix it
+
+        if (message := describe(exc)) is not None:
+            print(f"evolve: error: {message}", file=sys.stderr)
+            return 2
         print(f"evolve: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
 

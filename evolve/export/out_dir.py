@@ -45,9 +45,12 @@ def prepare_out_dir(out_dir: Path, *, run_dir: Path, force: bool) -> Path:
             raise UsageError(f"--out {out_dir} holds a previous export "
                              "(use --force to replace it)")
         shutil.rmtree(out)
+    created = not out.exists()
     try:
         out.mkdir(parents=True, exist_ok=True)
         (out / MARKER).write_text(MARKER_TEXT, encoding="utf-8")
-    except OSError as exc:
+    except OSError as exc:  # e.g. a full disk: leave nothing behind
+        if created:
+            shutil.rmtree(out, ignore_errors=True)
         raise UsageError(f"cannot create {out_dir}: {exc.strerror or exc}") from None
     return out
