@@ -1,7 +1,8 @@
 """The ``evolve`` command line (DESIGN section 11).
 
-Exit codes: 0 done, 1 the program or campaign failed, 2 bad usage or input (one line on
-stderr, no traceback). Set ``EVOLVE_DEBUG=1`` to see tracebacks of internal errors.
+Exit codes: 0 done, 1 the program or campaign failed, 2 bad usage or input, or a condition
+the user can fix such as a full disk or a damaged file (one line on stderr, no traceback; see
+``user_errors.py``). Set ``EVOLVE_DEBUG=1`` to see tracebacks of internal errors.
 """
 
 from __future__ import annotations
@@ -130,7 +131,8 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--out", required=True, metavar="DIR", help="directory to create")
     export.add_argument("--name", default=None,
                         help="package name (default evolved_<campaign>_<id8>)")
-    export.add_argument("--force", action="store_true", help="replace a non-empty --out")
+    export.add_argument("--force", action="store_true",
+                        help="replace a previous export in --out (never other files)")
 
     transfer = sub.add_parser("transfer", help="evaluate each run's best program on every "
                                                "run's task (transfer matrix)")
@@ -176,6 +178,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 130
         if os.environ.get("EVOLVE_DEBUG"):
             traceback.print_exc()
+        from .user_errors import describe  # a full disk, a damaged file: the user can fix it
+
+        if (message := describe(exc)) is not None:
+            print(f"evolve: error: {message}", file=sys.stderr)
+            return 2
         print(f"evolve: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
 
