@@ -88,6 +88,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     resume = sub.add_parser("resume", help="continue an interrupted campaign exactly")
     resume.add_argument("run_dir")
+    resume.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                        help="change an execution setting that leaves results unchanged "
+                             "(parallel.executor, parallel.address, parallel.workers, "
+                             "models.concurrency, models.timeout_s, models.max_retries); "
+                             "repeatable")
     resume.add_argument("--quiet", action="store_true", help="no progress output")
 
     status = sub.add_parser("status", help="progress, best program and spend of a run")

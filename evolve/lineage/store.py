@@ -172,6 +172,12 @@ class LineageStore:
                  _json(fields.get("subsets")), _json(fields.get("versions")),
                  fields.get("rng_seed")])
 
+    def set_campaign_config(self, campaign_id: str, config: dict[str, Any]) -> None:
+        """Replace the recorded config (a resume that changed execution settings only)."""
+        with self._lock:
+            self.conn.execute("UPDATE campaigns SET config = ? WHERE id = ?",
+                              [_json(config), campaign_id])
+
     def finish_campaign(self, campaign_id: str, stop_reason: str) -> None:
         with self._lock:
             self.conn.execute("UPDATE campaigns SET finished_at = current_timestamp, "
