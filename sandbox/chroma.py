@@ -216,13 +216,16 @@ class Collection:
         validate_document(where_document)
         size = self._matrix.size
         mask = self._meta_index.mask(where, size, self._metas) if where else None
-        if ids is not None:
+        if ids is None:
+            live = self._matrix.live
+            found = np.flatnonzero(live if mask is None else live & mask)
+            if not where_document:
+                return found
+            slots = found.tolist()
+        else:
             slots = [self._index[str(i)] for i in ids if str(i) in self._index]
             if mask is not None:
                 slots = [s for s in slots if mask[s]]
-        else:
-            live = self._matrix.live
-            slots = np.flatnonzero(live if mask is None else live & mask).tolist()
         if where_document:
             slots = [s for s in slots if match_document(self._docs[s], where_document)]
         return np.asarray(slots, dtype=np.int64)
