@@ -1,7 +1,8 @@
 """The ``evolve`` command line (DESIGN section 11).
 
-Exit codes: 0 done, 1 the program or campaign failed, 2 bad usage or input (one line on
-stderr, no traceback). Set ``EVOLVE_DEBUG=1`` to see tracebacks of internal errors.
+Exit codes: 0 done, 1 the program or campaign failed, 2 bad usage or input, or a condition
+the user can fix such as a full disk or a damaged file (one line on stderr, no traceback; see
+``user_errors.py``). Set ``EVOLVE_DEBUG=1`` to see tracebacks of internal errors.
 """
 
 from __future__ import annotations
@@ -62,6 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="seconds per write/read call")
     ev.add_argument("--llm-budget", type=int, default=1,
                     help="toolkit LLM calls allowed per write/read call")
+    ev.add_argument("--max-failed-share", type=float, default=0.5, metavar="F",
+                    help="status=error when more than this share of items fail (default 0.5)")
     ev.add_argument("--traces", default=None, metavar="FILE",
                     help="write per-item traces as JSON lines to FILE")
     ev.add_argument("--max-tokens", type=int, default=None, metavar="N",
@@ -85,6 +88,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     resume = sub.add_parser("resume", help="continue an interrupted campaign exactly")
     resume.add_argument("run_dir")
+    resume.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                        help="change an execution setting that leaves results unchanged "
+                             "(parallel.executor, parallel.address, parallel.workers, "
+                             "models.concurrency, models.timeout_s, models.max_retries); "
+                             "repeatable")
     resume.add_argument("--quiet", action="store_true", help="no progress output")
 
     status = sub.add_parser("status", help="progress, best program and spend of a run")
@@ -128,7 +136,8 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--out", required=True, metavar="DIR", help="directory to create")
     export.add_argument("--name", default=None,
                         help="package name (default evolved_<campaign>_<id8>)")
-    export.add_argument("--force", action="store_true", help="replace a non-empty --out")
+    export.add_argument("--force", action="store_true",
+                        help="replace a previous export in --out (never other files)")
 
     transfer = sub.add_parser("transfer", help="evaluate each run's best program on every "
                                                "run's task (transfer matrix)")
@@ -174,6 +183,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 130
         if os.environ.get("EVOLVE_DEBUG"):
             traceback.print_exc()
+        from .user_errors import describe  # a full disk, a damaged file: the user can fix it
+
+        if (message := describe(exc)) is not None:
+            print(f"evolve: error: {message}", file=sys.stderr)
+            return 2
         print(f"evolve: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
 

@@ -273,14 +273,14 @@ def test_truncated_calls_are_persisted_in_the_lineage_database(tmp_path):
 
     from evolve.campaign.records import call_rows
     from evolve.lineage import LineageStore
+    from evolve.lineage.schema import DDL
     from evolve.llm.base import CallRecord
 
-    old = tmp_path / "old.duckdb"  # a file written before the column existed
+    old = tmp_path / "old.duckdb"  # a schema-2 file: written before the column existed
     conn = duckdb.connect(str(old))
-    from evolve.lineage.schema import DDL
-
-    conn.execute(DDL.split("-- added later")[0])
-    conn.execute("INSERT INTO schema_version (version) VALUES (1)")
+    conn.execute(DDL)
+    conn.execute("ALTER TABLE llm_calls DROP COLUMN truncated")
+    conn.execute("INSERT INTO schema_version (version) VALUES (1), (2)")
     conn.execute("INSERT INTO llm_calls (campaign_id, role) VALUES ('c', 'task')")
     conn.close()
     store = LineageStore(old)

@@ -79,6 +79,7 @@ class DataSection:
     success_cases: int = 1            # success cases shown to the meta-agent
     episode_ratio: float = 2.0        # episodes kept per static item (facility location); 0 = all
     test_size: int = 0                # items of the test split used at the end (0 = all)
+    max_failed_share: float = 0.5     # above this share of failed items: evaluation is an error
 
 
 @dataclass(frozen=True)

@@ -122,6 +122,7 @@ _RULES: dict[str, Rule] = {
     "data.success_cases": _non_negative,
     "data.episode_ratio": _non_negative,
     "data.test_size": _non_negative,
+    "data.max_failed_share": _unit_interval,
     "budget.max_usd": _non_negative,
     "budget.max_tokens": _non_negative,
     "budget.max_minutes": _non_negative,

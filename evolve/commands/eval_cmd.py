@@ -84,6 +84,9 @@ def _print_human(result, task, program_name: str, split: str) -> None:
         label = f"{key} {names.get(key, '')}".strip()
         count = sum(1 for t in result.items if t.category == key)
         print(f"  {label:<22} {value:.4f}   n={count}")
+    print(f"failures  {result.failed_items} items failed   {result.skipped_episodes} episodes "
+          f"skipped ({result.extraction_failures} extraction failures)   "
+          f"{result.query_fallbacks} query fallbacks   {result.coercions} coercions")
     mode = result.sandbox_mode or "-"
     print(f"sandbox   {mode}" + (f"  (reduced isolation: {result.isolation})"
                                   if result.isolation else ""))
@@ -106,6 +109,8 @@ def run_eval(args: argparse.Namespace) -> int:
         raise UsageError("--concurrency must be >= 1")
     if args.limit is not None and args.limit < 1:
         raise UsageError("--limit must be >= 1")
+    if not 0.0 <= args.max_failed_share <= 1.0:
+        raise UsageError("--max-failed-share must be between 0 and 1")
     try:
         mode = resolve_mode(args.sandbox)
     except ValueError as exc:
@@ -116,7 +121,8 @@ def run_eval(args: argparse.Namespace) -> int:
     preflight(hub)
     settings = EvalSettings(split=args.split, limits=_limits(args), sandbox_mode=mode,
                             oracle=args.oracle, concurrency=args.concurrency,
-                            max_items=args.limit, protocol=args.protocol)
+                            max_items=args.limit, protocol=args.protocol,
+                            max_failed_share=args.max_failed_share)
     from .interrupt import interruptible
 
     with interruptible(hub.abort):

@@ -24,13 +24,14 @@ proceed together). ``path=None`` keeps everything in memory for the life of the 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import sqlite3
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,7 @@ from typing import Any
 import numpy as np
 
 from evolve.llm.base import Message
+from evolve.llm.cache_errors import CacheFileError
 
 SCHEMA_VERSION = 2
 _CHUNK = 400  # SQLite's bound-parameter limit is >= 999; stay well below it
@@ -121,7 +123,7 @@ class ResponseCache:
         self._pid = -1
         self.hits = 0
         self.misses = 0
-        with self._lock:
+        with self._lock, self._file_errors():
             self._connect()
 
     def __repr__(self) -> str:
@@ -145,6 +147,19 @@ class ResponseCache:
         self._conn, self._pid = conn, os.getpid()
         return conn
 
+    @contextlib.contextmanager
+    def _file_errors(self) -> Iterator[None]:
+        """Re-raise what the user can fix (a damaged or unreadable file, a full disk) as a
+        ``CacheFileError`` naming this cache's file; our own misuse of SQLite stays a bug."""
+        try:
+            yield
+        except sqlite3.DatabaseError as exc:
+            if type(exc) not in (sqlite3.DatabaseError, sqlite3.OperationalError):
+                raise  # IntegrityError, ProgrammingError, ...
+            raise CacheFileError.from_sqlite(self.path, exc) from exc
+        except OSError as exc:  # creating the cache's directory
+            raise CacheFileError.from_os(self.path, exc) from exc
+
     def close(self) -> None:
         with self._lock:
             if self._conn is not None:
@@ -159,7 +174,7 @@ class ResponseCache:
 
     # -- chat ----------------------------------------------------------------------------------
     def get_chat(self, key: str) -> CachedChat | None:
-        with self._lock:
+        with self._lock, self._file_errors():
             row = self._connect().execute(
                 "SELECT text, tokens_in, tokens_out, truncated FROM chat WHERE key = ?", (key,)
             ).fetchone()
@@ -172,7 +187,7 @@ class ResponseCache:
 
     def put_chat(self, key: str, model: str, text: str, tokens_in: int, tokens_out: int,
                  *, truncated: bool = False) -> None:
-        with self._lock:
+        with self._lock, self._file_errors():
             conn = self._connect()
             conn.execute(
                 "INSERT OR REPLACE INTO chat(key, model, text, tokens_in, tokens_out, created,"
@@ -187,7 +202,7 @@ class ResponseCache:
         """Stored vectors for ``texts`` in order; ``None`` where a text has none yet."""
         keys = [embed_key(model, t) for t in texts]
         found: dict[str, np.ndarray] = {}
-        with self._lock:
+        with self._lock, self._file_errors():
             conn = self._connect()
             unique = list(dict.fromkeys(keys))
             for lo in range(0, len(unique), _CHUNK):
@@ -210,7 +225,7 @@ class ResponseCache:
             (embed_key(model, t), model, int(v.shape[0]), v.tobytes())
             for t, v in zip(texts, vectors, strict=True)
         ]
-        with self._lock:
+        with self._lock, self._file_errors():
             conn = self._connect()
             conn.executemany(
                 "INSERT OR REPLACE INTO embed(key, model, dim, vec) VALUES (?, ?, ?, ?)", rows
