@@ -75,6 +75,10 @@ class EvalResult:
     isolation: str = ""
     llm_calls: int = 0
     embed_calls: int = 0
+    cached_calls: int = 0     # answered from the response cache (nothing paid)
+    truncated_calls: int = 0  # replies cut at their role's max_tokens
+    failed_calls: int = 0     # calls that failed for good (after retries)
+    retries: int = 0          # transient failures retried, over all calls
     tokens_in: int = 0
     tokens_out: int = 0
     cost_usd: float = 0.0
@@ -104,6 +108,10 @@ class EvalResult:
             "isolation": self.isolation,
             "llm_calls": self.llm_calls,
             "embed_calls": self.embed_calls,
+            "cached_calls": self.cached_calls,
+            "truncated_calls": self.truncated_calls,
+            "failed_calls": self.failed_calls,
+            "retries": self.retries,
             "tokens_in": self.tokens_in,
             "tokens_out": self.tokens_out,
             "cost_usd": round(self.cost_usd, 6),
@@ -186,6 +194,10 @@ def evaluate_program(source: str, task: Task, hub: Any,
     chats = [c for c in result.calls if c.kind == "chat"]
     result.llm_calls = len(chats)
     result.embed_calls = len(result.calls) - len(chats)
+    result.cached_calls = sum(1 for c in result.calls if c.cached)
+    result.truncated_calls = sum(1 for c in chats if c.truncated)
+    result.failed_calls = sum(1 for c in result.calls if c.error is not None)
+    result.retries = sum(c.retries for c in result.calls)
     result.tokens_in = sum(c.tokens_in for c in result.calls)
     result.tokens_out = sum(c.tokens_out for c in result.calls)
     result.cost_usd = sum(c.cost_usd for c in result.calls)

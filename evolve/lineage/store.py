@@ -9,6 +9,7 @@ Readers of a finished (or live) run use ``open_readonly``, which copies the file
 
 from __future__ import annotations
 
+import errno
 import json
 import shutil
 import tempfile
@@ -67,6 +68,21 @@ def decode_json(value: Any, default: Any) -> Any:
         return default
 
 
+def _open_failure(path: Path, exc: Exception) -> str:
+    """One line on why DuckDB could not open ``path``, with what the user can do about it."""
+    first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    lowered = first.lower()
+    if "permission denied" in lowered:
+        advice = "run as the file's owner or fix its permissions"
+    elif "no space left" in lowered:
+        advice = "free some space on its disk"
+    elif "lock" in lowered:
+        advice = "another process (a running campaign?) holds it; wait for it or stop it"
+    else:
+        advice = "the file is damaged: restore it from a copy, or start over in a new run dir"
+    return f"cannot open lineage database {path}: {first} ({advice})"
+
+
 class LineageStore:
     """The single writer of one run directory's ``lineage.duckdb``."""
 
@@ -75,8 +91,7 @@ class LineageStore:
         try:
             self.conn = duckdb.connect(str(self.path), read_only=read_only)
         except duckdb.Error as exc:
-            raise StoreError(f"cannot open lineage database {self.path}: "
-                             f"{str(exc).splitlines()[0]}") from None
+            raise StoreError(_open_failure(self.path, exc)) from None
         self._lock = threading.RLock()
         try:
             if not read_only:
@@ -156,6 +171,12 @@ class LineageStore:
                  _json(fields.get("config")), _json(fields.get("seeds")),
                  _json(fields.get("subsets")), _json(fields.get("versions")),
                  fields.get("rng_seed")])
+
+    def set_campaign_config(self, campaign_id: str, config: dict[str, Any]) -> None:
+        """Replace the recorded config (a resume that changed execution settings only)."""
+        with self._lock:
+            self.conn.execute("UPDATE campaigns SET config = ? WHERE id = ?",
+                              [_json(config), campaign_id])
 
     def finish_campaign(self, campaign_id: str, stop_reason: str) -> None:
         with self._lock:
@@ -301,17 +322,36 @@ class _Transaction:
             self._store.conn.execute("ROLLBACK" if exc_type else "COMMIT")
 
 
+def _copy_failure(source: Path, snapshot_dir: Path, exc: OSError) -> str:
+    """One line on why the snapshot copy of ``source`` into ``snapshot_dir`` failed."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return (f"cannot snapshot {source}: no space left in {snapshot_dir.parent} "
+                "(free some space or set TMPDIR to a disk with room)")
+    if exc.errno in (errno.EACCES, errno.EPERM) and str(exc.filename) == str(source):
+        return f"cannot read {source}: permission denied (run as its owner or fix its mode)"
+    where = exc.filename or source
+    return f"cannot snapshot {source}: {where}: {exc.strerror or exc}"
+
+
 def open_readonly(path: str | Path) -> LineageStore:
     """Open a snapshot copy of a (possibly live) run's database, never locking the original."""
     source = Path(path)
     if not source.is_file():
         raise StoreError(f"{source} does not exist")
-    snapshot_dir = Path(tempfile.mkdtemp(prefix="evolve-snapshot-"))
+    try:
+        snapshot_dir = Path(tempfile.mkdtemp(prefix="evolve-snapshot-"))
+    except OSError as exc:
+        raise StoreError(f"cannot snapshot {source}: no temporary directory "
+                         f"({exc.strerror or exc}); set TMPDIR to a writable disk") from None
     target = snapshot_dir / source.name
-    shutil.copy2(source, target)
-    wal = source.with_name(source.name + ".wal")
-    if wal.exists():
-        shutil.copy2(wal, target.with_name(target.name + ".wal"))
+    try:
+        shutil.copy2(source, target)
+        wal = source.with_name(source.name + ".wal")
+        if wal.exists():
+            shutil.copy2(wal, target.with_name(target.name + ".wal"))
+    except OSError as exc:  # unreadable run file, or no room for the copy: never leak the dir
+        shutil.rmtree(snapshot_dir, ignore_errors=True)
+        raise StoreError(_copy_failure(source, snapshot_dir, exc)) from None
     try:
         try:
             store = LineageStore(target, read_only=True)
