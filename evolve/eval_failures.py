@@ -27,15 +27,17 @@ def is_local_failure(exc: BaseException) -> bool:
     """True when ``exc`` concerns one request (rejected, timed out, retries used up).
 
     A wrong key or a model the endpoint does not serve concerns every call alike: those end
-    the evaluation instead of failing each item in turn.
+    the evaluation instead of failing each item in turn; so does a call cancelled by Ctrl-C
+    (the user is stopping the evaluation, no item failed).
     """
     if not isinstance(exc, EndpointError):
         return False
+    from .llm.cancel import INTERRUPTED, CallCancelled
     from .llm.openai_chat import EndpointAuthError, ModelNotFoundError
 
-    if isinstance(exc, (EndpointAuthError, ModelNotFoundError)):
+    if isinstance(exc, (EndpointAuthError, ModelNotFoundError, CallCancelled)):
         return False
-    return True
+    return not INTERRUPTED.is_set()  # a call broken off by the interrupt (socket shut)
 
 
 class CallNotSent(CallFailed):

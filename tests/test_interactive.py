@@ -340,3 +340,24 @@ def test_subset_task_of_an_interactive_task_runs_unchanged(hub):
     assert subset.mode == "interactive"
     result = evaluate_program(RECORDER, subset, hub, EvalSettings(split="static"))
     assert result.status == "ok" and result.n_items == 2 and result.score == 1.0
+
+
+def test_a_failed_action_call_fails_its_episode_only_and_is_not_learnt(tmp_path):
+    """Over HTTP: the action prompts of episode 1 get HTTP 400; episodes 0 and 2 play on."""
+    from fakes import FakeOpenAIServer
+    from fakes.task_replies import TaskReplies, rejected
+
+    task = ToyTask([toy_item(v) for v in range(3)], [Episode("e", expert_transcript(9))])
+    replies = TaskReplies([("other", "Room 1.", rejected())])
+    with FakeOpenAIServer(responder=replies) as server:
+        hub = build_hub(model="fake-chat", base_url=server.url, embedder="hashing",
+                        cache_path="off")
+        result = evaluate_program(RECORDER, task, hub, EvalSettings(protocol="online"))
+    assert replies.fired[0] == 1  # the episode ended at its first failed call
+    assert result.status == "ok" and result.failed_items == 1, result.error
+    first, failed, last = result.items
+    assert failed.score == 0.0 and failed.failure.startswith("action call failed:")
+    assert "HTTP 400" in failed.failure and failed.rationale.startswith("item failed:")
+    assert first.score == 1.0 and last.score == 1.0
+    # the failed episode was neither written nor observed
+    assert last.retrieved.splitlines()[0] == "reads=3 writes=2 outcomes=[True, True]"

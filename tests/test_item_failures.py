@@ -159,3 +159,20 @@ def test_items_failed_by_a_call_are_not_shown_to_the_meta_agent_as_failed_cases(
     for seed in range(20):
         failed, success = pick_failed_cases(traces, 3, 1, seed)
         assert [t["item_id"] for t in failed] == ["b"] and success[0]["item_id"] == "c"
+
+
+def test_a_cancelled_call_is_no_item_failure_it_ends_the_evaluation():
+    from evolve.errors import RequestRejected
+    from evolve.eval_failures import is_local_failure
+    from evolve.llm.cancel import CallCancelled, interrupt_all, reset_interrupt
+    from evolve.llm.openai_chat import EndpointAuthError
+
+    rejected_call = RequestRejected("HTTP 400")
+    assert is_local_failure(rejected_call)
+    assert not is_local_failure(CallCancelled("interrupted"))
+    assert not is_local_failure(EndpointAuthError("HTTP 401"))
+    interrupt_all()
+    try:  # once Ctrl-C was pressed, whatever a call died of, no item is blamed for it
+        assert not is_local_failure(rejected_call)
+    finally:
+        reset_interrupt()

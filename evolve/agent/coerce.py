@@ -8,6 +8,8 @@ loses or guesses something (a mapped or dropped key, an unparsable number, a mis
 given its type's empty value) is a note in ``Coerced.notes``, which the task agent keeps in
 the trace and the evaluation counts (``coercions``). Fields the reply leaves out that have a
 declared default (or are Optional) take it without a note: the program said that is fine.
+Values that only echo the prompt's placeholders or example values are dropped, with a note
+(``schema_examples``).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Any
 from ..program.contract import normalise_type
 from .reply_json import ReplyParseError, parse_json_object, parse_reply
 from .reply_shape import base_type, fit_keys
+from .schema_examples import PlaceholderFilter
 
 __all__ = ["Coerced", "ReplyParseError", "coerce_fields", "coerce_object", "coerce_reply",
            "fallback_values", "parse_json_object"]
@@ -113,11 +116,17 @@ def _coerce_value(value: Any, base: str, name: str, notes: list[str]) -> Any:
 def coerce_object(reply: dict[str, Any], fields: Sequence[dict[str, Any]]) -> Coerced:
     """Keyword arguments for the dataclass described by ``fields`` (see ``ProgramInfo``)."""
     given, notes = fit_keys(reply, fields)
+    placeholders = PlaceholderFilter(fields)
     values: dict[str, Any] = {}
     for spec in fields:
         name = str(spec["name"])
         base = base_type(spec)
         optional = normalise_type(str(spec.get("type", "str"))).startswith("Optional[")
+        echoed = False
+        if name in given:
+            cleaned = placeholders.clean(name, given[name], notes)
+            echoed = cleaned is None and given[name] is not None
+            given[name] = cleaned
         if given.get(name) is not None:
             values[name] = _coerce_value(given[name], base, name, notes)
         elif optional:
@@ -126,7 +135,8 @@ def coerce_object(reply: dict[str, Any], fields: Sequence[dict[str, Any]]) -> Co
             values[name] = spec["default"]
         else:
             values[name] = _empty(base)
-            notes.append(f"missing field {name!r}: used {values[name]!r}")
+            if not echoed:  # an echoed placeholder is noted once, above
+                notes.append(f"missing field {name!r}: used {values[name]!r}")
     if fields and not given:
         notes.append("no field of the schema in the reply: every field took its default")
     return Coerced(values, notes)

@@ -15,16 +15,10 @@ from typing import Any
 import jinja2
 
 from ..llm.base import Message
+from ..program.contract import normalise_type
+from .schema_examples import example_value
 
 FieldSpec = dict[str, Any]  # {"name", "type", "description", "default"?}
-
-_TYPE_PLACEHOLDER = {
-    "str": '"<string>"',
-    "int": "<integer>",
-    "float": "<number>",
-    "bool": "<true|false>",
-    "list[str]": '["<string>", ...]',
-}
 
 
 @lru_cache(maxsize=1)
@@ -43,26 +37,26 @@ def render(template: str, **context: Any) -> str:
     return _env().get_template(template).render(**context).strip()
 
 
-def _placeholder(type_name: str) -> str:
-    base = type_name
-    optional = False
-    if base.startswith("Optional[") and base.endswith("]"):
-        base, optional = base[len("Optional["):-1], True
-    elif base.endswith(" | None"):
-        base, optional = base[: -len(" | None")], True
-    text = _TYPE_PLACEHOLDER.get(base.replace("List[", "list[").replace(" ", ""), '"<string>"')
-    return f"{text} or null" if optional else text
+OPTIONAL_NOTE = "may be null"
 
 
 def render_schema(fields: Sequence[FieldSpec]) -> str:
-    """Render dataclass fields as commented JSON, one field per line."""
+    """Render dataclass fields as commented JSON, one field per line.
+
+    Each field shows an example value of its type (``schema_examples``), never a type
+    placeholder such as ``"<string>"``, which small models copy into their replies; an
+    Optional field's comment starts with "may be null".
+    """
     if not fields:
         return "{}"
     lines = ["{"]
     for index, spec in enumerate(fields):
         comma = "," if index < len(fields) - 1 else ""
-        line = f"  {json.dumps(spec['name'])}: {_placeholder(str(spec.get('type', 'str')))}{comma}"
+        value = json.dumps(example_value(spec), ensure_ascii=False)
+        line = f"  {json.dumps(spec['name'])}: {value}{comma}"
         description = str(spec.get("description") or "").strip().replace("\n", " ")
+        if normalise_type(str(spec.get("type", "str"))).startswith("Optional["):
+            description = f"{OPTIONAL_NOTE}; {description}" if description else OPTIONAL_NOTE
         if description:
             line += f"  // {description}"
         lines.append(line)

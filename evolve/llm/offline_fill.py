@@ -32,10 +32,13 @@ from .offline_text import (
     words,
 )
 
+# A schema line: "name": <example value or type placeholder>, // [may be null; ]description
 _FIELD = re.compile(
-    r'^\s*"(?P<name>(?:[^"\\]|\\.)+)"\s*:\s*(?P<ph>\["<string>",\s*\.\.\.\]|"<string>"|<integer>|'
-    r'<number>|<true\|false>|\S+)(?P<opt>\s+or\s+null)?\s*,?\s*(?://\s*(?P<desc>.*))?$')
-_PH_TYPE = {'"<string>"': "str", "<integer>": "int", "<number>": "float", "<true|false>": "bool"}
+    r'^\s*"(?P<name>(?:[^"\\]|\\.)+)"\s*:\s*(?P<ph>\[.*?\]|"(?:[^"\\]|\\.)*"|<integer>|'
+    r'<number>|<true\|false>|[^\s,]+)(?P<opt>\s+or\s+null)?\s*,?\s*(?://\s*(?P<desc>.*))?$')
+_PH_TYPE = {"<integer>": "int", "<number>": "float", "<true|false>": "bool", "true": "bool",
+            "false": "bool"}
+_OPTIONAL_NOTE = re.compile(r"^may be null(?:;\s*|$)")
 
 _ROLE_WORDS: tuple[tuple[str, frozenset[str]], ...] = (
     ("date", frozenset("date dates time timestamp when datetime day occurred period".split())),
@@ -79,8 +82,13 @@ def parse_schema(schema: str) -> list[FieldSpec]:
             continue
         ph = m.group("ph")
         kind = "list" if ph.startswith("[") else _PH_TYPE.get(ph, "str")
-        fields.append(FieldSpec(m.group("name"), kind, bool(m.group("opt")),
-                                (m.group("desc") or "").strip()))
+        if re.fullmatch(r"-?\d+", ph):
+            kind = "int"
+        elif re.fullmatch(r"-?\d+\.\d*", ph):
+            kind = "float"
+        desc = (m.group("desc") or "").strip()
+        optional = bool(m.group("opt")) or bool(_OPTIONAL_NOTE.match(desc))
+        fields.append(FieldSpec(m.group("name"), kind, optional, _OPTIONAL_NOTE.sub("", desc)))
     return fields
 
 
