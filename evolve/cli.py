@@ -101,6 +101,11 @@ def build_parser() -> argparse.ArgumentParser:
     lineage.add_argument("--png", default=None, metavar="FILE",
                          help="draw the tree into FILE (.png or .svg) instead of printing it")
 
+    snapshot = sub.add_parser("snapshot", help="consistent single-file copy of a run's "
+                                               "lineage.duckdb (also of a live run)")
+    snapshot.add_argument("run_dir")
+    snapshot.add_argument("out", metavar="OUT.duckdb", help="new file to write")
+
     report = sub.add_parser("report", help="static HTML report with plots (RUN_DIR/report/)")
     report.add_argument("run_dir")
     report.add_argument("--out", default=None, metavar="DIR",

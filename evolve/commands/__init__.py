@@ -29,7 +29,7 @@ def dispatch(args: argparse.Namespace) -> int:
 
         name = "lineage_png" if args.command == "lineage" else args.command
         return getattr(report_cmds, f"{name}_cmd")(args)
-    if args.command in ("status", "programs", "show", "diff", "lineage"):
+    if args.command in ("status", "programs", "show", "diff", "lineage", "snapshot"):
         from . import inspect_cmds
 
         return getattr(inspect_cmds, f"{args.command}_cmd")(args)
