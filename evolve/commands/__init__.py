@@ -11,6 +11,10 @@ def dispatch(args: argparse.Namespace) -> int:
         from .eval_cmd import run_eval
 
         return run_eval(args)
+    if args.command == "init":
+        from .init_cmd import init_cmd
+
+        return init_cmd(args)
     if args.command == "seeds":
         from .catalog import list_seeds_cmd
 
