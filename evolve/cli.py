@@ -80,7 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model_options(ev)
 
     run = sub.add_parser("run", help="launch a search campaign from a TOML config")
-    run.add_argument("config", help="campaign config (TOML), e.g. examples/quickstart.toml")
+    run.add_argument("config", nargs="?", default=None,
+                     help="campaign config (TOML), e.g. quickstart.toml from `evolve init`")
     run.add_argument("--run-dir", default=None, help="output directory (default runs/<name>)")
     run.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
                      help="override a config value; repeatable")
@@ -118,6 +119,11 @@ def build_parser() -> argparse.ArgumentParser:
     lineage.add_argument("--png", default=None, metavar="FILE",
                          help="draw the tree into FILE (.png or .svg) instead of printing it")
 
+    snapshot = sub.add_parser("snapshot", help="consistent single-file copy of a run's "
+                                               "lineage.duckdb (also of a live run)")
+    snapshot.add_argument("run_dir")
+    snapshot.add_argument("out", metavar="OUT.duckdb", help="new file to write")
+
     report = sub.add_parser("report", help="static HTML report with plots (RUN_DIR/report/)")
     report.add_argument("run_dir")
     report.add_argument("--out", default=None, metavar="DIR",
@@ -145,6 +151,12 @@ def build_parser() -> argparse.ArgumentParser:
     transfer.add_argument("--json", action="store_true")
     transfer.add_argument("--no-reuse", action="store_true",
                           help="evaluate every cell again, even when the run stored it")
+
+    init = sub.add_parser("init", help="write the example configs (quickstart, OpenAI, "
+                                       "llama.cpp) into DIR")
+    init.add_argument("dir", nargs="?", default=".", metavar="DIR",
+                      help="where to write them (default: the current directory)")
+    init.add_argument("--force", action="store_true", help="overwrite existing files")
 
     seeds = sub.add_parser("seeds", help="list the seed programs")
     seeds.add_argument("--json", action="store_true")

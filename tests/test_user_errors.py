@@ -128,12 +128,12 @@ def test_unreadable_lineage_database_leaves_no_snapshot_dir(
         finished_run: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
     # root reads any file, so the EACCES a non-root user gets from the copy is injected
-    import evolve.lineage.store as store_module
+    import evolve.lineage.snapshot as snapshot_module
 
     def denied(src, dst, **_):  # noqa: ANN001 - shutil.copy2's signature
         raise PermissionError(errno.EACCES, "Permission denied", str(src))
 
-    monkeypatch.setattr(store_module.shutil, "copy2", denied)
+    monkeypatch.setattr(snapshot_module.shutil, "copy2", denied)
     before = snapshot_dirs()
     line = one_line(["status", str(finished_run)], capsys)
     assert line == (f"evolve: error: cannot read {finished_run / 'lineage.duckdb'}: permission "

@@ -35,7 +35,8 @@ def open_run(run_dir: str | Path) -> LineageStore:
 
 def resolve_program_id(store: LineageStore, prefix: str) -> str:
     """The unique program id starting with ``prefix`` (usage error when none or several)."""
-    rows = store.query("SELECT id FROM programs WHERE id LIKE ? ORDER BY id", [prefix + "%"])
+    # starts_with, not LIKE: a "%" or "_" the user typed is a character, not a wildcard
+    rows = store.query("SELECT id FROM programs WHERE starts_with(id, ?) ORDER BY id", [prefix])
     if not rows:
         raise UsageError(f"no program id starts with '{prefix}'")
     if len(rows) > 1:

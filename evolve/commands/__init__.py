@@ -11,6 +11,10 @@ def dispatch(args: argparse.Namespace) -> int:
         from .eval_cmd import run_eval
 
         return run_eval(args)
+    if args.command == "init":
+        from .init_cmd import init_cmd
+
+        return init_cmd(args)
     if args.command == "seeds":
         from .catalog import list_seeds_cmd
 
@@ -29,7 +33,7 @@ def dispatch(args: argparse.Namespace) -> int:
 
         name = "lineage_png" if args.command == "lineage" else args.command
         return getattr(report_cmds, f"{name}_cmd")(args)
-    if args.command in ("status", "programs", "show", "diff", "lineage"):
+    if args.command in ("status", "programs", "show", "diff", "lineage", "snapshot"):
         from . import inspect_cmds
 
         return getattr(inspect_cmds, f"{args.command}_cmd")(args)

@@ -27,6 +27,9 @@ def run_cmd(args: argparse.Namespace) -> int:
     from ..campaign.config_load import load_config
     from ..campaign.loop import Campaign
 
+    if args.config is None:
+        raise UsageError("evolve run needs a config file: `evolve init` writes quickstart.toml "
+                         "here, then `evolve run quickstart.toml`")
     config_path = Path(args.config)
     config = load_config(config_path, args.set)
     run_dir = Path(args.run_dir or config.campaign.run_dir or Path("runs") / config.campaign.name)

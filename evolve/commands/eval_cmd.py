@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -38,6 +39,19 @@ def resolve_program(spec: str) -> tuple[str, str]:
         seed = seed_path(name)
         return seed.read_text(encoding="utf-8"), str(seed)
     raise UsageError(f"program file not found: {spec}")
+
+
+def check_traces_writable(path: str) -> None:
+    """Refuse an unwritable ``--traces`` file before any work (it used to be found out, and
+    only warned about, after the whole evaluation). Leaves no file behind."""
+    existed = os.path.lexists(path)
+    try:
+        with open(path, "a", encoding="utf-8"):
+            pass
+        if not existed:
+            os.unlink(path)
+    except OSError as exc:
+        raise UsageError(f"--traces {path}: cannot write it ({exc.strerror or exc})") from None
 
 
 def _limits(args: argparse.Namespace):
@@ -115,6 +129,8 @@ def run_eval(args: argparse.Namespace) -> int:
         mode = resolve_mode(args.sandbox)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+    if args.traces:
+        check_traces_writable(args.traces)
     hub = build_hub(model=args.model, base_url=args.base_url, embedder=args.embedder,
                     concurrency=args.concurrency, cache_path=args.cache,
                     **_request_options(args))

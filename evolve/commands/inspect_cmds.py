@@ -129,3 +129,32 @@ def lineage_cmd(args: argparse.Namespace) -> int:
         store.close()
     print(render_tree(table))
     return 0
+
+
+def snapshot_cmd(args: argparse.Namespace) -> int:
+    """``evolve snapshot RUN_DIR OUT.duckdb``: a consistent single-file copy of the run's
+    database (its WAL checkpointed in), safe to take while the campaign runs."""
+    from pathlib import Path
+
+    from ..campaign.queries import DB_NAME
+    from ..errors import UsageError
+    from ..lineage import StoreError, write_snapshot
+
+    run_dir, out = Path(args.run_dir), Path(args.out)
+    if not run_dir.is_dir():
+        raise UsageError(f"{run_dir} is not a directory")
+    if not (run_dir / DB_NAME).is_file():
+        raise UsageError(f"{run_dir} is not an evolve run directory (no {DB_NAME})")
+    for taken in (out, out.with_name(out.name + ".wal")):  # a stale WAL would be replayed
+        if taken.exists() or taken.is_symlink():
+            raise UsageError(f"{taken} already exists; choose a new file name")
+    if not out.parent.is_dir():
+        raise UsageError(f"{out}: directory {out.parent} does not exist (create it first)")
+    try:
+        counts = write_snapshot(run_dir / DB_NAME, out)
+    except StoreError as exc:
+        raise UsageError(str(exc)) from None
+    print(f"snapshot   {out}  ({counts['programs']} programs, {counts['evaluations']} "
+          f"evaluations, {counts['item_results']} item results, {counts['llm_calls']} LLM calls)")
+    print(f"query      duckdb -readonly {out}")
+    return 0

@@ -21,7 +21,9 @@ def report_cmd(args: argparse.Namespace) -> int:
 
 def plot_cmd(args: argparse.Namespace) -> int:
     from ..report import load_run, plot
+    from ..report.plots import check_figure_path
 
+    check_figure_path(args.out)  # before reading the run
     data = load_run(args.run_dir, with_sources=False, failed_per_program=0)
     print(plot(args.kind, data, Path(args.out)))
     return 0
@@ -29,7 +31,9 @@ def plot_cmd(args: argparse.Namespace) -> int:
 
 def lineage_png_cmd(args: argparse.Namespace) -> int:
     from ..report import load_run, plot
+    from ..report.plots import check_figure_path
 
+    check_figure_path(args.png)  # before reading the run
     data = load_run(args.run_dir, with_sources=False, failed_per_program=0)
     print(plot("tree", data, Path(args.png)))
     return 0

@@ -1,6 +1,7 @@
 """The lineage store: every campaign, program, evaluation, item result, LLM call and event in
 one DuckDB file (DESIGN section 10)."""
 
-from .store import LineageStore, StoreError, decode_json, open_readonly
+from .snapshot import open_readonly, write_snapshot
+from .store import LineageStore, StoreError, decode_json
 
-__all__ = ["LineageStore", "StoreError", "decode_json", "open_readonly"]
+__all__ = ["LineageStore", "StoreError", "decode_json", "open_readonly", "write_snapshot"]

@@ -4,15 +4,13 @@ DuckDB locks the file against every other process (readers included), so exactly
 connection writes: the campaign orchestrator. Workers return results to it. Each logical
 step (a program with its gate outcome; an evaluation with its item results and LLM calls) is
 written in one transaction, so a SIGKILL loses at most the step in progress, never half of it.
-Readers of a finished (or live) run use ``open_readonly``, which copies the file first.
+Readers of a finished (or live) run use ``snapshot.open_readonly``, which copies the file first.
 """
 
 from __future__ import annotations
 
-import errno
 import json
 import shutil
-import tempfile
 import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -320,52 +318,3 @@ class _Transaction:
         setattr(self._store, self._depth_key, depth)
         if depth == 0:
             self._store.conn.execute("ROLLBACK" if exc_type else "COMMIT")
-
-
-def _copy_failure(source: Path, snapshot_dir: Path, exc: OSError) -> str:
-    """One line on why the snapshot copy of ``source`` into ``snapshot_dir`` failed."""
-    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-        return (f"cannot snapshot {source}: no space left in {snapshot_dir.parent} "
-                "(free some space or set TMPDIR to a disk with room)")
-    if exc.errno in (errno.EACCES, errno.EPERM) and str(exc.filename) == str(source):
-        return f"cannot read {source}: permission denied (run as its owner or fix its mode)"
-    where = exc.filename or source
-    return f"cannot snapshot {source}: {where}: {exc.strerror or exc}"
-
-
-def open_readonly(path: str | Path) -> LineageStore:
-    """Open a snapshot copy of a (possibly live) run's database, never locking the original."""
-    source = Path(path)
-    if not source.is_file():
-        raise StoreError(f"{source} does not exist")
-    try:
-        snapshot_dir = Path(tempfile.mkdtemp(prefix="evolve-snapshot-"))
-    except OSError as exc:
-        raise StoreError(f"cannot snapshot {source}: no temporary directory "
-                         f"({exc.strerror or exc}); set TMPDIR to a writable disk") from None
-    target = snapshot_dir / source.name
-    try:
-        shutil.copy2(source, target)
-        wal = source.with_name(source.name + ".wal")
-        if wal.exists():
-            shutil.copy2(wal, target.with_name(target.name + ".wal"))
-    except OSError as exc:  # unreadable run file, or no room for the copy: never leak the dir
-        shutil.rmtree(snapshot_dir, ignore_errors=True)
-        raise StoreError(_copy_failure(source, snapshot_dir, exc)) from None
-    try:
-        try:
-            store = LineageStore(target, read_only=True)
-        except OlderSchema:
-            # The copy is ours: a run of an older schema version is brought up to date in
-            # the copy (never in the original), so readers see today's columns.
-            LineageStore(target).close()
-            store = LineageStore(target, read_only=True)
-    except StoreError as exc:
-        shutil.rmtree(snapshot_dir, ignore_errors=True)
-        # name the run's database, not the temporary copy that no longer exists
-        raise StoreError(str(exc).replace(str(target), str(source))) from None
-    except Exception as exc:  # corrupted file: duckdb raises assorted errors
-        shutil.rmtree(snapshot_dir, ignore_errors=True)
-        raise StoreError(f"{source} is not a readable lineage database: {exc}") from None
-    store._snapshot_dir = snapshot_dir  # removed again by close()
-    return store

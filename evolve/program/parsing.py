@@ -18,3 +18,19 @@ def parse_source(source: str, filename: str = "<unknown>") -> ast.Module:
     """``ast.parse(source, filename)``, serialised process-wide (raises ``SyntaxError``)."""
     with _PARSE_LOCK:
         return ast.parse(source, filename=filename)
+
+
+def syntax_error_text(exc: SyntaxError | ValueError, source: str | bytes | None = None) -> str:
+    """``"line N: <what is wrong>"`` for a failed parse of ``source``.
+
+    CPython gives no line for a NUL byte (``lineno`` is None, and some versions raise
+    ``ValueError``), which read as "line None"; the NUL is located in ``source`` instead.
+    """
+    nul = "\0" if isinstance(source, str) else b"\0"
+    if source is not None and nul in source:  # type: ignore[operator]
+        position = source.index(nul)  # type: ignore[arg-type]
+        line = source.count("\n" if isinstance(source, str) else b"\n", 0, position) + 1
+        return f"line {line}: the source contains a NUL byte (\\0); remove it"
+    lineno = getattr(exc, "lineno", None)
+    message = getattr(exc, "msg", None) or str(exc)
+    return f"line {lineno}: {message}" if lineno is not None else message

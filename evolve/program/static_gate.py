@@ -21,7 +21,7 @@ from .contract import (
     OPTIONAL_KB_METHODS,
     REQUIRED_CONSTANTS,
 )
-from .parsing import parse_source
+from .parsing import parse_source, syntax_error_text
 
 # Builtins whose only uses in a memory program are escapes from the contract.
 FORBIDDEN_CALLS = frozenset({
@@ -173,8 +173,6 @@ def static_gate(source: str, filename: str = "<program>") -> GateFailure | None:
     """Run the parse, contract and import gates; ``None`` means the program may be loaded."""
     try:
         tree = parse_source(source, filename=filename)
-    except SyntaxError as exc:
-        return GateFailure("parse", f"line {exc.lineno}: {exc.msg}")
-    except ValueError as exc:  # e.g. null bytes
-        return GateFailure("parse", str(exc))
+    except (SyntaxError, ValueError) as exc:  # ValueError: NUL bytes on some versions
+        return GateFailure("parse", syntax_error_text(exc, source))
     return check_contract(tree) or check_imports(tree)

@@ -31,16 +31,27 @@ _CHILD = "#1f77b4"
 _FAILED = "#9e9e9e"
 
 
-def _save(fig: Any, path: Path) -> Path:
+def check_figure_path(path: str | Path) -> Path:
+    """A figure file name the user gave: ``.png`` or ``.svg``, in a directory that exists (it
+    is not created: a typo such as ``/nonexistent/p.png`` must not make new directories)."""
     path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix not in (".png", ".svg"):
-        plt.close(fig)
+    if path.suffix.lower() not in (".png", ".svg"):
         raise UsageError(f"{path}: figure files must end in .png or .svg")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=_DPI, bbox_inches="tight", format=suffix[1:],
-                metadata={"Software": None} if suffix == ".png" else {"Date": None})
-    plt.close(fig)
+    if not path.parent.is_dir():
+        raise UsageError(f"{path}: directory {path.parent} does not exist (create it first)")
+    return path
+
+
+def _save(fig: Any, path: Path) -> Path:
+    try:
+        path = check_figure_path(path)
+        suffix = path.suffix.lower()
+        fig.savefig(path, dpi=_DPI, bbox_inches="tight", format=suffix[1:],
+                    metadata={"Software": None} if suffix == ".png" else {"Date": None})
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+    finally:
+        plt.close(fig)
     return path
 
 

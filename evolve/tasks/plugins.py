@@ -251,6 +251,11 @@ def load_file(path: Path) -> ModuleType:
         spec.loader.exec_module(module)
     except SyntaxError as exc:
         sys.modules.pop(name, None)
+        if exc.lineno is None:  # a NUL byte: CPython names no line
+            from ..program.parsing import syntax_error_text
+
+            raise UsageError(f"plugin {path}: syntax error "
+                             f"({syntax_error_text(exc, resolved.read_bytes())})") from None
         raise UsageError(f"plugin {path}:{exc.lineno}: syntax error ({exc.msg})") from None
     except Exception as exc:
         sys.modules.pop(name, None)
