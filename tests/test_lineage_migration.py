@@ -7,7 +7,7 @@ import pytest
 
 from evolve.lineage import LineageStore
 from evolve.lineage.schema import SCHEMA_VERSION
-from evolve.lineage.store import StoreError, open_readonly
+from evolve.lineage import StoreError, open_readonly
 
 COUNTS = ("failed_items", "skipped_episodes", "extraction_failures", "query_fallbacks",
           "coercions")
