@@ -98,11 +98,12 @@ class Campaign:
             self.seeds = seeds or [tuple(seed) for seed in self.store.get_state(
                 self.campaign_id, SEED_SOURCES, [])]
             self._build_parts(progress)
-        except KeyboardInterrupt:  # the record stays: `evolve resume` continues the setup
+        except (KeyboardInterrupt, duckdb.InterruptException):
+            # the record stays: `evolve resume` continues the setup
             self.store.add_event(self.campaign_id, "interrupted", "Ctrl-C during setup; "
                                  "`evolve resume` continues it")
             self.store.close()
-            raise
+            raise KeyboardInterrupt from None
         except BaseException:
             if not resume:  # refused settings (task, models, cluster): nothing was done yet
                 self.store.forget_campaign(self.campaign_id)
