@@ -8,7 +8,9 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -127,3 +129,92 @@ def test_ctrl_c_abandons_the_step_cleanly_and_resume_finishes(tmp_path):
     assert "interrupted" in kinds
     resumed = evolve("resume", str(run_dir), "--quiet")
     assert resumed.wait(timeout=300) == 0, resumed.stderr.read().decode()
+
+
+def kill_when(process: subprocess.Popen, moment: Callable[[], bool], timeout: float = 120,
+              sig: int = signal.SIGKILL) -> int:
+    """Send ``sig`` as soon as ``moment()`` holds (polled every 5 ms): SIGKILL to the whole
+    process group, SIGINT (Ctrl-C) to the campaign process. Returns its exit code."""
+    deadline = time.monotonic() + timeout
+    while not moment():
+        assert process.poll() is None, "the campaign ended before the moment came"
+        assert time.monotonic() < deadline, "the moment never came"
+        time.sleep(0.005)
+    if sig == signal.SIGKILL:
+        os.killpg(process.pid, signal.SIGKILL)
+    else:
+        process.send_signal(sig)
+    return process.wait(timeout=120)
+
+
+def first_seed_reported(process: subprocess.Popen) -> Callable[[], bool]:
+    """True once the campaign printed its first seed result (the other seeds still to go)."""
+    lines: list[str] = []
+    threading.Thread(target=lambda: lines.extend(iter(process.stderr.readline, b"")),
+                     daemon=True).start()
+    return lambda: any(line.startswith(b"seed ") for line in lines)
+
+
+@pytest.mark.slow
+def test_sigkill_during_setup_then_resume_ends_identical(tmp_path):
+    """From the moment the run dir exists, a SIGKILL leaves a campaign `evolve resume` finishes
+    exactly as an uninterrupted run: before the response cache exists (task and models being
+    built), once it does (data selection next), and between two seed evaluations."""
+    settings = [*SETTINGS, "--set", "search.iterations=2"]
+    reference = tmp_path / "reference"
+    done = evolve("run", str(QUICKSTART), "--run-dir", str(reference), *settings)
+    assert done.wait(timeout=300) == 0, done.stderr.read().decode()
+    expected = snapshot(reference, tmp_path)
+
+    moments = {
+        "run dir exists": lambda run_dir, process: run_dir.exists,
+        "cache exists": lambda run_dir, process: (run_dir / "cache.sqlite").exists,
+        "first seed done": lambda run_dir, process: first_seed_reported(process),
+    }
+    for name, moment in moments.items():
+        run_dir = tmp_path / name.replace(" ", "-")
+        verbose = [arg for arg in settings if arg != "--quiet"]  # seed lines on stderr
+        process = evolve("run", str(QUICKSTART), "--run-dir", str(run_dir), *verbose)
+        kill_when(process, moment(run_dir, process))
+        assert not finished(run_dir, tmp_path), name
+        resumed = evolve("resume", str(run_dir), "--quiet")
+        assert resumed.wait(timeout=300) == 0, (name, resumed.stderr.read().decode())
+        assert snapshot(run_dir, tmp_path) == expected, name
+
+    # Ctrl-C during setup: told to resume, and resume can
+    run_dir = tmp_path / "ctrl-c"
+    process = evolve("run", str(QUICKSTART), "--run-dir", str(run_dir), *settings)
+    code = kill_when(process, (run_dir / "cache.sqlite").exists, sig=signal.SIGINT)
+    err = process.stderr.read().decode()
+    assert code == 130 and f"evolve resume {run_dir}" in err and "Traceback" not in err, err
+    resumed = evolve("resume", str(run_dir), "--quiet")
+    assert resumed.wait(timeout=300) == 0, resumed.stderr.read().decode()
+    assert snapshot(run_dir, tmp_path) == expected
+
+
+def test_a_new_run_dir_appears_with_its_campaign_record(tmp_path):
+    from evolve.campaign.run_dir import create_run
+    from evolve.errors import UsageError
+
+    stale = tmp_path / ".run.evolve-setup-0badc0de"  # left by a setup killed long ago
+    stale.mkdir()
+    os.utime(stale, (time.time() - 3600, time.time() - 3600))
+    seen: list[bool] = []
+
+    def record(store):
+        seen.append((tmp_path / "run").exists())  # written before the run dir exists
+        store.add_campaign("c1", name="x", config={})
+
+    store = create_run(tmp_path / "run", "c1", record)
+    try:
+        assert store.campaign()["id"] == "c1"
+    finally:
+        store.close()
+    assert seen == [False]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]  # no staging dir left
+    with pytest.raises(UsageError, match="already holds a campaign"):
+        create_run(tmp_path / "run", "c2", lambda store: store.add_campaign("c2"))
+    existing = tmp_path / "made-by-user"
+    existing.mkdir()
+    create_run(existing, "c3", lambda store: store.add_campaign("c3")).close()
+    assert (existing / "lineage.duckdb").is_file()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
 import threading
 import time
 
@@ -352,3 +355,60 @@ def test_program_prints_are_captured(open_session):
     while "debug: hello" not in session.output_tail() and time.monotonic() < deadline:
         time.sleep(0.01)
     assert "debug: hello\n" in session.output_tail()
+
+
+def _probe_with_tools_hidden(monkeypatch, hidden: set[str]) -> str:
+    """``resolve_mode("auto")`` as if the tools in ``hidden`` were not installed."""
+    from evolve.jail import bwrap as launch
+
+    real_find = launch.find_tool
+    monkeypatch.setattr(launch, "find_tool",
+                        lambda name: None if name in hidden else real_find(name))
+    monkeypatch.setattr(modes, "_probed", None)
+    monkeypatch.setattr(modes, "_reasons", {})
+    return resolve_mode("auto")
+
+
+def test_auto_falls_back_from_bwrap_to_unshare_to_none(monkeypatch):
+    """The whole chain, each step probed for real (as root or not: CI runs both)."""
+    real = probe_modes()
+    assert _probe_with_tools_hidden(monkeypatch, set()) == MODES[0]
+    assert _probe_with_tools_hidden(monkeypatch, {"bwrap"}) == (
+        "unshare" if real["unshare"] else "none")
+    assert _probe_with_tools_hidden(monkeypatch, {"bwrap", "unshare"}) == "none"
+    print(f"\nsandbox fallback chain as uid {os.geteuid()}: " + " -> ".join(
+        mode for mode in modes.MODES if real[mode]))
+
+
+def _user_namespaces_allowed() -> bool:
+    """Whether this user may create the namespaces at all (the kernel may forbid it)."""
+    unshare = shutil.which("unshare")
+    if unshare is None:
+        return False
+    done = subprocess.run([unshare, "--user", "--map-root-user", "--net", "--pid", "--fork",
+                           "true"], capture_output=True)
+    return done.returncode == 0
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="the non-root path (CI runs it as a user too)")
+def test_unshare_mode_works_without_root(open_session):
+    """A user who is not root gets unshare mode (in a user namespace), not a drop to none."""
+    if not _user_namespaces_allowed():
+        pytest.skip("this kernel does not let unprivileged users create namespaces")
+    assert probe_modes()["unshare"], modes.probe_reason("unshare")
+    session = open_session(MINIMAL, mode="unshare")
+    assert session.mode == "unshare" and "no filesystem isolation" in session.isolation
+    assert session.read({"text": "hi"}) == "echo:hi"
+
+
+def test_user_namespace_flags_only_for_non_root():
+    from evolve.jail.bwrap import find_tool, unshare_argv, user_namespace_flags
+
+    unshare = find_tool("unshare")
+    if unshare is None:
+        pytest.skip("unshare is not installed")
+    assert user_namespace_flags(unshare, 0) == ()
+    flags = user_namespace_flags(unshare, 1000)
+    assert flags[0] == "--user" and flags[1] in ("--map-current-user", "--map-root-user")
+    argv = unshare_argv(unshare, ["worker"], user_namespace=flags)
+    assert argv[:3] == [unshare, *flags] and argv[-2:] == ["--", "worker"]

@@ -17,6 +17,7 @@ from typing import Any
 from ..lineage import LineageStore
 from ..meta.base import MetaAgent, Proposal, ReflectionContext
 from ..program.static_gate import static_gate
+from .duplicates import is_replay, record_duplicate
 from .evaluator import CampaignEvaluator
 from .records import program_id
 
@@ -53,6 +54,7 @@ class _Child:
     failure: tuple[str, str] | None = None      # gate stage and message to fix
     violation: str | None = None               # runtime violation to repair
     pid: str = field(default="")
+    index: int = 0                             # position in its round (names its duplicate)
 
 
 class ChildDeveloper:
@@ -75,7 +77,9 @@ class ChildDeveloper:
     def develop_batch(self, requests: list[ChildRequest]) -> list[str | None]:
         """Pool member ids (None where a child was finally rejected), in request order."""
         children = [_Child(r, r.proposal.source, r.proposal.commit_message, r.proposal.mutator,
-                           r.proposal.origin, r.proposal.design) for r in requests]
+                           r.proposal.origin, r.proposal.design, index=i)
+                    for i, r in enumerate(requests)]
+        self._claimed: dict[str, int] = {}  # program id -> the child of this round that made it
         while True:
             active = [c for c in children if not c.finished]
             if not active:
@@ -95,6 +99,9 @@ class ChildDeveloper:
             assert child.source is not None
             child.pid = program_id(child.source)
             r = child.request
+            if self._is_duplicate(child):
+                continue
+            self._claimed.setdefault(child.pid, child.index)
             self.store.add_program(child.pid, self.campaign_id, child.source,
                                    parent_ids=r.parent_ids, generation=r.generation,
                                    iteration=r.iteration, origin=child.origin,
@@ -125,6 +132,25 @@ class ChildDeveloper:
             else:
                 self.store.set_gate(child.pid, "passed")
                 child.result, child.finished = child.pid, True
+
+    def _is_duplicate(self, child: _Child) -> bool:
+        """True (and recorded, the child finished) when the child's program already exists
+        and is not this child's own (a fix returning its program, or a resumed round)."""
+        rows = self.store.query_dicts("SELECT iteration, parent_ids FROM programs WHERE id = ?",
+                                      [child.pid])
+        if not rows:
+            return False
+        r = child.request
+        claimed = self._claimed.get(child.pid)
+        if claimed == child.index or (claimed is None
+                                      and is_replay(rows[0], r.iteration, r.parent_ids)):
+            return False
+        record_duplicate(self.store, self.campaign_id, iteration=r.iteration, child=child.index,
+                         parent_ids=r.parent_ids, duplicate_of=child.pid,
+                         commit_message=child.commit, mutator=child.mutator,
+                         origin=child.origin)
+        child.finished = True  # nothing new: no evaluation, no pool member
+        return True
 
     def _fix(self, child: _Child) -> None:
         assert child.failure is not None

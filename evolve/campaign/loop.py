@@ -25,7 +25,6 @@ from ..errors import UsageError
 from ..evaluate import EvalSettings
 from ..jail import SandboxLimits
 from ..jail.spares import SPARES
-from ..lineage import LineageStore, StoreError
 from ..meta.base import Proposal, ReflectionContext
 from ..meta.freeze import apply_freeze
 from ..program.static_gate import static_gate
@@ -44,12 +43,19 @@ from .pool import lineage_log, pool_entries, program_row, snapshot
 from .progress import Progress
 from .records import call_rows, program_id
 from .resume_settings import changed_settings
+from .run_dir import create_run, open_store
 from .selectors import make_selector
-from .setup import CampaignData, build_subset_task, choose_data, reflection_groups
+from .setup import (
+    SEED_SOURCES,
+    CampaignData,
+    build_subset_task,
+    choose_data,
+    record_campaign,
+    reflection_groups,
+)
 from .stoppers import CampaignStatus, build_stoppers
 from .subsets import ReflectionSampler, pick_failed_cases
 
-DB_NAME = "lineage.duckdb"
 T = TypeVar("T")
 
 
@@ -64,23 +70,6 @@ class CampaignOutcome:
     best_test: float | None
 
 
-def open_store(run_dir: Path) -> LineageStore:
-    try:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        probe = run_dir / ".write-test"
-        probe.write_text("ok")
-        probe.unlink()
-    except OSError as exc:
-        raise UsageError(f"run dir {run_dir} is not writable: {exc.strerror or exc}") from None
-    try:
-        return LineageStore(run_dir / DB_NAME)
-    except StoreError as exc:
-        message = str(exc)
-        if "lock" in message.lower():
-            message = f"run dir {run_dir} is in use by another evolve process"
-        raise UsageError(message) from None
-
-
 class Campaign:
     """One campaign bound to a run directory (fresh or resumed)."""
 
@@ -88,30 +77,43 @@ class Campaign:
                  resume: bool = False, progress: bool = True) -> None:
         self.config = config
         self.run_dir = Path(run_dir)
-        self.store = open_store(self.run_dir)
-        existing = self.store.campaign()
-        if resume and existing is None:
-            self.store.close()
-            raise UsageError(f"{self.run_dir} holds no campaign to resume")
-        if not resume and existing is not None:
-            self.store.close()
-            raise UsageError(f"{self.run_dir} already holds a campaign; use `evolve resume "
-                             f"{self.run_dir}` or another --run-dir")
         self.resuming = resume
-        self.campaign_id = existing["id"] if existing else uuid.uuid4().hex[:12]
+        if resume:
+            self.store = open_store(self.run_dir)
+            existing = self.store.campaign()
+            if existing is None:
+                self.store.close()
+                raise UsageError(f"{self.run_dir} holds no campaign to resume")
+            self.campaign_id = existing["id"]
+            seeds = []
+        else:
+            # checked before the run dir appears; from then on it holds a resumable record
+            seeds = resolve_seeds(config, config_dir or Path.cwd())
+            self.campaign_id = uuid.uuid4().hex[:12]
+            self.store = create_run(self.run_dir, self.campaign_id, lambda store: record_campaign(
+                store, self.campaign_id, config, seeds))
         try:
             # a resume may change where evaluations run, never what they give
             self.settings_changed = (changed_settings(json.loads(existing["config"]), config)
-                                     if existing is not None else {})
-            self._build_parts(config_dir, progress)
+                                     if resume else {})
+            self.seeds = seeds or [tuple(seed) for seed in self.store.get_state(
+                self.campaign_id, SEED_SOURCES, [])]
+            self._build_parts(progress)
+        except (KeyboardInterrupt, duckdb.InterruptException):
+            # the record stays: `evolve resume` continues the setup
+            self.store.add_event(self.campaign_id, "interrupted", "Ctrl-C during setup; "
+                                 "`evolve resume` continues it")
+            self.store.close()
+            raise KeyboardInterrupt from None
         except BaseException:
-            self.store.close()  # nothing started: leave the run dir to the next command
+            if not resume:  # refused settings (task, models, cluster): nothing was done yet
+                self.store.forget_campaign(self.campaign_id)
+            self.store.close()
             raise
 
-    def _build_parts(self, config_dir: Path | None, progress: bool) -> None:
+    def _build_parts(self, progress: bool) -> None:
         """Task, models, meta-agent, search and executor (each checks its settings)."""
         config = self.config
-        self.seeds = resolve_seeds(config, config_dir or Path.cwd()) if not self.resuming else []
         self.task = make_task(config.task.name, dict(config.task.args))
         self.hub = build_campaign_hub(config, self.run_dir)
         from ..llm.factory import preflight
@@ -133,10 +135,14 @@ class Campaign:
 
     # -- setup ---------------------------------------------------------------------------
     def _prepare(self) -> None:
-        if self.resuming:
-            record = self.store.campaign()
-            assert record is not None
+        record = self.store.campaign()
+        assert record is not None
+        if record["subsets"] is None:  # a fresh campaign, or one stopped during its setup
+            self._data = choose_data(self.task, self.config, self.hub)
+            self.store.set_campaign_subsets(self.campaign_id, self._data.to_record())
+        else:
             self._data = CampaignData.from_record(json.loads(record["subsets"]))
+        if self.resuming:
             with self.store.transaction():
                 self.store.add_event(self.campaign_id, "resumed", "campaign resumed")
                 if self.settings_changed:
@@ -146,14 +152,6 @@ class Campaign:
                             f"{key} {old!r} -> {new!r}"
                             for key, (old, new) in self.settings_changed.items()),
                         data=self.settings_changed)
-        else:
-            self._data = choose_data(self.task, self.config, self.hub)
-            self.store.add_campaign(
-                self.campaign_id, name=self.config.campaign.name, task=self.config.task.name,
-                task_args=dict(self.config.task.args), protocol=self.config.campaign.protocol,
-                config=config_to_dict(self.config), seeds=[name for name, _ in self.seeds],
-                subsets=self._data.to_record(), versions=_versions(),
-                rng_seed=self.config.campaign.seed)
         subset_task, subset_items = build_subset_task(self.task, self._data)
         self.subset_task = subset_task
         limits = SandboxLimits(call_timeout_s=self.config.sandbox.call_timeout_s,
@@ -452,10 +450,3 @@ class Campaign:
                 executor.close()
             self.store.close()
 
-
-def _versions() -> dict[str, str]:
-    import platform
-
-    from .. import __version__
-
-    return {"evolve": __version__, "python": platform.python_version()}

@@ -11,6 +11,7 @@ from typing import Any
 
 from ..lineage import LineageStore
 from ..meta.base import LineageEntry, ProgramSnapshot
+from .duplicates import duplicate_children
 from .selectors import PoolEntry
 
 
@@ -101,13 +102,24 @@ def lineage_log(store: LineageStore, parent_id: str, before_iteration: int,
                                     row.get("commit_message") or "",
                                     regression=delta is not None and delta < 0))
     children = store.query_dicts(
-        "SELECT id, parent_ids, commit_message FROM programs WHERE campaign_id = "
+        "SELECT id, parent_ids, commit_message, iteration FROM programs WHERE campaign_id = "
         "(SELECT campaign_id FROM programs WHERE id = ?) AND list_contains(parent_ids, ?) "
         "AND iteration < ? ORDER BY iteration, created_at, id",
         [parent_id, parent_id, before_iteration])
+    tried: list[tuple[int, int, LineageEntry]] = []
     for child in children:
         score, delta = _delta(store, child["id"], list(child["parent_ids"]))
-        entries.append(LineageEntry(child["id"], "child", score, delta,
-                                    child.get("commit_message") or "",
-                                    regression=delta is not None and delta < 0))
-    return tuple(entries)
+        tried.append((child["iteration"], 0, LineageEntry(
+            child["id"], "child", score, delta, child.get("commit_message") or "",
+            regression=delta is not None and delta < 0)))
+    # proposals from this parent that equalled a program already in the pool: tried too
+    parent_score, _ = static_score(store, parent_id)
+    for duplicate in duplicate_children(store, parent_id, before_iteration):
+        score, _ = static_score(store, duplicate["duplicate_of"])
+        delta = None if score is None or parent_score is None else score - parent_score
+        tried.append((duplicate["iteration"], 1, LineageEntry(
+            duplicate["duplicate_of"], "child", score, delta,
+            duplicate.get("commit_message") or "", regression=delta is not None and delta < 0,
+            duplicate=True)))
+    tried.sort(key=lambda entry: entry[:2])  # by iteration; stable within one
+    return tuple(entries) + tuple(entry for _, _, entry in tried)

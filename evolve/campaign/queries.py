@@ -66,6 +66,8 @@ def _best_static(store: LineageStore, seeds_only: bool = False) -> dict[str, Any
 
 
 def campaign_status(store: LineageStore) -> dict[str, Any]:
+    from .duplicates import count_duplicates
+
     """The ``evolve status --json`` object (DESIGN section 11)."""
     campaign = store.campaign() or {}
     config = json.loads(campaign.get("config") or "{}")
@@ -89,6 +91,7 @@ def campaign_status(store: LineageStore) -> dict[str, Any]:
         "best_test": best_test,
         "val_test_gap": (best["score"] - best_test) if best and best_test is not None else None,
         "programs": {str(k): int(v) for k, v in counts.items()},
+        "duplicates": count_duplicates(store),  # proposals equal to a program already stored
         "spend": spend_by_role(store),
         "pareto_front": store.get_state(campaign.get("id"), "pareto_front"),
         "stop_reason": campaign.get("stop_reason"),

@@ -1,8 +1,11 @@
-"""Fix a campaign's data once: static validation set, episode subset, reflection pool, test.
+"""A campaign's record and its fixed data: static validation set, episode subset, reflection
+pool, test.
 
-On a fresh campaign the subsets are chosen (k-means over question embeddings for the static
-set, facility location for episodes) and recorded in the campaign record; on resume they are
-rebuilt from the recorded ids, so no embedding or sampling runs again.
+The record (config, seed names and sources) is written before any setup work, so a campaign
+stopped at any moment can be resumed. The subsets are chosen next (k-means over question
+embeddings for the static set, facility location for episodes) and added to the record; a
+campaign stopped before that chooses them on resume, deterministically, with the same result;
+later resumes rebuild them from the recorded ids, so no embedding or sampling runs again.
 """
 
 from __future__ import annotations
@@ -33,6 +36,26 @@ class CampaignData:
     def from_record(cls, record: dict[str, Any]) -> CampaignData:
         return cls(**{k: list(record[k]) for k in
                       ("static_items", "static_episodes", "reflection_pool", "test_items")})
+
+
+SEED_SOURCES = "seed_sources"  # state key: [[name, source], ...] of the seeds, in order
+
+
+def record_campaign(store: Any, campaign_id: str, config: CampaignConfig,
+                    seeds: list[tuple[str, str]]) -> None:
+    """Write a new campaign's record: everything a resume needs before the setup's work."""
+    import platform
+
+    from .. import __version__
+    from .config_load import config_to_dict
+
+    store.add_campaign(
+        campaign_id, name=config.campaign.name, task=config.task.name,
+        task_args=dict(config.task.args), protocol=config.campaign.protocol,
+        config=config_to_dict(config), seeds=[name for name, _ in seeds], subsets=None,
+        versions={"evolve": __version__, "python": platform.python_version()},
+        rng_seed=config.campaign.seed)
+    store.set_state(campaign_id, SEED_SOURCES, [list(seed) for seed in seeds])
 
 
 def _all_items(groups: list[Group]) -> list:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from ..errors import UsageError
 
@@ -23,6 +25,21 @@ def _report(outcome) -> int:
     return 0
 
 
+def _start(make: Callable[[], Any], run_dir: Path) -> Any:
+    """``make()`` the campaign; a Ctrl-C during its setup says how to continue, if it can."""
+    from ..campaign.queries import open_run
+
+    try:
+        return make()
+    except KeyboardInterrupt:
+        try:
+            open_run(run_dir).close()  # the campaign record exists: resume continues the setup
+        except UsageError:
+            raise KeyboardInterrupt from None
+        print(f"interrupted: continue with `evolve resume {run_dir}`", file=sys.stderr)
+        return None
+
+
 def run_cmd(args: argparse.Namespace) -> int:
     from ..campaign.config_load import load_config
     from ..campaign.loop import Campaign
@@ -33,9 +50,9 @@ def run_cmd(args: argparse.Namespace) -> int:
     config_path = Path(args.config)
     config = load_config(config_path, args.set)
     run_dir = Path(args.run_dir or config.campaign.run_dir or Path("runs") / config.campaign.name)
-    campaign = Campaign(config, run_dir, config_dir=config_path.resolve().parent,
-                        progress=not args.quiet)
-    return _report(campaign.run())
+    campaign = _start(lambda: Campaign(config, run_dir, config_dir=config_path.resolve().parent,
+                                       progress=not args.quiet), run_dir)
+    return 130 if campaign is None else _report(campaign.run())
 
 
 def resume_cmd(args: argparse.Namespace) -> int:
@@ -53,5 +70,6 @@ def resume_cmd(args: argparse.Namespace) -> int:
         raise UsageError(f"the campaign in {run_dir} already finished "
                          f"({record.get('stop_reason')}); nothing to resume")
     config = resume_config(json.loads(record["config"]), args.set)
-    campaign = Campaign(config, run_dir, resume=True, progress=not args.quiet)
-    return _report(campaign.run())
+    campaign = _start(lambda: Campaign(config, run_dir, resume=True, progress=not args.quiet),
+                      run_dir)
+    return 130 if campaign is None else _report(campaign.run())

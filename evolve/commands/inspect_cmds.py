@@ -30,7 +30,8 @@ def status_cmd(args: argparse.Namespace) -> int:
           + (f"  stop reason: {status['stop_reason']}" if status["stop_reason"] else ""))
     print(f"best       {(status['best_program'] or '-')[:12]}  val {_fmt(status['best_val'])}  "
           f"test {_fmt(status['best_test'])}  best seed val {_fmt(status['best_seed_val'])}")
-    print("programs   " + ", ".join(f"{k}: {v}" for k, v in sorted(status["programs"].items())))
+    print("programs   " + ", ".join(f"{k}: {v}" for k, v in sorted(status["programs"].items()))
+          + f"  (and {status['duplicates']} duplicate proposals)")
     print("spend per role:")
     for role, spend in status["spend"].items():
         print(f"  {role:<10} calls {spend['calls']:>6}  cached {spend['cached']:>6}  "
@@ -39,15 +40,20 @@ def status_cmd(args: argparse.Namespace) -> int:
 
 
 def programs_cmd(args: argparse.Namespace) -> int:
+    from ..campaign.duplicates import duplicate_rows
+
     store = open_run(args.run_dir)
     try:
-        table = program_table(store)
+        # a duplicate proposal is a row of its round too (its id: the program it equals)
+        table = sorted(program_table(store) + duplicate_rows(store),
+                       key=lambda row: row["iteration"])
     finally:
         store.close()
     if args.json:
-        print(json.dumps([{k: row[k] for k in ("id", "parents", "iteration", "origin", "status",
-                                               "val_score", "tokens_per_query", "name",
-                                               "commit_message")} for row in table]))
+        print(json.dumps([{k: row.get(k) for k in ("id", "parents", "iteration", "origin",
+                                                   "status", "val_score", "tokens_per_query",
+                                                   "name", "commit_message", "duplicate_of")}
+                          for row in table]))
         return 0
     print(f"{'id':<10} {'parent':<10} {'iter':>4} {'origin':<9} {'status':<17} "
           f"{'val':>7} {'tok/q':>8}  commit")

@@ -6,14 +6,16 @@ any site-packages inside it hidden under an empty read-only tmpfs), ``/jail/lib`
 package and numpy, read-only) and the session's workdir (read-write). Not the checkout, not
 ``$HOME``, not site-packages. The base seccomp filter is applied by bwrap before exec.
 
-unshare: new network, pid, ipc, uts and mount namespaces (fresh ``/proc``); the filesystem is the
-host's. none: no namespaces. In both the worker applies the seccomp filters itself.
+unshare: new network, pid, ipc, uts and mount namespaces (fresh ``/proc``), inside a new user
+namespace when the harness is not root; the filesystem is the host's. none: no namespaces. In both the worker applies the seccomp filters itself.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
+import subprocess
 from dataclasses import dataclass
 
 from . import seccomp
@@ -76,16 +78,35 @@ def bwrap_argv(bwrap: str, layout: PythonLayout, workdir: str, seccomp_fd: int,
     return argv
 
 
-def unshare_argv(unshare: str, worker: list[str], setpriv: str | None = None) -> list[str]:
+def unshare_argv(unshare: str, worker: list[str], setpriv: str | None = None, *,
+                 user_namespace: tuple[str, ...] = ()) -> list[str]:
     """``unshare ... -- <worker argv>``: private network, pids, ipc, uts, mounts and /proc.
 
     ``--kill-child`` kills the worker when unshare dies; ``setpriv --pdeathsig KILL`` (when
     available) kills unshare when the harness dies, so a worker stuck in a C call cannot
-    outlive a SIGKILLed harness.
+    outlive a SIGKILLed harness. ``user_namespace`` (see ``user_namespace_flags``) is what a
+    harness that is not root needs before the kernel lets it create the other namespaces.
     """
-    argv = [unshare, "--net", "--pid", "--ipc", "--uts", "--fork", "--kill-child",
-            "--mount-proc", "--", *worker]
+    argv = [unshare, *user_namespace, "--net", "--pid", "--ipc", "--uts", "--fork",
+            "--kill-child", "--mount-proc", "--", *worker]
     return [setpriv, "--pdeathsig", "KILL", *argv] if setpriv else argv
+
+
+@functools.lru_cache(maxsize=4)
+def user_namespace_flags(unshare: str, euid: int) -> tuple[str, ...]:
+    """The flags that let user ``euid`` unshare: none for root; otherwise a new user namespace
+    in which the worker keeps its own uid (``--map-current-user``, util-linux >= 2.38), so it
+    has no capabilities there once it execs; older unshare only offers ``--map-root-user``
+    (uid 0 inside the namespace, still nobody outside it, and seccomp applies all the same)."""
+    if euid == 0:
+        return ()
+    try:
+        usage = subprocess.run([unshare, "--help"], capture_output=True, text=True,
+                               timeout=10).stdout
+    except (OSError, subprocess.SubprocessError):
+        usage = ""
+    mapping = "--map-current-user" if "--map-current-user" in usage else "--map-root-user"
+    return ("--user", mapping)
 
 
 def find_tool(name: str) -> str | None:
@@ -127,5 +148,6 @@ def plan_launch(mode: str, workdir: str, req_fd: int, msg_fd: int) -> LaunchPlan
         unshare = find_tool("unshare")
         if unshare is None:
             raise RuntimeError("unshare is not installed")
-        argv = unshare_argv(unshare, argv, find_tool("setpriv"))
+        argv = unshare_argv(unshare, argv, find_tool("setpriv"),
+                            user_namespace=user_namespace_flags(unshare, os.geteuid()))
     return LaunchPlan(argv, [req_fd, msg_fd], [seccomp.base_filter(), seccomp.lockdown_filter()])

@@ -176,6 +176,18 @@ class LineageStore:
             self.conn.execute("UPDATE campaigns SET config = ? WHERE id = ?",
                               [_json(config), campaign_id])
 
+    def set_campaign_subsets(self, campaign_id: str, subsets: dict[str, Any]) -> None:
+        """Record the campaign's data subsets (chosen after the record was created)."""
+        with self._lock:
+            self.conn.execute("UPDATE campaigns SET subsets = ? WHERE id = ?",
+                              [_json(subsets), campaign_id])
+
+    def forget_campaign(self, campaign_id: str) -> None:
+        """Remove a campaign whose setup was refused before any work (its row and state)."""
+        with self._lock, self.transaction():
+            self.conn.execute("DELETE FROM state WHERE campaign_id = ?", [campaign_id])
+            self.conn.execute("DELETE FROM campaigns WHERE id = ?", [campaign_id])
+
     def finish_campaign(self, campaign_id: str, stop_reason: str) -> None:
         with self._lock:
             self.conn.execute("UPDATE campaigns SET finished_at = current_timestamp, "

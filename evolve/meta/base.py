@@ -21,6 +21,7 @@ class LineageEntry:
     delta: float | None      # score minus its own parent's score
     commit_message: str
     regression: bool = False  # delta < 0
+    duplicate: bool = False   # a child proposal that equalled this existing program (no new row)
 
 
 @dataclass(frozen=True)

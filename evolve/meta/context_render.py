@@ -68,6 +68,9 @@ def render_lineage_entry(entry: LineageEntry) -> str:
             parts.append(f"delta {fmt_delta(entry.delta)}")
     if entry.regression or (entry.delta is not None and entry.delta < 0):
         parts.append("REGRESSION")
+    if entry.duplicate:
+        parts.append(f"DUPLICATE: this proposal was identical to program "
+                     f"{entry.program_id[:12]}, already in the pool; it added nothing")
     message = " ".join(entry.commit_message.split()) or "(no commit message)"
     parts.append(f'"{truncate_middle(message, 240)}"')
     if entry.relation == "parent":
