@@ -91,6 +91,13 @@ class SampledCampaign(Campaign):
     def _step(self, iteration: int) -> float | None:
         result = super()._step(iteration)
         self._sample(iteration)
+        if iteration == self.config.search.iterations:
+            self.duckdb_tags = self.store.query(
+                "SELECT tag, memory_usage_bytes / 2**20 FROM duckdb_memory() "
+                "WHERE memory_usage_bytes > 0 ORDER BY 2 DESC")
+            self.duckdb_settings = self.store.query(
+                "SELECT name, value FROM duckdb_settings() WHERE name IN "
+                "('memory_limit', 'threads', 'checkpoint_threshold')")
         return result
 
 
@@ -185,6 +192,9 @@ def main() -> None:
         print(f"other slopes after the warm-up, per iteration: DuckDB buffer memory "
               f"{_fmt(slope(duck), 'MB')}, Python allocated blocks {_fmt(slope(blocks), 'blocks')}"
               f", hub call records {_fmt(slope(records), 'records')}")
+        tags = ", ".join(f"{tag} {size:.1f}" for tag, size in getattr(campaign, "duckdb_tags", []))
+        settings = ", ".join(f"{k}={v}" for k, v in getattr(campaign, "duckdb_settings", []))
+        print(f"DuckDB memory at the end by tag (MB): {tags or '-'}; settings: {settings}")
         print(f"RSS before the campaign {mb(before)} MB; peak (VmHWM) "
               f"{mb(proc_status_kb('self', 'VmHWM'))} MB; campaign {seconds:.0f} s, "
               f"stop: {outcome.stop_reason}")
