@@ -15,7 +15,12 @@ garbage collector and the size of the lineage database (file + write-ahead log).
 
 Printed: the samples at those iterations, then the least-squares slope of RSS per iteration
 after ``--warmup`` iterations (whole run and second half separately, so a one-off step is not
-mistaken for a trend). A slope under 0.2 MB per iteration counts as no growth.
+mistaken for a trend). A slope under 0.1 MB per iteration counts as no growth.
+
+``--tracemalloc`` (diagnostic, ~2x slower): Python allocations are traced and the allocation
+sites whose live memory grew most between the end of the warm-up and the last iteration are
+printed (8 frames each, evolve's own frames shown), i.e. what a long campaign keeps per
+iteration. Memory that DuckDB, numpy's BLAS or glibc hold outside Python is not seen there.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ import sys
 import tempfile
 import threading
 import time
+import tracemalloc
 from pathlib import Path
 from typing import Any
 
@@ -44,8 +50,10 @@ from _fake_llm import (
 
 from evolve.campaign.loop import Campaign
 
-CHECKPOINTS = (10, 25, 50, 75, 100)
-NO_GROWTH_MB = 0.2
+CHECKPOINTS = (10, 25, 50, 75, 100, 150, 200, 250, 300)
+REPO = Path(__file__).resolve().parents[1]
+NO_GROWTH_MB = 0.1
+TRACE_FRAMES = 8
 
 
 class SampledCampaign(Campaign):
@@ -54,6 +62,8 @@ class SampledCampaign(Campaign):
     samples: list[dict[str, Any]]
 
     trim = False
+    trace_from: int | None = None  # iteration whose end starts the tracemalloc comparison
+    traces: list[tracemalloc.Snapshot]
 
     def _sample(self, iteration: int) -> None:
         if self.trim:
@@ -70,15 +80,24 @@ class SampledCampaign(Campaign):
             files = [self.run_dir / "lineage.duckdb", self.run_dir / "lineage.duckdb.wal"]
             row["db_mb"] = sum(f.stat().st_size for f in files if f.exists()) / 2**20
         self.samples.append(row)
+        if tracemalloc.is_tracing() and iteration in (self.trace_from, self.config.search.iterations):
+            self.traces.append(tracemalloc.take_snapshot())
 
     def _evaluate_seeds(self) -> None:
-        self.samples = []
+        self.samples, self.traces = [], []
         super()._evaluate_seeds()
         self._sample(0)
 
     def _step(self, iteration: int) -> float | None:
         result = super()._step(iteration)
         self._sample(iteration)
+        if iteration == self.config.search.iterations:
+            self.duckdb_tags = self.store.query(
+                "SELECT tag, memory_usage_bytes / 2**20 FROM duckdb_memory() "
+                "WHERE memory_usage_bytes > 0 ORDER BY 2 DESC")
+            self.duckdb_settings = self.store.query(
+                "SELECT name, value FROM duckdb_settings() WHERE name IN "
+                "('memory_limit', 'threads', 'checkpoint_threshold')")
         return result
 
 
@@ -91,6 +110,28 @@ def slope(points: list[tuple[float, float]]) -> float | None:
     my = sum(y for _, y in points) / n
     sxx = sum((x - mx) ** 2 for x, _ in points)
     return sum((x - mx) * (y - my) for x, y in points) / sxx if sxx else None
+
+
+def print_growth(traces: list[tracemalloc.Snapshot], iterations: int, top: int = 12) -> None:
+    """The allocation sites whose live memory grew most between the two snapshots."""
+    if len(traces) < 2:
+        print("tracemalloc: fewer than two snapshots (is --iterations above --warmup?)")
+        return
+    keep = [tracemalloc.Filter(False, tracemalloc.__file__),
+            tracemalloc.Filter(False, "<frozen importlib._bootstrap*>")]
+    first, last = (t.filter_traces(keep) for t in traces)
+    stats = last.compare_to(first, "traceback")
+    grown = sum(s.size_diff for s in stats)
+    print(f"tracemalloc: Python memory {grown / 2**20:+.2f} MB over {iterations} iterations "
+          f"({grown / 2**20 / max(1, iterations):+.3f} MB/iteration); largest growth:")
+    for stat in stats[:top]:
+        print(f"  {stat.size_diff / 1024:+9.1f} KiB {stat.count_diff:+7d} blocks")
+        frames = [f for f in stat.traceback if "/evolve/" in f.filename or "bench" in f.filename]
+        for frame in (frames or list(stat.traceback))[-4:]:
+            name = frame.filename
+            if name.startswith(str(REPO)):
+                name = os.path.relpath(name, REPO)
+            print(f"      {name}:{frame.lineno}")
 
 
 def _fmt(value: float | None, unit: str) -> str:
@@ -106,7 +147,13 @@ def main() -> None:
                         help="diagnostic: glibc malloc_trim(0) before every sample, to tell "
                              "memory held by the allocator from memory still in use")
     parser.add_argument("--keep", action="store_true", help="keep the run directory")
+    parser.add_argument("--tracemalloc", action="store_true",
+                        help="diagnostic: print the Python allocation sites that grew after "
+                             "the warm-up (slower)")
     args = parser.parse_args()
+    if args.tracemalloc:
+        SampledCampaign.trace_from = args.warmup
+        tracemalloc.start(TRACE_FRAMES)
 
     root = Path(tempfile.mkdtemp(prefix="bench-growth-"))
     print(f"memory_growth: offline quickstart, dialog-synth {args.size}, {args.iterations} "
@@ -145,6 +192,9 @@ def main() -> None:
         print(f"other slopes after the warm-up, per iteration: DuckDB buffer memory "
               f"{_fmt(slope(duck), 'MB')}, Python allocated blocks {_fmt(slope(blocks), 'blocks')}"
               f", hub call records {_fmt(slope(records), 'records')}")
+        tags = ", ".join(f"{tag} {size:.1f}" for tag, size in getattr(campaign, "duckdb_tags", []))
+        settings = ", ".join(f"{k}={v}" for k, v in getattr(campaign, "duckdb_settings", []))
+        print(f"DuckDB memory at the end by tag (MB): {tags or '-'}; settings: {settings}")
         print(f"RSS before the campaign {mb(before)} MB; peak (VmHWM) "
               f"{mb(proc_status_kb('self', 'VmHWM'))} MB; campaign {seconds:.0f} s, "
               f"stop: {outcome.stop_reason}")
@@ -156,6 +206,8 @@ def main() -> None:
                   f"(second half {half:+.3f} MB/iteration) -> {verdict} "
                   f"(threshold {NO_GROWTH_MB} MB/iteration); open fds after warm-up "
                   f"{min(fds)}..{max(fds)}")
+        if args.tracemalloc:
+            print_growth(campaign.traces, args.iterations - args.warmup)
         print(f"after: {load_text()}")
     finally:
         if not args.keep:

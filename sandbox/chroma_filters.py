@@ -258,13 +258,13 @@ class MetadataIndex:
             return np.full(size, _match_value(None, condition), dtype=bool)
         codes = column.codes[:size]
         matched, invert = self._matching_codes(column, condition)
-        if not matched:
-            mask = (codes >= 0) if invert else np.zeros(size, dtype=bool)
-        else:
-            hit = codes == matched[0] if len(matched) == 1 else np.isin(codes, matched)
-            mask = ((codes >= 0) & ~hit) if invert else hit
-        if _match_value(None, condition):
-            mask |= codes == MISSING
+        # One lookup per row in a table indexed by code + 2 (UNHASHABLE -> 0, MISSING -> 1):
+        # a single pass over the codes, however many distinct values matched.
+        table = np.full(len(column.values) + 2, invert, dtype=bool)
+        table[np.asarray(matched, dtype=np.int64) + 2] = not invert
+        table[MISSING + 2] = _match_value(None, condition)
+        table[UNHASHABLE + 2] = False
+        mask = table[codes + 2]
         if column.unhashable:
             for slot in np.flatnonzero(codes == UNHASHABLE):
                 mask[slot] = _match_value((metas[slot] or {}).get(key), condition)

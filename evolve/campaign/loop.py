@@ -274,6 +274,9 @@ class Campaign:
                 yield contexts[-1]
 
         proposals = self._meta_call(lambda: self._propose_all(contexts_as_reflected()))
+        for *_, subset in plans:  # reflected on: kept, they would grow with every round
+            self.subset_task.remove_subset(subset)
+            self.evaluator.subset_items.pop(subset, None)
         requests = []
         for (_, parent, other, _), context, proposal in zip(plans, contexts, proposals,
                                                             strict=True):

@@ -42,6 +42,14 @@ class SubsetTask:
     def add_subset(self, name: str, groups: list[Group]) -> None:
         self._subsets[name] = groups
 
+    def subset_names(self) -> list[str]:
+        """Names of the subsets currently served."""
+        return list(self._subsets)
+
+    def remove_subset(self, name: str) -> None:
+        """Forget a subset that is no longer evaluated (a round's reflection subset)."""
+        self._subsets.pop(name, None)
+
     def groups(self, split: str) -> list[Group]:  # type: ignore[override]
         return list(self._subsets[split])
 

@@ -1,0 +1,39 @@
+"""A long campaign keeps no per-round state in memory (issue 18: no growth)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from evolve.campaign.config_load import load_config
+from evolve.campaign.loop import Campaign
+from evolve.campaign.queries import open_run
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+class WatchedCampaign(Campaign):
+    """Records the reflection subsets still held after each round."""
+
+    held: list[str]
+
+    def _step(self, iteration: int) -> float | None:
+        result = super()._step(iteration)
+        self.held.extend(k for k in self.evaluator.subset_items if k.startswith("reflect:"))
+        self.held.extend(k for k in self.subset_task.subset_names() if k.startswith("reflect:"))
+        return result
+
+
+def test_reflection_subsets_are_dropped_once_reflected_on(tmp_path: Path) -> None:
+    config = load_config(EXAMPLES / "quickstart.toml",
+                         ["task.args.size=tiny", "search.iterations=3", "data.val_size=10",
+                          "parallel.batch_size=2"])
+    campaign = WatchedCampaign(config, tmp_path / "run", config_dir=EXAMPLES, progress=False)
+    campaign.held = []
+    assert campaign.run().finished
+    assert campaign.held == []
+    store = open_run(tmp_path / "run")
+    try:
+        (reflections,) = store.query("SELECT count(*) FROM evaluations WHERE split = 'reflect'")[0]
+    finally:
+        store.close()
+    assert reflections == 6  # 3 rounds x 2 children were reflected on, then forgotten
