@@ -1,7 +1,8 @@
 """The ``evolve`` command line (DESIGN section 11).
 
-Exit codes: 0 done, 1 the program or campaign failed, 2 bad usage or input (one line on
-stderr, no traceback). Set ``EVOLVE_DEBUG=1`` to see tracebacks of internal errors.
+Exit codes: 0 done, 1 the program or campaign failed, 2 bad usage or input, or a condition
+the user can fix such as a full disk or a damaged file (one line on stderr, no traceback; see
+``user_errors.py``). Set ``EVOLVE_DEBUG=1`` to see tracebacks of internal errors.
 """
 
 from __future__ import annotations
@@ -62,8 +63,20 @@ def build_parser() -> argparse.ArgumentParser:
                     help="seconds per write/read call")
     ev.add_argument("--llm-budget", type=int, default=1,
                     help="toolkit LLM calls allowed per write/read call")
+    ev.add_argument("--max-failed-share", type=float, default=0.5, metavar="F",
+                    help="status=error when more than this share of items fail (default 0.5)")
     ev.add_argument("--traces", default=None, metavar="FILE",
                     help="write per-item traces as JSON lines to FILE")
+    ev.add_argument("--max-tokens", type=int, default=None, metavar="N",
+                    help="reply cap of the task agent's calls in tokens (default 512)")
+    ev.add_argument("--timeout", type=float, default=120.0, metavar="S",
+                    help="seconds per request attempt to a remote model (default 120)")
+    ev.add_argument("--max-retries", type=int, default=4, metavar="N",
+                    help="retries of a failed request (default 4)")
+    ev.add_argument("--context-window", type=int, default=0, metavar="N",
+                    help="the model's context window in tokens (default: ask the server)")
+    ev.add_argument("--model-revision", default="", metavar="REV",
+                    help="label of the model's weights (part of the response-cache key)")
     _add_model_options(ev)
 
     run = sub.add_parser("run", help="launch a search campaign from a TOML config")
@@ -75,6 +88,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     resume = sub.add_parser("resume", help="continue an interrupted campaign exactly")
     resume.add_argument("run_dir")
+    resume.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                        help="change an execution setting that leaves results unchanged "
+                             "(parallel.executor, parallel.address, parallel.workers, "
+                             "models.concurrency, models.timeout_s, models.max_retries); "
+                             "repeatable")
     resume.add_argument("--quiet", action="store_true", help="no progress output")
 
     status = sub.add_parser("status", help="progress, best program and spend of a run")
@@ -118,7 +136,8 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--out", required=True, metavar="DIR", help="directory to create")
     export.add_argument("--name", default=None,
                         help="package name (default evolved_<campaign>_<id8>)")
-    export.add_argument("--force", action="store_true", help="replace a non-empty --out")
+    export.add_argument("--force", action="store_true",
+                        help="replace a previous export in --out (never other files)")
 
     transfer = sub.add_parser("transfer", help="evaluate each run's best program on every "
                                                "run's task (transfer matrix)")
@@ -164,6 +183,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 130
         if os.environ.get("EVOLVE_DEBUG"):
             traceback.print_exc()
+        from .user_errors import describe  # a full disk, a damaged file: the user can fix it
+
+        if (message := describe(exc)) is not None:
+            print(f"evolve: error: {message}", file=sys.stderr)
+            return 2
         print(f"evolve: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
 

@@ -14,3 +14,22 @@ class UsageError(Exception):
 
 class EndpointError(Exception):
     """A model endpoint could not be used (unreachable, unknown model, auth failure)."""
+
+
+class CallFailed(EndpointError):
+    """One LLM call failed for good (after any retries); the caller decides whether that fails an item or the run."""
+
+
+class RequestRejected(CallFailed):
+    """The server refused the request with an HTTP 4xx (e.g. 400 ``context_length_exceeded``);
+    the message carries the server's own words. Never retried: the same request would be
+    refused again."""
+
+
+class RequestTimedOut(CallFailed):
+    """A request attempt ran past its timeout and was not (or could not usefully be) retried."""
+
+
+class PromptTooLong(CallFailed):
+    """Raised *before* sending: the estimated prompt tokens plus ``max_tokens`` exceed the
+    model's context window, so the server would reject or silently cut the request."""

@@ -3,7 +3,7 @@
 The orchestration follows DESIGN section 5 ("offline" protocol): for every group a fresh
 KnowledgeBase; episodes are turned into KnowledgeItems by the task agent in parallel and
 written in order; questions are answered in parallel; every item keeps a full trace. The
-LLM calls that do not depend on memory are queued across groups at once (``_Run.play_qa``).
+LLM calls that do not depend on memory are queued across groups at once (``evolve.eval_run.EvalRun.play_qa``).
 Interactive tasks (``task.mode == "interactive"``) play their items as episodes instead
 (``evolve.agent.interactive``: one read per episode, then the action loop; the transcript is
 the trace; ``EvalSettings.protocol == "online"`` writes and observes each finished episode).
@@ -14,8 +14,12 @@ Status semantics (``EvalResult.status``):
 - ``runtime_violation``  a limit was broken (time, read size, LLM budget, output, crash):
                          the whole evaluation scores 0, as in M*;
 - ``error``              the program raised during write/read (items affected are skipped or
-                         answered from empty memory; the score is still computed), or the
-                         task model failed for good.
+                         answered from empty memory; the score is still computed), more than
+                         ``max_failed_share`` of the items (or episodes) failed because a model
+                         call failed for good, or the endpoint as a whole failed (wrong key,
+                         unknown model). A single failed call fails only its item (score 0,
+                         reason in ``ItemTrace.failure``) or skips its episode
+                         (``EvalResult.episode_notes``); see ``evolve.eval_failures``.
 """
 
 from __future__ import annotations
@@ -24,19 +28,20 @@ import os
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 from .agent.interactive import InteractiveAgent, InteractiveRunner
-from .agent.qa_agent import Extraction, ItemTrace, QAAgent, QueryStep
+from .agent.qa_agent import ItemTrace, QAAgent
 from .errors import EndpointError
+from .eval_failures import DEFAULT_MAX_FAILED_SHARE, count_failures, share_verdict
+from .eval_run import EvalRun
 from .jail import ProgramRaised, RuntimeViolation, SandboxLimits, SandboxSession
 from .llm.base import CallRecord
 from .program.smoke import run_smoke
 from .program.static_gate import static_gate
-from .tasks.base import EvalItem, Group, Task
+from .tasks.base import Group, Task
 
 MAX_LOG_LINES = 500
 
@@ -53,6 +58,7 @@ class EvalSettings:
     max_items: int | None = None
     protocol: str = "offline"  # "online": interactive episodes are written and observed
     env_workers: int = 0  # interactive tasks: environment worker processes (0: automatic)
+    max_failed_share: float = DEFAULT_MAX_FAILED_SHARE  # above: status=error (eval_failures)
 
 
 @dataclass
@@ -69,6 +75,10 @@ class EvalResult:
     isolation: str = ""
     llm_calls: int = 0
     embed_calls: int = 0
+    cached_calls: int = 0     # answered from the response cache (nothing paid)
+    truncated_calls: int = 0  # replies cut at their role's max_tokens
+    failed_calls: int = 0     # calls that failed for good (after retries)
+    retries: int = 0          # transient failures retried, over all calls
     tokens_in: int = 0
     tokens_out: int = 0
     cost_usd: float = 0.0
@@ -79,6 +89,12 @@ class EvalResult:
     program_errors: int = 0
     calls: list[CallRecord] = field(default_factory=list)
     write_example: dict[str, Any] | None = None  # {"raw_text", "item"} of one ingested episode
+    failed_items: int = 0         # items failed by a model call that failed for good (score 0)
+    skipped_episodes: int = 0     # episodes not written to memory (extraction or call failed)
+    extraction_failures: int = 0  # extraction steps that produced no item
+    query_fallbacks: int = 0      # query replies unusable: fallback values used
+    coercions: int = 0            # reply fixes that lost or guessed a field (see agent/coerce.py)
+    episode_notes: list[dict[str, Any]] = field(default_factory=list)  # EpisodeNote dicts
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -92,6 +108,10 @@ class EvalResult:
             "isolation": self.isolation,
             "llm_calls": self.llm_calls,
             "embed_calls": self.embed_calls,
+            "cached_calls": self.cached_calls,
+            "truncated_calls": self.truncated_calls,
+            "failed_calls": self.failed_calls,
+            "retries": self.retries,
             "tokens_in": self.tokens_in,
             "tokens_out": self.tokens_out,
             "cost_usd": round(self.cost_usd, 6),
@@ -99,6 +119,12 @@ class EvalResult:
             if self.n_items else 0.0,
             "seconds": round(self.seconds, 3),
             "oracle": self.oracle,
+            "failed_items": self.failed_items,
+            "skipped_episodes": self.skipped_episodes,
+            "extraction_failures": self.extraction_failures,
+            "query_fallbacks": self.query_fallbacks,
+            "coercions": self.coercions,
+            "episode_notes": self.episode_notes,
         }
 
 
@@ -147,138 +173,6 @@ def _aggregate(traces: list[ItemTrace]) -> tuple[float, dict[str, float]]:
     return sum(t.score for t in traces) / len(traces), per_category
 
 
-class _Run:
-    """State of one evaluation in progress."""
-
-    def __init__(self, task: Task, hub: Any, settings: EvalSettings) -> None:
-        self.task = task
-        self.hub = hub
-        self.settings = settings
-        self.errors: list[str] = []
-        self.errors_log: list[tuple[str, str]] = []
-        self.write_example: dict[str, Any] | None = None
-        self._lock = threading.Lock()
-
-    def judge(self, messages: list[dict[str, str]], json_mode: bool = False) -> str:
-        """One call to the judge model (logged, cached and budgeted like every call)."""
-        return self.hub.chat("judge", messages, json_mode=json_mode).text
-
-    def program_error(self, where: str, exc: BaseException) -> None:
-        with self._lock:
-            self.errors.append(f"{where}: {exc}")
-
-    def ingest(self, session: SandboxSession, agent: QAAgent, group: Group,
-               pool: ThreadPoolExecutor) -> None:
-        """Extract every episode of ``group`` in parallel, then write them in order."""
-        self.write_extracted(session, group,
-                             [pool.submit(agent.extract, e.text) for e in group.episodes])
-
-    def write_extracted(self, session: SandboxSession, group: Group,
-                        extractions: list[Future[Extraction]]) -> None:
-        """Write each episode of ``group`` in dataset order as its extraction completes."""
-        for episode, pending in zip(group.episodes, extractions, strict=True):
-            extraction = pending.result()
-            if extraction.item is None:
-                self.hub_log("warning", f"episode {episode.id} skipped: {extraction.error}")
-                continue
-            try:
-                session.write(extraction.item, episode.text)
-            except ProgramRaised as exc:
-                self.program_error(f"write({episode.id})", exc)
-                continue
-            if self.write_example is None:
-                self.write_example = {"raw_text": episode.text, "item": extraction.item}
-
-    def hub_log(self, level: str, message: str) -> None:
-        with self._lock:
-            self.errors_log.append((level, message))
-
-    def play_qa(self, session: SandboxSession, agent: QAAgent, groups: list[Group],
-                pool: ThreadPoolExecutor,
-                before_memory: Callable[[], None] | None = None) -> list[ItemTrace]:
-        """The offline QA protocol, pipelined across groups.
-
-        Only the KnowledgeBase is sequential: per group a reset, the writes in dataset order,
-        then the reads. The calls that do not depend on memory -- the extraction of every
-        episode and the query of every question -- are queued at once, group by group, and
-        answers run while the next group is ingested, so the pool stays busy from the first
-        call to the last. Writes, reads and the traces' order are the same as when the groups
-        run one after another, so results do not depend on the concurrency.
-
-        ``before_memory`` (the smoke test) runs once those calls are queued and before the
-        first reset; if it raises, the calls not yet started are cancelled and the exception
-        propagates (the ones in flight finish and are logged: at most ``concurrency`` calls
-        paid for a program that then fails the gate, kept by the response cache).
-        """
-        queued: list[Future[Any]] = []
-
-        def submit(fn: Any, *args: Any) -> Future[Any]:
-            future = pool.submit(fn, *args)
-            queued.append(future)
-            return future
-
-        plans = [([] if self.settings.oracle else
-                  [submit(agent.extract, e.text) for e in group.episodes],
-                  [submit(agent.form_query, item.question) for item in group.items])
-                 for group in groups]
-        answers: list[Future[ItemTrace]] = []
-        try:
-            if before_memory is not None:
-                before_memory()
-            for group, (extractions, queries) in zip(groups, plans, strict=True):
-                try:
-                    session.reset()
-                except ProgramRaised as exc:
-                    self.program_error(f"KnowledgeBase() for group {group.id}", exc)
-                    for future in extractions + queries:
-                        future.cancel()
-                    continue
-                if not self.settings.oracle:
-                    self.write_extracted(session, group, extractions)
-                reads = [submit(self.read_item, session, group, item, query)
-                         for item, query in zip(group.items, queries, strict=True)]
-                # the next group's reset must not pull the KnowledgeBase from under a read
-                answers.extend(submit(self.answer_item, agent, item, read.result())
-                               for item, read in zip(group.items, reads, strict=True))
-            return [answer.result() for answer in answers]
-        except BaseException:
-            for future in queued:  # a failure ends the evaluation: drop the calls not started
-                future.cancel()
-            raise
-
-    def read_item(self, session: SandboxSession, group: Group, item: EvalItem,
-                  query: Future[QueryStep]) -> tuple[ItemTrace, QueryStep]:
-        """Trace of ``item`` up to the retrieved memory (the gold evidence under ``oracle``)."""
-        trace = ItemTrace(item.id, group.id, item.category, item.question, item.gold)
-        step = query.result()
-        trace.query, trace.query_reply = step.query, step.reply
-        trace.prompts["query"] = step.messages
-        if step.error:
-            trace.error = step.error
-        if self.settings.oracle:
-            trace.retrieved = "\n".join(item.evidence)
-        else:
-            try:
-                trace.retrieved = session.read(step.query)
-            except ProgramRaised as exc:
-                self.program_error(f"read({item.id})", exc)
-                trace.error = f"read raised: {exc}"
-        return trace, step
-
-    def answer_item(self, agent: QAAgent, item: EvalItem,
-                    read: tuple[ItemTrace, QueryStep]) -> ItemTrace:
-        """Answer from the retrieved memory and score the answer."""
-        trace, step = read
-        trace.answer, trace.prompts["answer"] = agent.answer(step, trace.retrieved, item.question)
-        if getattr(self.task, "needs_judge", False):
-            # LLM-judged tasks (LongMemEval, rubrics) get the hub's judge role.
-            result = self.task.score(item, trace.answer, judge=self.judge)
-        else:
-            result = self.task.score(item, trace.answer)
-        trace.score, trace.rationale = float(result.score), result.rationale
-        return trace
-
-
 def _env_workers(settings: EvalSettings) -> int:
     """Environment workers: as asked, else one per core up to the concurrency (at most 4)."""
     if settings.env_workers > 0:
@@ -300,6 +194,10 @@ def evaluate_program(source: str, task: Task, hub: Any,
     chats = [c for c in result.calls if c.kind == "chat"]
     result.llm_calls = len(chats)
     result.embed_calls = len(result.calls) - len(chats)
+    result.cached_calls = sum(1 for c in result.calls if c.cached)
+    result.truncated_calls = sum(1 for c in chats if c.truncated)
+    result.failed_calls = sum(1 for c in result.calls if c.error is not None)
+    result.retries = sum(c.retries for c in result.calls)
     result.tokens_in = sum(c.tokens_in for c in result.calls)
     result.tokens_out = sum(c.tokens_out for c in result.calls)
     result.cost_usd = sum(c.cost_usd for c in result.calls)
@@ -320,13 +218,22 @@ def _gate_failed(session: SandboxSession, stage: str, exc: BaseException) -> Eva
                       sandbox_mode=session.mode, isolation=session.isolation)
 
 
+def _count(result: EvalResult, run: EvalRun, traces: list[ItemTrace]) -> None:
+    """Failure and coercion counts of ``traces`` and the run's episode notes."""
+    counts = count_failures(traces, run.episode_notes)
+    result.failed_items, result.skipped_episodes = counts.failed_items, counts.skipped_episodes
+    result.extraction_failures = counts.extraction_failures
+    result.query_fallbacks, result.coercions = counts.query_fallbacks, counts.coercions
+    result.episode_notes = [n.to_dict() for n in run.episode_notes]
+
+
 def _evaluate(source: str, task: Task, hub: Any, settings: EvalSettings) -> EvalResult:
     failure = static_gate(source)
     if failure is not None:
         return EvalResult("gate_failed", error=failure.message, gate_stage=failure.stage)
     groups = _limit_items(task.groups(settings.split), settings.max_items)
     callbacks = HubCallbacks(hub)
-    run = _Run(task, hub, settings)
+    run = EvalRun(task, hub, settings, groups)
     result = EvalResult("ok")
     traces: list[ItemTrace] = []
     # Interactive tasks play episodes in environment worker processes (DESIGN section 5).
@@ -350,7 +257,7 @@ def _evaluate(source: str, task: Task, hub: Any, settings: EvalSettings) -> Eval
             try:
                 if runner is None:
                     # the smoke test runs once the memory-independent calls are on their way
-                    traces.extend(run.play_qa(session, QAAgent(hub, info), groups, pool,
+                    traces.extend(run.play_qa(session, QAAgent(run.agent_hub, info), groups, pool,
                                               before_memory=smoke))
                 else:
                     smoke()
@@ -363,10 +270,11 @@ def _evaluate(source: str, task: Task, hub: Any, settings: EvalSettings) -> Eval
                     except ProgramRaised as exc:
                         run.program_error(f"KnowledgeBase() for group {group.id}", exc)
                         continue
-                    traces.extend(runner.play_group(session, InteractiveAgent(hub, info), group,
-                                                    pool))
+                    traces.extend(runner.play_group(session, InteractiveAgent(run.agent_hub, info),
+                                                    group, pool))
     except RuntimeViolation as exc:
         result.status, result.error = "runtime_violation", str(exc)
+        _count(result, run, traces)
         result.items, result.n_items = traces, len(traces)
         result.logs = callbacks.logs + run.errors_log
         return result
@@ -381,6 +289,11 @@ def _evaluate(source: str, task: Task, hub: Any, settings: EvalSettings) -> Eval
     result.logs = callbacks.logs + run.errors_log
     result.write_example = run.write_example
     result.program_errors = len(run.errors)
+    _count(result, run, traces)
+    verdict = share_verdict(traces, run.episode_notes, run.ledger.total_episodes,
+                            settings.max_failed_share)
+    if verdict and result.status == "ok":
+        result.status, result.error = "error", verdict
     if run.errors and result.status == "ok":
         result.status = "error"
         result.error = f"{len(run.errors)} program call(s) raised; first: {run.errors[0]}"

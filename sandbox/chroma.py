@@ -9,6 +9,13 @@ Distances follow chromadb's spaces, chosen with ``metadata={"hnsw:space": ...}``
 (default, squared euclidean), ``cosine`` (1 - cosine similarity) or ``ip`` (1 - dot product).
 Embeddings come from the campaign's embedder through ``embed_fn`` (unit-normalised rows).
 Search is exact (brute force), which is faster than HNSW at the sizes evaluations reach.
+
+Layout: a collection is a list of *slots* in insertion order (ids, documents, metadatas), one
+float32 matrix with a row per slot (``chroma_matrix.SlotMatrix``: amortised appends, one matrix
+product per query) and value-code columns per metadata key (``chroma_filters.MetadataIndex``:
+``where`` filters without a Python loop over every row). Deleted slots stay in place, marked
+dead, until dead ones outnumber live ones; then everything is compacted, order kept.
+Metadata dicts are copied in and out, so a caller editing a result cannot desync the index.
 """
 
 from __future__ import annotations
@@ -18,6 +25,17 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
+
+from .chroma_filters import (
+    MetadataIndex,
+    match_document,
+    match_where,
+    validate_document,
+    validate_where,
+)
+from .chroma_matrix import SlotMatrix, nearest
+
+__all__ = ["ChromaClient", "Collection", "match_document", "match_where"]
 
 EmbedFn = Callable[[list[str]], list[list[float]]]
 _SPACES = ("l2", "cosine", "ip")
@@ -31,81 +49,12 @@ def _as_list(value: Any) -> list | None:
     return list(value)
 
 
-def _match_value(actual: Any, condition: Any) -> bool:
-    if not isinstance(condition, dict):
-        return actual == condition
-    for op, operand in condition.items():
-        if op == "$eq":
-            ok = actual == operand
-        elif op == "$ne":
-            ok = actual != operand
-        elif op in ("$gt", "$gte", "$lt", "$lte"):
-            if actual is None or isinstance(actual, bool) != isinstance(operand, bool):
-                return False
-            try:
-                ok = {
-                    "$gt": actual > operand,
-                    "$gte": actual >= operand,
-                    "$lt": actual < operand,
-                    "$lte": actual <= operand,
-                }[op]
-            except TypeError:
-                return False
-        elif op == "$in":
-            ok = actual in operand
-        elif op == "$nin":
-            ok = actual not in operand
-        elif op == "$contains":  # chromadb >= 0.6 allows it on array metadata
-            ok = isinstance(actual, (list, str)) and operand in actual
-        elif op == "$not_contains":
-            ok = not (isinstance(actual, (list, str)) and operand in actual)
-        else:
-            raise ValueError(f"unsupported where operator {op!r}")
-        if not ok:
-            return False
-    return True
-
-
-def match_where(metadata: dict[str, Any] | None, where: dict[str, Any] | None) -> bool:
-    """True when ``metadata`` satisfies a chromadb ``where`` filter."""
-    if not where:
-        return True
-    metadata = metadata or {}
-    for key, condition in where.items():
-        if key == "$and":
-            if not all(match_where(metadata, sub) for sub in condition):
-                return False
-        elif key == "$or":
-            if not any(match_where(metadata, sub) for sub in condition):
-                return False
-        elif not _match_value(metadata.get(key), condition):
-            return False
-    return True
-
-
-def match_document(document: str | None, where_document: dict[str, Any] | None) -> bool:
-    """True when ``document`` satisfies a chromadb ``where_document`` filter."""
-    if not where_document:
-        return True
-    text = document or ""
-    for op, operand in where_document.items():
-        if op == "$contains":
-            ok = operand in text
-        elif op == "$not_contains":
-            ok = operand not in text
-        elif op == "$and":
-            ok = all(match_document(text, sub) for sub in operand)
-        elif op == "$or":
-            ok = any(match_document(text, sub) for sub in operand)
-        else:
-            raise ValueError(f"unsupported where_document operator {op!r}")
-        if not ok:
-            return False
-    return True
+def _copy_meta(meta: dict[str, Any] | None) -> dict[str, Any] | None:
+    return None if meta is None else dict(meta)
 
 
 class Collection:
-    """One named collection: parallel lists of ids, documents, metadatas and a vector matrix."""
+    """One named collection: slots of ids, documents and metadatas, and their vector matrix."""
 
     def __init__(self, name: str, embed_fn: EmbedFn, metadata: dict[str, Any] | None = None):
         self.name = name
@@ -115,35 +64,30 @@ class Collection:
             raise ValueError(f"unsupported hnsw:space {self.space!r}")
         self._embed_fn = embed_fn
         self._lock = threading.RLock()
-        self._ids: list[str] = []
+        self._ids: list[str | None] = []  # None marks a dead slot
         self._docs: list[str | None] = []
         self._metas: list[dict[str, Any] | None] = []
-        self._vectors = np.zeros((0, 0), dtype=np.float32)
-        self._index: dict[str, int] = {}
+        self._matrix = SlotMatrix()
+        self._meta_index = MetadataIndex()
+        self._index: dict[str, int] = {}  # id -> slot
 
     # -- helpers -------------------------------------------------------------------------
     def _embed(self, documents: Sequence[str]) -> np.ndarray:
-        if not documents:
-            return np.zeros((0, self._vectors.shape[1] if self._vectors.size else 0), np.float32)
         vectors = np.asarray(self._embed_fn([str(d) for d in documents]), dtype=np.float32)
         if vectors.ndim != 2 or vectors.shape[0] != len(documents):
             raise ValueError("embedder returned a malformed matrix")
         return vectors
 
-    def _vectors_for(self, documents: list | None, embeddings: Any) -> np.ndarray:
+    def _vectors_for(self, documents: list | None, embeddings: Any, count: int) -> np.ndarray:
         if embeddings is not None:
-            return np.atleast_2d(np.asarray(embeddings, dtype=np.float32))
-        if documents is None:
+            vectors = np.atleast_2d(np.asarray(embeddings, dtype=np.float32))
+        elif documents is None:
             raise ValueError("You must provide either embeddings or documents")
-        return self._embed(documents)
-
-    def _append_matrix(self, vectors: np.ndarray) -> None:
-        if self._vectors.size == 0:
-            self._vectors = vectors.copy()
         else:
-            if vectors.shape[1] != self._vectors.shape[1]:
-                raise ValueError("embedding dimension does not match the collection")
-            self._vectors = np.vstack([self._vectors, vectors])
+            vectors = self._embed(documents)
+        if vectors.ndim != 2 or vectors.shape[0] != count:
+            raise ValueError("Number of embeddings must match number of ids")
+        return vectors
 
     def _normalise_args(self, ids: Any, documents: Any, metadatas: Any) -> tuple:
         id_list = [str(i) for i in (_as_list(ids) or [])]
@@ -158,45 +102,60 @@ class Collection:
                 raise ValueError(f"Number of {name} must match number of ids")
         return id_list, docs, metas
 
+    def _append(self, id_list: list[str], docs: list | None, metas: list | None,
+                vectors: np.ndarray, fresh: list[int]) -> None:
+        """New slots at the end for the entries at positions ``fresh`` of the call."""
+        first = self._matrix.append(vectors[fresh] if len(fresh) < len(vectors) else vectors)
+        if first == 0:  # the matrix started over (first add, or everything was deleted)
+            self._reset_slots()
+        self._meta_index.reserve(self._matrix.capacity)
+        for offset, k in enumerate(fresh):
+            slot = first + offset
+            meta = None if metas is None else dict(metas[k] or {})
+            self._index[id_list[k]] = slot
+            self._ids.append(id_list[k])
+            self._docs.append(None if docs is None else str(docs[k]))
+            self._metas.append(meta)
+            if meta:
+                self._meta_index.set_row(slot, None, meta)
+
+    def _replace_meta(self, slot: int, meta: dict[str, Any] | None) -> None:
+        self._meta_index.set_row(slot, self._metas[slot], meta)
+        self._metas[slot] = meta
+
+    def _reset_slots(self) -> None:
+        self._ids, self._docs, self._metas, self._index = [], [], [], {}
+        self._meta_index = MetadataIndex()
+
     # -- writes --------------------------------------------------------------------------
     def add(self, ids: Any, documents: Any = None, metadatas: Any = None,
             embeddings: Any = None, **_: Any) -> None:
         """Add new entries; ids already present are skipped (as chromadb does)."""
         id_list, docs, metas = self._normalise_args(ids, documents, metadatas)
-        vectors = self._vectors_for(docs, embeddings)
+        vectors = self._vectors_for(docs, embeddings, len(id_list))
         with self._lock:
             fresh = [k for k, i in enumerate(id_list) if i not in self._index]
-            if not fresh:
-                return
-            for k in fresh:
-                self._index[id_list[k]] = len(self._ids)
-                self._ids.append(id_list[k])
-                self._docs.append(None if docs is None else str(docs[k]))
-                self._metas.append(None if metas is None else dict(metas[k] or {}))
-            self._append_matrix(vectors[fresh])
+            if fresh:
+                self._append(id_list, docs, metas, vectors, fresh)
 
     def upsert(self, ids: Any, documents: Any = None, metadatas: Any = None,
                embeddings: Any = None, **_: Any) -> None:
         """Insert new entries and replace existing ones."""
         id_list, docs, metas = self._normalise_args(ids, documents, metadatas)
-        vectors = self._vectors_for(docs, embeddings)
+        vectors = self._vectors_for(docs, embeddings, len(id_list))
         with self._lock:
+            self._matrix.check_dimension(vectors)
             fresh = []
             for k, item_id in enumerate(id_list):
-                row = self._index.get(item_id)
-                if row is None:
+                slot = self._index.get(item_id)
+                if slot is None:
                     fresh.append(k)
                     continue
-                self._docs[row] = None if docs is None else str(docs[k])
-                self._metas[row] = None if metas is None else dict(metas[k] or {})
-                self._vectors[row] = vectors[k]
-            for k in fresh:
-                self._index[id_list[k]] = len(self._ids)
-                self._ids.append(id_list[k])
-                self._docs.append(None if docs is None else str(docs[k]))
-                self._metas.append(None if metas is None else dict(metas[k] or {}))
+                self._docs[slot] = None if docs is None else str(docs[k])
+                self._replace_meta(slot, None if metas is None else dict(metas[k] or {}))
+                self._matrix.set_row(slot, vectors[k])
             if fresh:
-                self._append_matrix(vectors[fresh])
+                self._append(id_list, docs, metas, vectors, fresh)
 
     def update(self, ids: Any, documents: Any = None, metadatas: Any = None,
                embeddings: Any = None, **_: Any) -> None:
@@ -204,78 +163,92 @@ class Collection:
         id_list, docs, metas = self._normalise_args(ids, documents, metadatas)
         vectors = None
         if docs is not None or embeddings is not None:
-            vectors = self._vectors_for(docs, embeddings)
+            vectors = self._vectors_for(docs, embeddings, len(id_list))
         with self._lock:
+            if vectors is not None:
+                self._matrix.check_dimension(vectors)
             for k, item_id in enumerate(id_list):
-                row = self._index.get(item_id)
-                if row is None:
+                slot = self._index.get(item_id)
+                if slot is None:
                     continue
                 if docs is not None:
-                    self._docs[row] = str(docs[k])
+                    self._docs[slot] = str(docs[k])
                 if metas is not None:
-                    merged = dict(self._metas[row] or {})
+                    merged = dict(self._metas[slot] or {})
                     merged.update(metas[k] or {})
-                    self._metas[row] = merged
+                    self._replace_meta(slot, merged)
                 if vectors is not None:
-                    self._vectors[row] = vectors[k]
+                    self._matrix.set_row(slot, vectors[k])
 
     def delete(self, ids: Any = None, where: dict | None = None,
                where_document: dict | None = None) -> None:
         """Remove entries by id and/or filter."""
         with self._lock:
-            rows = self._select_rows(_as_list(ids), where, where_document)
             if ids is None and where is None and where_document is None:
-                rows = []
-            keep = sorted(set(range(len(self._ids))) - set(rows))
-            self._ids = [self._ids[r] for r in keep]
-            self._docs = [self._docs[r] for r in keep]
-            self._metas = [self._metas[r] for r in keep]
-            self._vectors = self._vectors[keep] if self._vectors.size else self._vectors
-            self._index = {item_id: r for r, item_id in enumerate(self._ids)}
+                return
+            slots = np.unique(self._select_slots(_as_list(ids), where, where_document))
+            if slots.size == 0:
+                return
+            for slot in slots.tolist():
+                del self._index[self._ids[slot]]
+                self._replace_meta(slot, None)
+                self._ids[slot] = self._docs[slot] = None
+            self._matrix.kill(slots)
+            if self._matrix.wants_compaction():
+                self._compact()
+
+    def _compact(self) -> None:
+        keep = self._matrix.compact().tolist()
+        self._ids = [self._ids[s] for s in keep]
+        self._docs = [self._docs[s] for s in keep]
+        self._metas = [self._metas[s] for s in keep]
+        self._index = {item_id: slot for slot, item_id in enumerate(self._ids)}
+        self._meta_index.rebuild(self._metas, self._matrix.capacity)
 
     # -- reads ---------------------------------------------------------------------------
     def count(self) -> int:
-        return len(self._ids)
+        return len(self._index)
 
-    def _select_rows(self, ids: list | None, where: dict | None,
-                     where_document: dict | None) -> list[int]:
-        if ids is not None:
-            candidates = [self._index[str(i)] for i in ids if str(i) in self._index]
+    def _select_slots(self, ids: list | None, where: dict | None,
+                      where_document: dict | None) -> np.ndarray:
+        """Live slots matching the filters: in ``ids`` order if given, else insertion order."""
+        validate_where(where)
+        validate_document(where_document)
+        size = self._matrix.size
+        mask = self._meta_index.mask(where, size, self._metas) if where else None
+        if ids is None:
+            live = self._matrix.live
+            found = np.flatnonzero(live if mask is None else live & mask)
+            if not where_document:
+                return found
+            slots = found.tolist()
         else:
-            candidates = list(range(len(self._ids)))
-        return [
-            r for r in candidates
-            if match_where(self._metas[r], where) and match_document(self._docs[r], where_document)
-        ]
+            slots = [self._index[str(i)] for i in ids if str(i) in self._index]
+            if mask is not None:
+                slots = [s for s in slots if mask[s]]
+        if where_document:
+            slots = [s for s in slots if match_document(self._docs[s], where_document)]
+        return np.asarray(slots, dtype=np.int64)
 
     def get(self, ids: Any = None, where: dict | None = None, limit: int | None = None,
             offset: int | None = None, where_document: dict | None = None,
             include: Sequence[str] = ("documents", "metadatas")) -> dict[str, Any]:
         """Entries by id and/or filter, in insertion order (flat lists)."""
         with self._lock:
-            rows = self._select_rows(_as_list(ids), where, where_document)
+            slots = self._select_slots(_as_list(ids), where, where_document).tolist()
             start = offset or 0
-            rows = rows[start:start + limit] if limit is not None else rows[start:]
-            result: dict[str, Any] = {"ids": [self._ids[r] for r in rows]}
-            result["documents"] = [self._docs[r] for r in rows] if "documents" in include else None
-            result["metadatas"] = [self._metas[r] for r in rows] if "metadatas" in include else None
-            result["embeddings"] = (
-                [self._vectors[r].tolist() for r in rows] if "embeddings" in include else None
-            )
+            slots = slots[start:start + limit] if limit is not None else slots[start:]
+            result: dict[str, Any] = {"ids": [self._ids[s] for s in slots]}
+            result["documents"] = ([self._docs[s] for s in slots]
+                                   if "documents" in include else None)
+            result["metadatas"] = ([_copy_meta(self._metas[s]) for s in slots]
+                                   if "metadatas" in include else None)
+            result["embeddings"] = (self._matrix.vectors[slots].tolist()
+                                    if "embeddings" in include else None)
             return result
 
     def peek(self, limit: int = 10) -> dict[str, Any]:
         return self.get(limit=limit)
-
-    def _distances(self, query: np.ndarray, matrix: np.ndarray) -> np.ndarray:
-        if self.space == "l2":
-            diff = matrix - query[None, :]
-            return np.einsum("ij,ij->i", diff, diff)
-        sims = matrix @ query
-        if self.space == "cosine":
-            norms = np.linalg.norm(matrix, axis=1) * (np.linalg.norm(query) or 1.0)
-            sims = sims / np.where(norms == 0, 1.0, norms)
-        return 1.0 - sims
 
     def query(self, query_texts: Any = None, n_results: int = 10, where: dict | None = None,
               where_document: dict | None = None, query_embeddings: Any = None,
@@ -291,26 +264,20 @@ class Collection:
             queries = self._embed(texts)
         out: dict[str, Any] = {"ids": [], "documents": [], "metadatas": [], "distances": []}
         with self._lock:
-            rows = np.asarray(self._select_rows(None, where, where_document), dtype=np.int64)
-            for query in queries:
-                if rows.size == 0:
-                    order = np.zeros(0, dtype=np.int64)
-                    dists = np.zeros(0)
-                else:
-                    dists = self._distances(query, self._vectors[rows])
-                    k = max(0, min(int(n_results), rows.size))
-                    order = np.argsort(dists, kind="stable")[:k]
-                picked = rows[order] if rows.size else order
-                out["ids"].append([self._ids[r] for r in picked])
-                out["documents"].append([self._docs[r] for r in picked])
-                out["metadatas"].append([self._metas[r] for r in picked])
-                out["distances"].append([float(d) for d in dists[order]])
+            candidates = None
+            if where or where_document or self._matrix.dead:
+                candidates = self._select_slots(None, where, where_document)
+            for slots, dists in nearest(self.space, self._matrix, queries, candidates, n_results):
+                picked = slots.tolist()
+                out["ids"].append([self._ids[s] for s in picked])
+                out["documents"].append([self._docs[s] for s in picked])
+                out["metadatas"].append([_copy_meta(self._metas[s]) for s in picked])
+                out["distances"].append(dists.tolist())
         for key in ("documents", "metadatas", "distances"):
             if key not in include:
                 out[key] = None
         out["embeddings"] = None
         return out
-
 
 class ChromaClient:
     """The ``toolkit.chroma`` object: a chromadb-like client holding named collections."""

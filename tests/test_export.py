@@ -227,8 +227,9 @@ def test_export_refuses_bad_requests(tiny_run: Path, tmp_path: Path,
     assert main(["export", str(tmp_path / "nope"), "--best", "--out", str(tmp_path / "d")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 5 and all(line.startswith("evolve: ") for line in err)
-    assert main(["export", str(tiny_run), "--best", "--out", str(out), "--force"]) == 0
-    assert not (out / "keep.txt").exists() and (out / "pyproject.toml").is_file()
+    # --force replaces a previous export only, never a foreign directory
+    assert main(["export", str(tiny_run), "--best", "--out", str(out), "--force"]) == 2
+    assert (out / "keep.txt").exists()
 
 
 def test_gate_failed_program_and_remote_embedder(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from fakes.openai_server import FakeOpenAIServer, Fault
 
-from evolve.errors import EndpointError, UsageError
+from evolve.errors import CallFailed, EndpointError, RequestTimedOut, UsageError
 from evolve.llm.cache import ResponseCache
 from evolve.llm.factory import build_hub, preflight
 from evolve.llm.hub import ModelHub
@@ -136,11 +136,23 @@ def test_chat_reply_that_is_not_a_completion_is_malformed(payload):
         parse_chat_reply(payload)
 
 
-def test_timeout_is_retried(server):
+def test_timeout_is_retried_when_sampling(server):
     server.inject(Fault.slow(3.0))
     model = chat_model(server, timeout=0.6)
-    assert model.complete(MSG).text.startswith("echo:")
+    completion = model.complete(MSG, temperature=0.7)
+    assert completion.text.startswith("echo:") and completion.retried == ("timed out",)
     assert server.counts["/chat/completions"] == 2
+
+
+def test_greedy_timeout_is_not_retried(server):
+    """At temperature 0 the same request would time out again: one attempt, then a clear
+    RequestTimedOut (the old code sent a second copy to the still-busy server)."""
+    server.inject(Fault.slow(3.0))
+    model = chat_model(server, timeout=0.6)
+    with pytest.raises(RequestTimedOut, match="not retried at temperature 0") as err:
+        model.complete(MSG)
+    assert isinstance(err.value, CallFailed) and "\n" not in str(err.value)
+    assert server.counts["/chat/completions"] == 1
 
 
 def test_retries_exhausted_gives_one_line_endpoint_error():

@@ -26,6 +26,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..errors import EndpointError
+from ..eval_failures import is_local_failure
 from ..jail import ProgramRaised
 from ..llm.base import Message
 from ..tasks.base import EvalItem, Group
@@ -39,7 +41,6 @@ from ..tasks.envs import (
     transcript_head,
 )
 from . import prompts
-from .coerce import ReplyParseError, coerce_fields, parse_json_object
 from .qa_agent import ItemTrace, QAAgent, QueryStep
 
 HISTORY_LINES = 40
@@ -92,12 +93,7 @@ class InteractiveAgent(QAAgent):
         user = prompts.render("episode_query.j2", instruction=self._constant("INSTRUCTION_QUERY"),
                               schema=prompts.render_schema(fields), goal=goal)
         messages = [prompts.system_message(), {"role": "user", "content": user}]
-        reply = self._hub.chat("task", messages, json_mode=True).text
-        try:
-            return QueryStep(coerce_fields(parse_json_object(reply), fields), messages, reply)
-        except ReplyParseError as exc:
-            return QueryStep(coerce_fields({}, fields), messages, reply,
-                             f"query reply unusable: {exc}")
+        return self._query_step(messages, fields, goal)
 
     def act(self, goal: str, tips: str, history: list[str], admissible: tuple[str, ...],
             step: int, max_steps: int) -> ActionStep:
@@ -133,8 +129,11 @@ class PlayedEpisode:
 class InteractiveRunner:
     """Plays the items of interactive groups for one evaluation (see the module docstring).
 
-    ``run`` is the evaluation's ``_Run`` (``program_error``, ``hub_log``, ``ingest``, ``task``,
+    ``run`` is the evaluation's ``evolve.eval_run.EvalRun`` (``program_error``, ``hub_log``,
+    ``ingest``, ``write_episode``, ``take_query``, ``read``, ``fail_item``, ``task``,
     ``settings``); the environment workers live in one ``EnvPool`` closed by ``close()``.
+    A model call that fails for good fails its episode (score 0, reason in the trace); a
+    failed episode is not learnt from under the online protocol.
     """
 
     def __init__(self, run: Any, env_workers: int) -> None:
@@ -159,7 +158,8 @@ class InteractiveRunner:
         for item in group.items:
             trace, episode = self._play(session, agent, group, item)
             traces.append(trace)
-            self._learn(session, agent, item, episode, trace)
+            if trace.failure is None:
+                self._learn(session, agent, group, item, episode, trace)
         return traces
 
     def _observe(self, session: Any, outcome: dict[str, Any]) -> None:
@@ -168,17 +168,11 @@ class InteractiveRunner:
         except ProgramRaised as exc:
             self.run.program_error("observe", exc)
 
-    def _learn(self, session: Any, agent: InteractiveAgent, item: EvalItem,
+    def _learn(self, session: Any, agent: InteractiveAgent, group: Group, item: EvalItem,
                episode: PlayedEpisode, trace: ItemTrace) -> None:
         """Online protocol: write the played transcript, then report its outcome."""
         extraction = agent.extract(episode.transcript)
-        if extraction.item is None:
-            self.run.hub_log("warning", f"episode {item.id} not written: {extraction.error}")
-        else:
-            try:
-                session.write(extraction.item, episode.transcript)
-            except ProgramRaised as exc:
-                self.run.program_error(f"write({item.id})", exc)
+        self.run.write_episode(session, group.id, item.id, extraction, episode.transcript)
         goal = item.question.split("\n", 1)[0]
         self._observe(session, {"success": episode.success, "score": trace.score,
                                 "goal": goal, "steps": episode.steps})
@@ -189,19 +183,14 @@ class InteractiveRunner:
 
     def _tips(self, session: Any, agent: InteractiveAgent, item: EvalItem,
               trace: ItemTrace, goal: str) -> str:
+        """The episode's tips from the program's one read ("" when the query call failed)."""
         step = agent.form_episode_query(goal)
-        trace.query, trace.query_reply = step.query, step.reply
-        trace.prompts["query"] = step.messages
-        if step.error:
-            trace.error = step.error
+        self.run.take_query(trace, step)
+        if trace.failure:
+            return ""
         if self.settings.oracle or session is None:
             return "\n".join(item.evidence)
-        try:
-            return session.read(step.query)
-        except ProgramRaised as exc:
-            self.run.program_error(f"read({item.id})", exc)
-            trace.error = f"read raised: {exc}"
-            return ""
+        return self.run.read(session, item, trace, step)
 
     def _play(self, session: Any, agent: InteractiveAgent, group: Group,
               item: EvalItem) -> tuple[ItemTrace, PlayedEpisode]:
@@ -209,6 +198,7 @@ class InteractiveRunner:
         meta = item.meta
         max_steps = int(meta.get("max_steps") or DEFAULT_MAX_STEPS)
         episode = PlayedEpisode(lines=[])
+        failure: str | None = None
         try:
             with self.envs.lease(str(meta.get("env", "")), dict(meta.get("env_options") or {}),
                                  step_timeout=meta.get("step_timeout")) as env:
@@ -217,7 +207,8 @@ class InteractiveRunner:
                 episode.lines = transcript_head(obs.goal, obs.text)
                 goal = "\n".join(episode.lines)
                 trace.retrieved = self._tips(session, agent, item, trace, goal)
-                while episode.steps < max_steps and not (obs.done or obs.won):
+                while trace.failure is None and episode.steps < max_steps \
+                        and not (obs.done or obs.won):
                     choice = agent.act(episode.lines[0], trace.retrieved, episode.lines[1:],
                                        obs.admissible, episode.steps + 1, max_steps)
                     trace.prompts["action"] = choice.messages
@@ -228,6 +219,10 @@ class InteractiveRunner:
         except EnvError as exc:
             episode.error = f"environment: {exc}"
             self.run.hub_log("warning", f"episode {item.id}: {episode.error}")
+        except EndpointError as exc:  # an action call failed for good: this episode fails
+            if not is_local_failure(exc):
+                raise
+            failure = f"action call failed: {exc}"
         last = episode.last
         outcome = outcome_json(episode.success, last.score if last else 0.0, episode.steps,
                                episode.error)
@@ -239,4 +234,8 @@ class InteractiveRunner:
         if episode.error:
             trace.error = episode.error if trace.error is None else \
                 f"{trace.error}; {episode.error}"
+        if trace.failure:  # the query call failed: the episode was not played
+            trace.score, trace.rationale = 0.0, f"item failed: {trace.failure}"
+        elif failure:
+            self.run.fail_item(trace, failure)
         return trace, episode

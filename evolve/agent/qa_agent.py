@@ -10,9 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from ..errors import EndpointError
+from ..eval_failures import is_local_failure
 from ..llm.base import Completion, Message
 from . import prompts
-from .coerce import ReplyParseError, coerce_fields, parse_json_object
+from .coerce import ReplyParseError, coerce_reply, fallback_values
 
 
 class ChatHub(Protocol):
@@ -38,6 +40,8 @@ class Extraction:
     messages: list[Message]
     reply: str = ""
     error: str | None = None
+    call_failed: bool = False  # ``error`` is a model call that failed for good
+    notes: list[str] = field(default_factory=list)  # coercions of the reply (see coerce.py)
 
 
 @dataclass
@@ -48,6 +52,9 @@ class QueryStep:
     messages: list[Message]
     reply: str
     error: str | None = None
+    failure: str | None = None  # the call failed for good: the item fails
+    fallback: bool = False      # the reply was unusable: ``query`` holds fallback values
+    notes: list[str] = field(default_factory=list)  # coercions of the reply (see coerce.py)
 
 
 @dataclass
@@ -67,6 +74,15 @@ class ItemTrace:
     rationale: str = ""
     prompts: dict[str, list[Message]] = field(default_factory=dict)
     error: str | None = None
+    failure: str | None = None  # a model call failed for good: the item scores 0
+    query_fallback: bool = False  # the query reply was unusable and fallback values were used
+    coercions: list[str] = field(default_factory=list)  # lossy or guessed reply fixes
+
+    def fail(self, reason: str) -> None:
+        """Mark the item failed: score 0, ``reason`` in ``failure`` and ``error``."""
+        self.failure, self.score = reason, 0.0
+        self.rationale = f"item failed: {reason}"
+        self.error = reason if self.error is None else f"{self.error}; {reason}"
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -86,27 +102,47 @@ class QAAgent:
         """Episode text -> KnowledgeItem keyword arguments (``item`` is None on a bad reply)."""
         messages = prompts.extraction_messages(
             self._constant("INSTRUCTION_KNOWLEDGE_ITEM"), self._program.item_fields, raw_text)
-        reply = self._hub.chat("task", messages, json_mode=True).text
         try:
-            item = coerce_fields(parse_json_object(reply), self._program.item_fields)
+            reply = self._hub.chat("task", messages, json_mode=True).text
+        except EndpointError as exc:
+            if not is_local_failure(exc):
+                raise
+            return Extraction(None, messages, "", f"extraction call failed: {exc}",
+                              call_failed=True)
+        try:
+            coerced = coerce_reply(reply, self._program.item_fields)
         except ReplyParseError as exc:
             return Extraction(None, messages, reply, f"extraction reply unusable: {exc}")
-        return Extraction(item, messages, reply)
+        return Extraction(coerced.values, messages, reply, notes=coerced.notes)
 
     def form_query(self, question: str) -> QueryStep:
         """Question -> Query keyword arguments (defaults when the reply is unusable)."""
         messages = prompts.query_messages(
             self._constant("INSTRUCTION_QUERY"), self._program.query_fields, question)
-        reply = self._hub.chat("task", messages, json_mode=True).text
+        return self._query_step(messages, self._program.query_fields, question)
+
+    def _query_step(self, messages: list[Message], fields: list[dict[str, Any]],
+                    question: str) -> QueryStep:
+        """Ask for a Query; a failed call marks the step failed, an unusable reply falls back
+        to defaults with ``question`` in the one text field (if the schema has exactly one)."""
         try:
-            return QueryStep(coerce_fields(parse_json_object(reply), self._program.query_fields),
-                             messages, reply)
+            reply = self._hub.chat("task", messages, json_mode=True).text
+        except EndpointError as exc:
+            if not is_local_failure(exc):
+                raise
+            return QueryStep({}, messages, "", failure=f"query call failed: {exc}")
+        try:
+            coerced = coerce_reply(reply, fields)
         except ReplyParseError as exc:
-            return QueryStep(coerce_fields({}, self._program.query_fields), messages, reply,
-                             f"query reply unusable: {exc}")
+            fallback = fallback_values(fields, question)
+            error = "; ".join([f"query reply unusable: {exc}", *fallback.notes])
+            return QueryStep(fallback.values, messages, reply, error, fallback=True)
+        return QueryStep(coerced.values, messages, reply, notes=coerced.notes)
 
     def answer(self, step: QueryStep, retrieved: str, question: str) -> tuple[str, list[Message]]:
-        """Retrieved memory -> the final answer text, and the messages that produced it."""
+        """Retrieved memory -> the final answer text, and the messages that produced it.
+
+        A call that fails for good raises (``EndpointError``): the caller fails the item."""
         messages = prompts.answer_messages(
             step.messages, step.reply,
             always_on=self._constant("ALWAYS_ON_KNOWLEDGE"), retrieved=retrieved,

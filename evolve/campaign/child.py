@@ -3,7 +3,9 @@
 Children of one round move together: all are gated, the survivors are evaluated at once (the
 executor may run them in parallel), then the meta-agent fixes or repairs the failures one by
 one in child order, and the next round starts. Every attempt is stored as a program (also
-rejected ones) with its gate outcome; gate failures, fixes and repairs are events.
+rejected ones) with its gate outcome; gate failures, fixes and repairs are events. A child
+whose evaluation ends in ``status=error`` gets gate status ``error`` and an
+``evaluation_error`` event, and stays out of the pool.
 """
 
 from __future__ import annotations
@@ -112,6 +114,14 @@ class ChildDeveloper:
                     and child.repairs < self.settings.repair_rounds:
                 self.store.set_gate(child.pid, "passed")
                 child.violation = evaluation.error or "runtime violation"
+            elif evaluation.status == "error":
+                # The evaluation did not complete (too many failed model calls, the endpoint
+                # failed, or the program raised): its score cannot be trusted, so the child is
+                # neither gate-passed nor a pool member.
+                message = evaluation.error or "evaluation error"
+                self.store.set_gate(child.pid, "error", "evaluation", message)
+                self._event("evaluation_error", message, child)
+                child.finished = True
             else:
                 self.store.set_gate(child.pid, "passed")
                 child.result, child.finished = child.pid, True

@@ -8,6 +8,9 @@ rejected by ``evolve.campaign.config_load.load_config`` with one line naming the
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
+
+from ..llm.limits import DEFAULT_MAX_TOKENS
 
 
 @dataclass(frozen=True)
@@ -34,10 +37,20 @@ class ModelsSection:
     base_url: str = ""                # OpenAI-compatible endpoint ("" = $OPENAI_BASE_URL)
     api_key_env: str = "OPENAI_API_KEY"  # environment variable holding the key
     concurrency: int = 8              # parallel LLM calls
-    timeout_s: float = 120.0          # per-request timeout for remote models
+    timeout_s: float = 120.0          # timeout of one request attempt for remote models
     max_retries: int = 4              # retries of a failed request (429, 5xx, timeouts, bad bodies)
+    context_window: int = 0           # model context in tokens (0 = ask the server, else unknown)
+    revision: str = ""                # model revision label (part of the response-cache key)
+    # per-role reply caps (tokens); roles left out keep their default
+    max_tokens: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_MAX_TOKENS))
+    # per-role fields merged into each request body, e.g. {"task": {"top_k": 40}}
+    extra_body: dict[str, dict[str, Any]] = field(default_factory=dict)
     cache: str = ""                   # response cache: "" = RUN_DIR/cache.sqlite, "off", or a path
     prices: dict[str, list[float]] = field(default_factory=dict)  # model -> [usd/1M in, usd/1M out]
+
+    def __post_init__(self) -> None:
+        # a [models.max_tokens] table naming some roles keeps the defaults of the others
+        object.__setattr__(self, "max_tokens", {**DEFAULT_MAX_TOKENS, **self.max_tokens})
 
 
 @dataclass(frozen=True)
@@ -55,6 +68,7 @@ class SearchSection:
     freeze_code: bool = False         # ablation: children change only the instruction constants
     cost_objective: str = "tokens"    # second objective for the Pareto front: tokens | llm_calls
     offline_policy: str = "diagnosis"  # offline mutator move choice: diagnosis | random
+    max_failed_proposals: int = 5     # stop after N proposal_failed in a row (0 = never)
 
 
 @dataclass(frozen=True)
@@ -65,6 +79,7 @@ class DataSection:
     success_cases: int = 1            # success cases shown to the meta-agent
     episode_ratio: float = 2.0        # episodes kept per static item (facility location); 0 = all
     test_size: int = 0                # items of the test split used at the end (0 = all)
+    max_failed_share: float = 0.5     # above this share of failed items: evaluation is an error
 
 
 @dataclass(frozen=True)

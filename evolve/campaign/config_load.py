@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from evolve.errors import UsageError
+from evolve.llm.limits import check_extra_body_table, check_max_tokens_table
 from evolve.seeds import list_seeds, seed_path
 
 from .config import CampaignConfig
@@ -101,6 +102,9 @@ _RULES: dict[str, Rule] = {
     "models.timeout_s": _positive,
     "models.max_retries": _non_negative,
     "models.prices": _prices,
+    "models.context_window": _non_negative,
+    "models.max_tokens": check_max_tokens_table,
+    "models.extra_body": check_extra_body_table,
     "search.seeds": _non_empty,
     "search.iterations": _non_negative,
     "search.selector": _one_of("softmax", "argmax", "novelty", "pareto"),
@@ -111,12 +115,14 @@ _RULES: dict[str, Rule] = {
     "search.repair_rounds": _non_negative,
     "search.cost_objective": _one_of("tokens", "llm_calls"),
     "search.offline_policy": _one_of("diagnosis", "random"),
+    "search.max_failed_proposals": _non_negative,
     "data.val_size": _positive,
     "data.reflection_size": _positive,
     "data.failed_cases": _non_negative,
     "data.success_cases": _non_negative,
     "data.episode_ratio": _non_negative,
     "data.test_size": _non_negative,
+    "data.max_failed_share": _unit_interval,
     "budget.max_usd": _non_negative,
     "budget.max_tokens": _non_negative,
     "budget.max_minutes": _non_negative,
@@ -160,6 +166,10 @@ def _type_name(tp: Any) -> str:
 
 def _coerce(value: Any, tp: Any) -> tuple[Any, str | None]:
     """(converted value, None) or (None, error text) for a TOML value and a field type."""
+    if tp is Any:  # a pass-through table (request fields): any TOML value but dates
+        if isinstance(value, (datetime.date, datetime.time)):
+            return None, f"dates and times are not allowed here, got {value!r}"
+        return value, None
     if tp is bool:
         return (value, None) if isinstance(value, bool) else (None, "")
     if tp is int:
@@ -305,9 +315,13 @@ def _apply_override(raw: dict[str, Any], text: str) -> str:
         if entry_type is str and not isinstance(value, str):
             value = text.partition("=")[2].strip()
         table = raw.setdefault(section, {}).setdefault(key, {})
+        inner = parts[2:]
+        if typing.get_origin(entry_type) is dict and len(inner) > 1 and isinstance(table, dict):
+            # a table of tables: models.extra_body.task.top_k=40
+            table, inner = table.setdefault(inner[0], {}), inner[1:]
         if not isinstance(table, dict):
             raise UsageError(f"override {text!r}: {section}.{key} is not a table")
-        table[".".join(parts[2:])] = value
+        table[".".join(inner)] = value
         return f"{section}.{key}.{'.'.join(parts[2:])}"
     raw_text = text.partition("=")[2].strip()
     if field_type is str and not isinstance(value, str):

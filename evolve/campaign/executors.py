@@ -7,8 +7,9 @@ sandbox, and sends back only data. Results come back lazily in job order: the ca
 the only database writer, stores the first result while the others are still running, and the
 database still does not depend on which worker finished first.
 
-Cluster engines come through joblib's backends (``loky`` for processes, ``dask`` from
-``distributed``, ``ray`` from ``ray.util.joblib``), not through anything home-made.
+Worker processes and Dask come through joblib's backends (``loky``, ``dask`` from
+``distributed``); Ray through Ray tasks (``evolve.campaign.clusters``: Ray's joblib backend
+cannot hand results back lazily).
 """
 
 from __future__ import annotations
@@ -126,7 +127,7 @@ class ThreadExecutor:
 
 
 class JoblibExecutor:
-    """Evaluations through a joblib backend: ``loky`` processes, ``dask`` or ``ray`` workers."""
+    """Evaluations through a joblib backend: ``loky`` processes or ``dask`` workers."""
 
     def __init__(self, backend: str, workers: int, address: str = "") -> None:
         self.name = {"loky": "processes"}.get(backend, backend)
@@ -134,26 +135,9 @@ class JoblibExecutor:
         self._workers = max(1, workers)
         self._client: Any = None
         if backend == "dask":
-            try:
-                from dask.distributed import Client, LocalCluster
-            except ImportError:
-                raise UsageError("parallel.executor = 'dask' needs `pip install "
-                                 "\"dask[distributed]\"`") from None
-            if address:
-                self._client = Client(address)
-            else:
-                self._client = Client(LocalCluster(n_workers=self._workers, threads_per_worker=1,
-                                                   processes=True, dashboard_address=None))
-        elif backend == "ray":
-            try:
-                import ray
-                from ray.util.joblib import register_ray
-            except ImportError:
-                raise UsageError("parallel.executor = 'ray' needs `pip install ray`") from None
-            if not ray.is_initialized():
-                ray.init(address=address or None, include_dashboard=False,
-                         log_to_driver=False)
-            register_ray()
+            from .clusters import dask_client
+
+            self._client = dask_client(address, self._workers)
 
     def map(self, jobs: list[EvalJob]) -> Iterator[JobResult]:
         import joblib
@@ -175,6 +159,10 @@ def make_executor(kind: str, workers: int, hub: Any, address: str = "") -> Execu
         return ThreadExecutor(hub, workers)
     if kind == "processes":
         return JoblibExecutor("loky", workers)
-    if kind in ("dask", "ray"):
+    if kind == "dask":
         return JoblibExecutor(kind, workers, address)
+    if kind == "ray":
+        from .clusters import RayExecutor
+
+        return RayExecutor(workers, address)
     raise UsageError(f"unknown executor {kind!r}; choose threads, processes, dask or ray")

@@ -23,6 +23,7 @@ def hub_from_models(models: dict[str, Any], cache_path: str | None) -> Any:
     ``cache_path`` None is the default shared cache (``~/.cache/evolve``); ``"off"`` none.
     """
     from ..llm.factory import build_hub
+    from ..llm.limits import RoleLimits
     from ..llm.openai_chat import RetryPolicy
     from ..llm.pricing import DEFAULT_PRICES, PriceTable
 
@@ -40,7 +41,11 @@ def hub_from_models(models: dict[str, Any], cache_path: str | None) -> Any:
                      concurrency=int(models.get("concurrency") or 8),
                      cache_path=cache_path, role_models=role_models, prices=PriceTable(prices),
                      timeout=float(models.get("timeout_s") or 120.0),
-                     retry=RetryPolicy(max_retries=int(models.get("max_retries", 4))))
+                     retry=RetryPolicy(max_retries=int(models.get("max_retries", 4))),
+                     limits=RoleLimits(max_tokens=dict(models.get("max_tokens") or {}),
+                                       extra_body=dict(models.get("extra_body") or {}),
+                                       context_window=int(models.get("context_window") or 0)),
+                     revision=str(models.get("revision") or ""))
 
 
 def response_cache_path(setting: str, run_dir: Path | None) -> str | None:

@@ -9,6 +9,7 @@ the same choices, finds what it already stored, and pays for nothing twice.
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
@@ -41,6 +42,7 @@ from .pareto import pareto_front
 from .pool import lineage_log, pool_entries, program_row, snapshot
 from .progress import Progress
 from .records import call_rows, program_id
+from .resume_settings import changed_settings
 from .selectors import make_selector
 from .setup import CampaignData, build_subset_task, choose_data, reflection_groups
 from .stoppers import CampaignStatus, build_stoppers
@@ -96,7 +98,19 @@ class Campaign:
                              f"{self.run_dir}` or another --run-dir")
         self.resuming = resume
         self.campaign_id = existing["id"] if existing else uuid.uuid4().hex[:12]
-        self.seeds = resolve_seeds(config, config_dir or Path.cwd()) if not resume else []
+        try:
+            # a resume may change where evaluations run, never what they give
+            self.settings_changed = (changed_settings(json.loads(existing["config"]), config)
+                                     if existing is not None else {})
+            self._build_parts(config_dir, progress)
+        except BaseException:
+            self.store.close()  # nothing started: leave the run dir to the next command
+            raise
+
+    def _build_parts(self, config_dir: Path | None, progress: bool) -> None:
+        """Task, models, meta-agent, search and executor (each checks its settings)."""
+        config = self.config
+        self.seeds = resolve_seeds(config, config_dir or Path.cwd()) if not self.resuming else []
         self.task = make_task(config.task.name, dict(config.task.args))
         self.hub = build_campaign_hub(config, self.run_dir)
         from ..llm.factory import preflight
@@ -112,16 +126,25 @@ class Campaign:
         self.progress = Progress(config.search.iterations, enabled=progress)
         self.started = time.monotonic()
         self._data: CampaignData | None = None
+        parallel = config.parallel  # made here: a bad cluster address fails before any work
+        self.executor = make_executor(parallel.executor, parallel.workers or parallel.batch_size,
+                                      self.hub, parallel.address)
 
     # -- setup ---------------------------------------------------------------------------
     def _prepare(self) -> None:
         if self.resuming:
             record = self.store.campaign()
             assert record is not None
-            import json
-
             self._data = CampaignData.from_record(json.loads(record["subsets"]))
-            self.store.add_event(self.campaign_id, "resumed", "campaign resumed")
+            with self.store.transaction():
+                self.store.add_event(self.campaign_id, "resumed", "campaign resumed")
+                if self.settings_changed:
+                    self.store.set_campaign_config(self.campaign_id, config_to_dict(self.config))
+                    self.store.add_event(
+                        self.campaign_id, "settings_changed", "resumed with " + ", ".join(
+                            f"{key} {old!r} -> {new!r}"
+                            for key, (old, new) in self.settings_changed.items()),
+                        data=self.settings_changed)
         else:
             self._data = choose_data(self.task, self.config, self.hub)
             self.store.add_campaign(
@@ -137,10 +160,8 @@ class Campaign:
                                llm_budget_per_call=self.config.sandbox.llm_budget_per_call)
         settings = EvalSettings(limits=limits, sandbox_mode=self.config.sandbox.mode,
                                 concurrency=self.config.models.concurrency,
-                                protocol=self.config.campaign.protocol)
-        parallel = self.config.parallel
-        self.executor = make_executor(parallel.executor, parallel.workers or parallel.batch_size,
-                                      self.hub, parallel.address)
+                                protocol=self.config.campaign.protocol,
+                                max_failed_share=self.config.data.max_failed_share)
         self.evaluator = CampaignEvaluator(
             self.store, self.campaign_id, subset_task, settings, subset_items, self.executor,
             (self.config.task.name, dict(self.config.task.args)),
@@ -174,10 +195,16 @@ class Campaign:
                                       [self.campaign_id])
         for row in rows:
             evaluation = self.evaluator.evaluate(row["id"], row["source"], "static")
-            passed = evaluation.status not in ("gate_failed",)
-            self.store.set_gate(row["id"], "passed" if passed else "failed",
-                                evaluation.gate_stage, evaluation.error if not passed else None)
-            if not passed:
+            passed = evaluation.status not in ("gate_failed", "error")
+            if evaluation.status == "error":  # not a pool member (see child.py)
+                self.store.set_gate(row["id"], "error", "evaluation", evaluation.error)
+                self.store.add_event(self.campaign_id, "evaluation_error",
+                                     f"seed {row['name']}: {evaluation.error}", iteration=0,
+                                     program_id=row["id"])
+            else:
+                self.store.set_gate(row["id"], "passed" if passed else "failed",
+                                    evaluation.gate_stage, None if passed else evaluation.error)
+            if evaluation.status == "gate_failed":
                 self.store.add_event(self.campaign_id, "gate_failed",
                                      f"seed {row['name']}: {evaluation.error}", iteration=0,
                                      program_id=row["id"])
@@ -213,7 +240,11 @@ class Campaign:
         pool = pool_entries(self.store, self.campaign_id, iteration,
                             self.config.search.cost_objective)
         if not pool:
-            raise UsageError("no seed passed the gates; nothing to evolve")
+            first = self.store.query(
+                "SELECT message FROM events WHERE campaign_id = ? AND kind IN ('gate_failed', "
+                "'evaluation_error') ORDER BY id LIMIT 1", [self.campaign_id])
+            raise UsageError("no seed passed the gates and evaluated without error; nothing to "
+                             "evolve" + (f" (first: {first[0][0]})" if first else ""))
         plans = []
         for slot in range(batch):
             seed = [self.config.campaign.seed, iteration] + ([slot] if batch > 1 else [])

@@ -16,11 +16,12 @@ from .selectors import PoolEntry
 
 def pool_entries(store: LineageStore, campaign_id: str, before_iteration: int,
                  cost_objective: str = "tokens") -> list[PoolEntry]:
-    """Evaluated programs (static subset, not gate-failed) created before the iteration."""
+    """Evaluated programs created before the iteration (static subset; not gate-failed, and
+    not an evaluation that ended in ``status=error``)."""
     rows = store.query_dicts(
         "SELECT p.id, p.iteration, e.id AS evaluation_id, e.score, e.tokens_per_query, "
         "e.calls_per_query FROM programs p JOIN evaluations e ON e.program_id = p.id "
-        "WHERE p.campaign_id = ? AND e.split = 'static' AND e.status <> 'gate_failed' "
+        "WHERE p.campaign_id = ? AND e.split = 'static' AND e.status NOT IN ('gate_failed', 'error') "
         "AND p.iteration < ? ORDER BY p.iteration, p.created_at, p.id",
         [campaign_id, before_iteration])
     children = dict(store.query(
@@ -32,7 +33,7 @@ def pool_entries(store: LineageStore, campaign_id: str, before_iteration: int,
     for evaluation_id, item_id, score in store.query(
             "SELECT r.evaluation_id, r.item_id, r.score FROM item_results r JOIN evaluations e "
             "ON e.id = r.evaluation_id JOIN programs p ON p.id = e.program_id "
-            "WHERE p.campaign_id = ? AND e.split = 'static' AND e.status <> 'gate_failed' "
+            "WHERE p.campaign_id = ? AND e.split = 'static' AND e.status NOT IN ('gate_failed', 'error') "
             "AND p.iteration < ?", [campaign_id, before_iteration]):
         per_items.setdefault(evaluation_id, {})[item_id] = float(score or 0.0)
     entries = []

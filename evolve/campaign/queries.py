@@ -58,7 +58,8 @@ def _best_static(store: LineageStore, seeds_only: bool = False) -> dict[str, Any
     origin = "AND p.origin = 'seed'" if seeds_only else ""
     rows = store.query_dicts(
         "SELECT p.id, p.name, p.iteration, e.score FROM programs p JOIN evaluations e ON "
-        "e.program_id = p.id WHERE e.split = 'static' AND e.status <> 'gate_failed' "
+        "e.program_id = p.id WHERE e.split = 'static' "
+        "AND e.status NOT IN ('gate_failed', 'error') "
         f"{origin} ORDER BY e.score DESC, p.iteration, p.created_at, p.id LIMIT 1")
     return rows[0] if rows else None
 

@@ -316,19 +316,27 @@ def _score_of(trace: Any) -> float:
     return float(value or 0.0)
 
 
+def _call_failed(trace: Any) -> bool:
+    """The item failed because a model call failed for good: not the program's doing."""
+    value = trace.get("failure") if isinstance(trace, Mapping) else getattr(trace, "failure", None)
+    return bool(value)
+
+
 def pick_failed_cases(traces: Sequence[Any], n_failed: int, n_success: int,
                       seed: int) -> tuple[list[Any], list[Any]]:
     """(failed, success) traces to show the meta-agent.
 
     Failed: up to ``n_failed`` traces with score < 0.99, drawn without replacement with
-    probability ~ 1 - score (seeded). Success: up to ``n_success`` drawn uniformly among traces
+    probability ~ 1 - score (seeded); items failed by a model call (``failure``) are never
+    shown, as nothing in them is the program's doing. Success: up to ``n_success`` drawn uniformly among traces
     with score >= 0.99; when none reached that, the best-scoring trace (score > 0) not already
     picked.
     Traces are dicts or objects with a ``score``; they are returned unchanged.
     """
     rng = np.random.default_rng(seed)
     scores = [_score_of(t) for t in traces]
-    failing = [i for i, s in enumerate(scores) if s < SUCCESS_SCORE]
+    failing = [i for i, s in enumerate(scores)
+               if s < SUCCESS_SCORE and not _call_failed(traces[i])]
     failed_idx: list[int] = []
     if failing and n_failed > 0:
         weights = np.array([1.0 - scores[i] for i in failing])

@@ -36,9 +36,9 @@ def run_cmd(args: argparse.Namespace) -> int:
 
 
 def resume_cmd(args: argparse.Namespace) -> int:
-    from ..campaign.config_load import config_from_dict
     from ..campaign.loop import Campaign
     from ..campaign.queries import open_run
+    from ..campaign.resume_settings import resume_config
 
     run_dir = Path(args.run_dir)
     store = open_run(run_dir)
@@ -49,6 +49,6 @@ def resume_cmd(args: argparse.Namespace) -> int:
     if record.get("finished_at") is not None:
         raise UsageError(f"the campaign in {run_dir} already finished "
                          f"({record.get('stop_reason')}); nothing to resume")
-    config = config_from_dict(json.loads(record["config"]))
+    config = resume_config(json.loads(record["config"]), args.set)
     campaign = Campaign(config, run_dir, resume=True, progress=not args.quiet)
     return _report(campaign.run())

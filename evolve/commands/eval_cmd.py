@@ -49,6 +49,28 @@ def _limits(args: argparse.Namespace):
                          llm_budget_per_call=args.llm_budget)
 
 
+def _request_options(args: argparse.Namespace) -> dict:
+    """``build_hub`` keywords from --max-tokens, --timeout, --max-retries, --context-window
+    and --model-revision (bad values: one line, exit 2)."""
+    from ..llm.limits import RoleLimits
+    from ..llm.retry import RetryPolicy
+
+    max_tokens = getattr(args, "max_tokens", None)
+    timeout = getattr(args, "timeout", 120.0)
+    retries = getattr(args, "max_retries", 4)
+    window = getattr(args, "context_window", 0)
+    if max_tokens is not None and max_tokens < 1:
+        raise UsageError("--max-tokens must be >= 1")
+    if not timeout > 0:
+        raise UsageError("--timeout must be > 0")
+    if retries < 0 or window < 0:
+        raise UsageError("--max-retries and --context-window must be >= 0")
+    caps = {"task": max_tokens} if max_tokens is not None else {}
+    return {"timeout": float(timeout), "retry": RetryPolicy(max_retries=retries),
+            "limits": RoleLimits(max_tokens=caps, context_window=window),
+            "revision": getattr(args, "model_revision", "") or ""}
+
+
 def _print_human(result, task, program_name: str, split: str) -> None:
     names = getattr(task, "category_names", {})
     print(f"program   {program_name}")
@@ -62,12 +84,17 @@ def _print_human(result, task, program_name: str, split: str) -> None:
         label = f"{key} {names.get(key, '')}".strip()
         count = sum(1 for t in result.items if t.category == key)
         print(f"  {label:<22} {value:.4f}   n={count}")
+    print(f"failures  {result.failed_items} items failed   {result.skipped_episodes} episodes "
+          f"skipped ({result.extraction_failures} extraction failures)   "
+          f"{result.query_fallbacks} query fallbacks   {result.coercions} coercions")
     mode = result.sandbox_mode or "-"
     print(f"sandbox   {mode}" + (f"  (reduced isolation: {result.isolation})"
                                   if result.isolation else ""))
     print(f"llm calls {result.llm_calls} (+{result.embed_calls} embedding batches)   "
           f"tokens {result.tokens_in}+{result.tokens_out}   cost ${result.cost_usd:.4f}   "
           f"time {result.seconds:.1f} s")
+    print(f"          cached {result.cached_calls}   cut at max_tokens "
+          f"{result.truncated_calls}   failed {result.failed_calls}   retries {result.retries}")
 
 
 def run_eval(args: argparse.Namespace) -> int:
@@ -82,17 +109,24 @@ def run_eval(args: argparse.Namespace) -> int:
         raise UsageError("--concurrency must be >= 1")
     if args.limit is not None and args.limit < 1:
         raise UsageError("--limit must be >= 1")
+    if not 0.0 <= args.max_failed_share <= 1.0:
+        raise UsageError("--max-failed-share must be between 0 and 1")
     try:
         mode = resolve_mode(args.sandbox)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     hub = build_hub(model=args.model, base_url=args.base_url, embedder=args.embedder,
-                    concurrency=args.concurrency, cache_path=args.cache)
+                    concurrency=args.concurrency, cache_path=args.cache,
+                    **_request_options(args))
     preflight(hub)
     settings = EvalSettings(split=args.split, limits=_limits(args), sandbox_mode=mode,
                             oracle=args.oracle, concurrency=args.concurrency,
-                            max_items=args.limit, protocol=args.protocol)
-    result = evaluate_program(source, task, hub, settings)
+                            max_items=args.limit, protocol=args.protocol,
+                            max_failed_share=args.max_failed_share)
+    from .interrupt import interruptible
+
+    with interruptible(hub.abort):
+        result = evaluate_program(source, task, hub, settings)
     if args.traces:
         try:
             with open(args.traces, "w", encoding="utf-8") as handle:

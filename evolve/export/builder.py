@@ -5,7 +5,8 @@ static validation): writes ``out_dir`` holding ``pyproject.toml``, ``README.md``
 usage), ``tests/test_<package>.py`` and the package ``<package>/`` (the program unchanged, the
 ``Memory`` adapter, the copied runtime, the campaign's offline embedder, the campaign's
 prompts, ``metadata.json`` and ``golden.json`` -- reads recorded in the sandbox that the
-package's test replays). ``out_dir`` must be absent or empty unless ``force``. The package
+package's test replays). ``out_dir`` must be absent or empty, or a previous export replaced
+with ``force`` (see ``out_dir.py``); it gets the marker file ``.evolve-export``. The package
 name is ``evolved_<campaign>_<id8>`` unless ``name`` is given. Bad input: ``UsageError``.
 """
 
@@ -19,6 +20,7 @@ from pathlib import Path
 
 from ..errors import UsageError
 from .golden import Golden, program_info, record_reads
+from .out_dir import prepare_out_dir
 from .package_text import render_files
 from .replay import campaign_group
 from .run_info import ProgramExport, read_program_export
@@ -46,19 +48,6 @@ def package_name(campaign: str, program_id: str) -> str:
     """``evolved_<campaign slug>_<first 8 hex of the id>``: a valid, readable import name."""
     slug = re.sub(r"[^a-z0-9]+", "_", campaign.lower()).strip("_")[:32].strip("_")
     return "_".join(part for part in ("evolved", slug or "memory", program_id[:8]) if part)
-
-
-def _check_out_dir(out_dir: Path, force: bool) -> None:
-    if out_dir.exists() and not out_dir.is_dir():
-        raise UsageError(f"--out {out_dir} exists and is not a directory")
-    if out_dir.is_dir() and any(out_dir.iterdir()):
-        if not force:
-            raise UsageError(f"--out {out_dir} is not empty (use --force to replace it)")
-        shutil.rmtree(out_dir)
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UsageError(f"cannot create {out_dir}: {exc.strerror or exc}") from None
 
 
 def _golden(export: ProgramExport, sandbox_mode: str) -> Golden:
@@ -111,7 +100,7 @@ def export_program(run_dir: str | Path, out_dir: str | Path, program: str | None
     if not PYTHON_NAME.match(package):
         raise UsageError(f"package name {package!r} is not a valid lowercase Python name")
     out = Path(out_dir)
-    _check_out_dir(out, force)
+    prepare_out_dir(out, run_dir=Path(run_dir), force=force)
     try:
         golden = _golden(export, sandbox_mode)
         assert golden.info is not None

@@ -1,7 +1,8 @@
 """The runtime an exported harness carries: copies of evolve's own modules, taken at export time.
 
 Contract: ``runtime_files()`` maps paths inside the exported package to file contents:
-- ``_runtime/``: the sandbox toolkit (``toolkit``, ``dbproxy``, ``chroma``), the program loader
+- ``_runtime/``: the sandbox toolkit (``toolkit``, ``dbproxy``, ``chroma`` with its
+  ``chroma_filters`` and ``chroma_matrix``), the program loader
   helpers (``program_loader`` = ``sandbox/program.py``, with ``importguard``) and the ``chromadb``
   shim. They import only the standard library and numpy (DESIGN section 2), so they run
   unchanged outside the jail. They are copied, never imported from ``evolve``, so the exported
@@ -26,6 +27,8 @@ SANDBOX_FILES = {
     "_runtime/toolkit.py": "toolkit.py",
     "_runtime/dbproxy.py": "dbproxy.py",
     "_runtime/chroma.py": "chroma.py",
+    "_runtime/chroma_filters.py": "chroma_filters.py",
+    "_runtime/chroma_matrix.py": "chroma_matrix.py",
     "_runtime/program_loader.py": "program.py",
     "_runtime/importguard.py": "importguard.py",
     "_runtime/chromadb/__init__.py": "shims/chromadb/__init__.py",

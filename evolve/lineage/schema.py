@@ -4,7 +4,8 @@ Tables (documented for users in docs/lineage.md):
 - ``schema_version``  one row per applied schema version;
 - ``campaigns``       one row per campaign: config, protocol, task, seeds, subsets, versions;
 - ``programs``        every program ever proposed, also rejected ones (id = sha256 of source);
-- ``evaluations``     one row per (program, split) evaluation with score and cost figures;
+- ``evaluations``     one row per (program, split) evaluation with score and cost figures,
+                      and counts of failed items, skipped episodes and coerced replies;
 - ``item_results``    per evaluation item: score, answer, retrieved text, full trace (JSON);
 - ``llm_calls``       every model call: role, model, tokens, cost, latency, cache hit, error;
 - ``events``          gate failures, repairs, errors, stops, resumes;
@@ -13,7 +14,17 @@ Tables (documented for users in docs/lineage.md):
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+
+# Statements that bring a database written by an older evolve up to ``SCHEMA_VERSION``, by the
+# version that introduced them. Each is idempotent (``IF NOT EXISTS``): ``DDL`` already
+# creates new databases with these columns.
+MIGRATIONS: dict[int, tuple[str, ...]] = {
+    # failed model calls stay local to an item or episode and are counted (evolve.eval_failures)
+    2: tuple(f"ALTER TABLE evaluations ADD COLUMN IF NOT EXISTS {column}" for column in (
+        "failed_items INTEGER", "skipped_episodes INTEGER", "extraction_failures INTEGER",
+        "query_fallbacks INTEGER", "coercions INTEGER", "episode_notes JSON")),
+}
 
 DDL = """
 CREATE TABLE IF NOT EXISTS schema_version (
@@ -74,7 +85,13 @@ CREATE TABLE IF NOT EXISTS evaluations (
     duration_s DOUBLE,
     write_example JSON,
     gate_stage VARCHAR,
-    created_at TIMESTAMP DEFAULT current_timestamp
+    created_at TIMESTAMP DEFAULT current_timestamp,
+    failed_items INTEGER,
+    skipped_episodes INTEGER,
+    extraction_failures INTEGER,
+    query_fallbacks INTEGER,
+    coercions INTEGER,
+    episode_notes JSON
 );
 CREATE TABLE IF NOT EXISTS item_results (
     evaluation_id BIGINT,

@@ -9,6 +9,7 @@ Readers of a finished (or live) run use ``open_readonly``, which copies the file
 
 from __future__ import annotations
 
+import errno
 import json
 import shutil
 import tempfile
@@ -19,11 +20,16 @@ from typing import Any
 
 import duckdb
 
-from .schema import DDL, SCHEMA_VERSION
+from .schema import DDL, MIGRATIONS, SCHEMA_VERSION
 
 
 class StoreError(Exception):
     """The database is missing, locked, corrupted or of an unknown schema version."""
+
+
+class OlderSchema(StoreError):
+    """Opened read-only, the database has an older schema version (``open_readonly`` migrates
+    its private copy)."""
 
 
 ITEM_COLUMNS = (
@@ -62,6 +68,21 @@ def decode_json(value: Any, default: Any) -> Any:
         return default
 
 
+def _open_failure(path: Path, exc: Exception) -> str:
+    """One line on why DuckDB could not open ``path``, with what the user can do about it."""
+    first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    lowered = first.lower()
+    if "permission denied" in lowered:
+        advice = "run as the file's owner or fix its permissions"
+    elif "no space left" in lowered:
+        advice = "free some space on its disk"
+    elif "lock" in lowered:
+        advice = "another process (a running campaign?) holds it; wait for it or stop it"
+    else:
+        advice = "the file is damaged: restore it from a copy, or start over in a new run dir"
+    return f"cannot open lineage database {path}: {first} ({advice})"
+
+
 class LineageStore:
     """The single writer of one run directory's ``lineage.duckdb``."""
 
@@ -70,26 +91,44 @@ class LineageStore:
         try:
             self.conn = duckdb.connect(str(self.path), read_only=read_only)
         except duckdb.Error as exc:
-            raise StoreError(f"cannot open lineage database {self.path}: "
-                             f"{str(exc).splitlines()[0]}") from None
+            raise StoreError(_open_failure(self.path, exc)) from None
         self._lock = threading.RLock()
-        if not read_only:
-            self._migrate()
-        self._check_version()
+        try:
+            if not read_only:
+                self._migrate()
+            self._check_version()
+        except BaseException:
+            self.conn.close()  # a refused file must not stay open (and locked) in this process
+            raise
 
     # -- setup ---------------------------------------------------------------------------
     def _migrate(self) -> None:
+        """Create the tables, or bring a database of an older schema version up to date."""
         with self._lock:
-            self.conn.execute(DDL)
-            self.conn.execute("INSERT INTO schema_version (version) SELECT ? WHERE NOT EXISTS "
-                              "(SELECT 1 FROM schema_version WHERE version = ?)",
-                              [SCHEMA_VERSION, SCHEMA_VERSION])
+            try:
+                row = self.conn.execute("SELECT max(version) FROM schema_version").fetchone()
+                found = int(row[0]) if row and row[0] is not None else 0
+            except duckdb.Error:
+                found = 0  # a new database (or not ours: _check_version says so)
+            if found > SCHEMA_VERSION:
+                return  # written by a newer evolve: _check_version refuses it, untouched
+            with self.transaction():
+                self.conn.execute(DDL)
+                for version in range(found + 1, SCHEMA_VERSION + 1):
+                    for statement in MIGRATIONS.get(version, ()):
+                        self.conn.execute(statement)
+                    self.conn.execute("INSERT INTO schema_version (version) SELECT ? WHERE NOT "
+                                      "EXISTS (SELECT 1 FROM schema_version WHERE version = ?)",
+                                      [version, version])
 
     def _check_version(self) -> None:
         try:
             row = self.conn.execute("SELECT max(version) FROM schema_version").fetchone()
         except duckdb.Error:
             raise StoreError(f"{self.path} is not an evolve lineage database") from None
+        if row is not None and row[0] is not None and row[0] < SCHEMA_VERSION:
+            raise OlderSchema(f"{self.path} has schema version {row[0]}, this evolve reads "
+                              f"version {SCHEMA_VERSION} (opened read-only: not migrated)")
         if row is None or row[0] != SCHEMA_VERSION:
             raise StoreError(f"{self.path} has schema version {row and row[0]}, "
                              f"this evolve reads version {SCHEMA_VERSION}")
@@ -132,6 +171,12 @@ class LineageStore:
                  _json(fields.get("config")), _json(fields.get("seeds")),
                  _json(fields.get("subsets")), _json(fields.get("versions")),
                  fields.get("rng_seed")])
+
+    def set_campaign_config(self, campaign_id: str, config: dict[str, Any]) -> None:
+        """Replace the recorded config (a resume that changed execution settings only)."""
+        with self._lock:
+            self.conn.execute("UPDATE campaigns SET config = ? WHERE id = ?",
+                              [_json(config), campaign_id])
 
     def finish_campaign(self, campaign_id: str, stop_reason: str) -> None:
         with self._lock:
@@ -182,15 +227,19 @@ class LineageStore:
                 "INSERT INTO evaluations (campaign_id, program_id, split, subset, status, score, "
                 "per_category, n_items, llm_calls, tokens_in, tokens_out, cost_usd, "
                 "tokens_per_query, calls_per_query, sandbox_mode, error, duration_s, "
-                "write_example, gate_stage) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                "write_example, gate_stage, failed_items, skipped_episodes, "
+                "extraction_failures, query_fallbacks, coercions, episode_notes) "
+                f"VALUES ({', '.join('?' * 25)}) RETURNING id",
                 [campaign_id, program_id, split, subset, summary.get("status"),
                  summary.get("score"), _json(summary.get("per_category")),
                  summary.get("n_items"), summary.get("llm_calls"), summary.get("tokens_in"),
                  summary.get("tokens_out"), summary.get("cost_usd"),
                  summary.get("tokens_per_query"), summary.get("calls_per_query"),
                  summary.get("sandbox_mode"), summary.get("error"), summary.get("seconds"),
-                 _json(summary.get("write_example")), summary.get("gate_stage")],
+                 _json(summary.get("write_example")), summary.get("gate_stage"),
+                 summary.get("failed_items", 0), summary.get("skipped_episodes", 0),
+                 summary.get("extraction_failures", 0), summary.get("query_fallbacks", 0),
+                 summary.get("coercions", 0), _json(summary.get("episode_notes") or [])],
             ).fetchone()
             rows = [(evaluation_id, i.get("item_id"), i.get("group_id"), i.get("category"),
                      i.get("question"), i.get("gold"), i.get("answer"), i.get("retrieved"),
@@ -273,19 +322,44 @@ class _Transaction:
             self._store.conn.execute("ROLLBACK" if exc_type else "COMMIT")
 
 
+def _copy_failure(source: Path, snapshot_dir: Path, exc: OSError) -> str:
+    """One line on why the snapshot copy of ``source`` into ``snapshot_dir`` failed."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return (f"cannot snapshot {source}: no space left in {snapshot_dir.parent} "
+                "(free some space or set TMPDIR to a disk with room)")
+    if exc.errno in (errno.EACCES, errno.EPERM) and str(exc.filename) == str(source):
+        return f"cannot read {source}: permission denied (run as its owner or fix its mode)"
+    where = exc.filename or source
+    return f"cannot snapshot {source}: {where}: {exc.strerror or exc}"
+
+
 def open_readonly(path: str | Path) -> LineageStore:
     """Open a snapshot copy of a (possibly live) run's database, never locking the original."""
     source = Path(path)
     if not source.is_file():
         raise StoreError(f"{source} does not exist")
-    snapshot_dir = Path(tempfile.mkdtemp(prefix="evolve-snapshot-"))
-    target = snapshot_dir / source.name
-    shutil.copy2(source, target)
-    wal = source.with_name(source.name + ".wal")
-    if wal.exists():
-        shutil.copy2(wal, target.with_name(target.name + ".wal"))
     try:
-        store = LineageStore(target, read_only=True)
+        snapshot_dir = Path(tempfile.mkdtemp(prefix="evolve-snapshot-"))
+    except OSError as exc:
+        raise StoreError(f"cannot snapshot {source}: no temporary directory "
+                         f"({exc.strerror or exc}); set TMPDIR to a writable disk") from None
+    target = snapshot_dir / source.name
+    try:
+        shutil.copy2(source, target)
+        wal = source.with_name(source.name + ".wal")
+        if wal.exists():
+            shutil.copy2(wal, target.with_name(target.name + ".wal"))
+    except OSError as exc:  # unreadable run file, or no room for the copy: never leak the dir
+        shutil.rmtree(snapshot_dir, ignore_errors=True)
+        raise StoreError(_copy_failure(source, snapshot_dir, exc)) from None
+    try:
+        try:
+            store = LineageStore(target, read_only=True)
+        except OlderSchema:
+            # The copy is ours: a run of an older schema version is brought up to date in
+            # the copy (never in the original), so readers see today's columns.
+            LineageStore(target).close()
+            store = LineageStore(target, read_only=True)
     except StoreError as exc:
         shutil.rmtree(snapshot_dir, ignore_errors=True)
         # name the run's database, not the temporary copy that no longer exists

@@ -26,6 +26,7 @@ class Completion:
     cached: bool = False
     latency_s: float = 0.0
     retried: tuple[str, ...] = ()  # transient failures retried before this answer came
+    truncated: bool = False  # the reply was cut at max_tokens (finish_reason "length")
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,7 @@ class CallRecord:
     error: str | None = None          # the call failed for good with this error
     retries: int = 0                  # transient failures retried before success/failure
     retry_errors: str | None = None   # what those failures were ("HTTP 429; timed out")
+    truncated: bool = False           # the reply was cut at max_tokens
 
 
 @runtime_checkable
@@ -51,8 +53,10 @@ class ChatModel(Protocol):
 
     Contract: ``complete`` returns the assistant text for ``messages``. With ``json_mode`` the
     caller expects a single JSON object (the model is asked for one; callers still parse
-    defensively). Raises ``evolve.errors.EndpointError`` when the endpoint cannot be used at
-    all; transient failures are retried inside the implementation.
+    defensively). ``max_tokens`` caps the reply (``Completion.truncated`` when it was cut
+    there). Raises ``evolve.errors.EndpointError`` when the endpoint cannot be used at all and
+    ``evolve.errors.CallFailed`` when one call failed for good; transient failures are retried
+    inside the implementation. Remote models also accept ``extra_body`` (request fields).
     """
 
     name: str

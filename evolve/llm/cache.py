@@ -1,15 +1,21 @@
 """Response cache: an unchanged request is never paid twice.
 
 Keys are sha256 digests of a canonical JSON rendering of the request:
-``{kind, model, messages, json_mode, temperature, max_tokens, salt}`` for chat and
-``(model, text)`` for embeddings.
+``{kind, model, endpoint, revision, messages, json_mode, temperature, max_tokens, extra_body,
+salt}`` for chat and ``(model, text)`` for embeddings.
 
-Decision: the endpoint's base URL (and the key) are *not* part of the key. The same model name
-behind a proxy, a different host, or a replay on another machine hits the same entries, and a
-cache file stays portable with a run directory. The price is that two endpoints serving
-*different* weights under the same model name would share entries; callers that care pass a
-``salt`` (e.g. the base URL) -- ``salt`` is also how a caller asks for a fresh sample of an
+Decision: the endpoint's base URL *is* part of a chat key (schema 2; schema 1 left it out).
+Local servers answer to any model name -- llama.cpp serves whatever GGUF it was started with
+under whatever alias -- so two servers both called "local", or a model swapped behind an
+alias, would otherwise replay each other's answers. ``revision`` is a label the user gives
+(``[models] revision``, ``--model-revision``) to tell apart weights the URL and name cannot;
+``extra_body`` (sampling fields such as ``top_k``) changes the answer, so it is in the key too.
+The API key is never part of a key. ``salt`` is how a caller asks for a fresh sample of an
 identical prompt (e.g. the meta-agent at temperature > 0 wanting two different mutations).
+
+Old files: a schema-1 file opens fine; its chat entries simply never match a schema-2 key
+(they read as misses, and are paid for once more), and its embedding entries, whose keys did
+not change, still hit.
 
 Storage: one SQLite file (WAL journal, busy timeout) shared safely by threads (one connection
 behind a lock) and by processes (each opens its own connection; WAL lets readers and one writer
@@ -18,13 +24,14 @@ proceed together). ``path=None`` keeps everything in memory for the life of the 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import sqlite3
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,8 +39,9 @@ from typing import Any
 import numpy as np
 
 from evolve.llm.base import Message
+from evolve.llm.cache_errors import CacheFileError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 _CHUNK = 400  # SQLite's bound-parameter limit is >= 999; stay well below it
 
 
@@ -57,6 +65,9 @@ def chat_key(
     max_tokens: int | None = None,
     kind: str = "chat",
     salt: str | None = None,
+    endpoint: str | None = None,
+    revision: str = "",
+    extra_body: Mapping[str, Any] | None = None,
 ) -> str:
     """Cache key of a chat request (see the module docstring for what is in it)."""
     return _digest(
@@ -64,18 +75,21 @@ def chat_key(
             "v": SCHEMA_VERSION,
             "kind": kind,
             "model": model,
+            "endpoint": endpoint.rstrip("/") if endpoint else None,
+            "revision": revision or "",
             "messages": [dict(m) for m in messages],
             "json_mode": bool(json_mode),
             "temperature": float(temperature),  # 0 and 0.0 must collide
             "max_tokens": None if max_tokens is None else int(max_tokens),
+            "extra_body": dict(extra_body or {}),
             "salt": salt,
         }
     )
 
 
 def embed_key(model: str, text: str) -> str:
-    """Cache key of one text embedded by ``model``."""
-    return _digest({"v": SCHEMA_VERSION, "kind": "embed", "model": model, "text": text})
+    """Cache key of one text embedded by ``model`` (unchanged since schema 1)."""
+    return _digest({"v": 1, "kind": "embed", "model": model, "text": text})
 
 
 @dataclass(frozen=True)
@@ -85,12 +99,14 @@ class CachedChat:
     text: str
     tokens_in: int
     tokens_out: int
+    truncated: bool = False  # the reply was cut at max_tokens
 
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS chat (
     key TEXT PRIMARY KEY, model TEXT NOT NULL, text TEXT NOT NULL,
-    tokens_in INTEGER NOT NULL, tokens_out INTEGER NOT NULL, created REAL NOT NULL);
+    tokens_in INTEGER NOT NULL, tokens_out INTEGER NOT NULL, created REAL NOT NULL,
+    truncated INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS embed (
     key TEXT PRIMARY KEY, model TEXT NOT NULL, dim INTEGER NOT NULL, vec BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
@@ -107,7 +123,7 @@ class ResponseCache:
         self._pid = -1
         self.hits = 0
         self.misses = 0
-        with self._lock:
+        with self._lock, self._file_errors():
             self._connect()
 
     def __repr__(self) -> str:
@@ -126,12 +142,23 @@ class ResponseCache:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
         conn.executescript(_SCHEMA)
-        conn.execute(
-            "INSERT OR IGNORE INTO meta(k, v) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
-        )
+        _upgrade(conn)
         conn.commit()
         self._conn, self._pid = conn, os.getpid()
         return conn
+
+    @contextlib.contextmanager
+    def _file_errors(self) -> Iterator[None]:
+        """Re-raise what the user can fix (a damaged or unreadable file, a full disk) as a
+        ``CacheFileError`` naming this cache's file; our own misuse of SQLite stays a bug."""
+        try:
+            yield
+        except sqlite3.DatabaseError as exc:
+            if type(exc) not in (sqlite3.DatabaseError, sqlite3.OperationalError):
+                raise  # IntegrityError, ProgrammingError, ...
+            raise CacheFileError.from_sqlite(self.path, exc) from exc
+        except OSError as exc:  # creating the cache's directory
+            raise CacheFileError.from_os(self.path, exc) from exc
 
     def close(self) -> None:
         with self._lock:
@@ -147,23 +174,26 @@ class ResponseCache:
 
     # -- chat ----------------------------------------------------------------------------------
     def get_chat(self, key: str) -> CachedChat | None:
-        with self._lock:
+        with self._lock, self._file_errors():
             row = self._connect().execute(
-                "SELECT text, tokens_in, tokens_out FROM chat WHERE key = ?", (key,)
+                "SELECT text, tokens_in, tokens_out, truncated FROM chat WHERE key = ?", (key,)
             ).fetchone()
             if row is None:
                 self.misses += 1
                 return None
             self.hits += 1
-        return CachedChat(text=row[0], tokens_in=int(row[1]), tokens_out=int(row[2]))
+        return CachedChat(text=row[0], tokens_in=int(row[1]), tokens_out=int(row[2]),
+                          truncated=bool(row[3]))
 
-    def put_chat(self, key: str, model: str, text: str, tokens_in: int, tokens_out: int) -> None:
-        with self._lock:
+    def put_chat(self, key: str, model: str, text: str, tokens_in: int, tokens_out: int,
+                 *, truncated: bool = False) -> None:
+        with self._lock, self._file_errors():
             conn = self._connect()
             conn.execute(
-                "INSERT OR REPLACE INTO chat(key, model, text, tokens_in, tokens_out, created)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                (key, model, text, int(tokens_in), int(tokens_out), time.time()),
+                "INSERT OR REPLACE INTO chat(key, model, text, tokens_in, tokens_out, created,"
+                " truncated) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (key, model, text, int(tokens_in), int(tokens_out), time.time(),
+                 int(bool(truncated))),
             )
             conn.commit()
 
@@ -172,7 +202,7 @@ class ResponseCache:
         """Stored vectors for ``texts`` in order; ``None`` where a text has none yet."""
         keys = [embed_key(model, t) for t in texts]
         found: dict[str, np.ndarray] = {}
-        with self._lock:
+        with self._lock, self._file_errors():
             conn = self._connect()
             unique = list(dict.fromkeys(keys))
             for lo in range(0, len(unique), _CHUNK):
@@ -195,7 +225,7 @@ class ResponseCache:
             (embed_key(model, t), model, int(v.shape[0]), v.tobytes())
             for t, v in zip(texts, vectors, strict=True)
         ]
-        with self._lock:
+        with self._lock, self._file_errors():
             conn = self._connect()
             conn.executemany(
                 "INSERT OR REPLACE INTO embed(key, model, dim, vec) VALUES (?, ?, ?, ?)", rows
@@ -210,3 +240,12 @@ class ResponseCache:
             chats = conn.execute("SELECT COUNT(*) FROM chat").fetchone()[0]
             embeds = conn.execute("SELECT COUNT(*) FROM embed").fetchone()[0]
             return {"chat": chats, "embed": embeds, "hits": self.hits, "misses": self.misses}
+
+
+def _upgrade(conn: sqlite3.Connection) -> None:
+    """Bring a file of an older schema up to this one (schema 1 had no ``truncated``)."""
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(chat)")}
+    if "truncated" not in columns:
+        conn.execute("ALTER TABLE chat ADD COLUMN truncated INTEGER NOT NULL DEFAULT 0")
+    conn.execute("INSERT OR REPLACE INTO meta(k, v) VALUES ('schema_version', ?)",
+                 (str(SCHEMA_VERSION),))

@@ -24,6 +24,7 @@ from evolve.llm.base import CallRecord, ChatModel
 from evolve.llm.cache import ResponseCache, default_cache_path
 from evolve.llm.embedders import make_embedder
 from evolve.llm.hub import CHAT_ROLES, ModelHub
+from evolve.llm.limits import RoleLimits
 from evolve.llm.openai_chat import OpenAIChatModel, RetryPolicy, resolve_endpoint
 from evolve.llm.pricing import PriceTable
 
@@ -55,8 +56,14 @@ def build_hub(
     timeout: float = 120.0,
     retry: RetryPolicy | None = None,
     on_record: Callable[[CallRecord], None] | None = None,
+    limits: RoleLimits | None = None,
+    revision: str = "",
 ) -> ModelHub:
     """A hub with ``model`` for every chat role, overridden per role by ``role_models``.
+
+    ``limits`` holds the per-role reply caps, request extras and the context window (see
+    ``evolve.llm.limits``); ``revision`` labels the remote models' weights for the response
+    cache. ``timeout`` bounds each request attempt.
 
     ``role_models`` maps chat roles (and optionally ``"embedder"``) to model names. Raises
     ``UsageError`` (one line) for unknown roles, bad embedder names, or a remote model with
@@ -69,6 +76,7 @@ def build_hub(
     unknown = set(overrides) - set(CHAT_ROLES)
     if unknown:
         raise UsageError(f"unknown model role(s) {', '.join(sorted(unknown))}; roles: {', '.join(CHAT_ROLES)}")
+    limits = limits or RoleLimits()
     limiters: dict[str, threading.BoundedSemaphore] = {}
 
     def limiter_for(url: str) -> threading.BoundedSemaphore:
@@ -93,6 +101,9 @@ def build_hub(
                     timeout=timeout,
                     retry=retry,
                     limiter=limiter_for(url),
+                    context_window=limits.context_window,
+                    revision=revision,
+                    default_max_tokens=limits.cap("task"),
                 )
         models[role] = built[name]
 
@@ -111,6 +122,7 @@ def build_hub(
         prices=prices,
         concurrency=concurrency,
         on_record=on_record,
+        limits=limits,
     )
 
 

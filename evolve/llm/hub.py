@@ -13,6 +13,11 @@ even a burst of duplicates is paid once.
 Spend semantics: ``spend_by_role`` counts *paid* tokens and dollars; cache hits add to
 ``calls`` and ``cached`` but cost nothing. Records themselves always carry the request's token
 sizes (a property of the program being evaluated, whether or not it was paid for).
+
+Limits (``RoleLimits``): every chat call sends its role's ``max_tokens`` cap (a caller's own
+value may lower it, never raise it) and the role's ``extra_body``; a reply cut at the cap is
+recorded as ``truncated``. ``prompt_budget(role)`` tells a caller that builds a long prompt
+(the meta-agent) how many tokens it may use; ``abort`` shuts every connection (Ctrl-C).
 """
 
 from __future__ import annotations
@@ -28,14 +33,20 @@ import numpy as np
 
 from evolve.llm.base import CallRecord, ChatModel, Completion, Embedder, Message
 from evolve.llm.cache import ResponseCache, chat_key
-from evolve.llm.openai_chat import one_line
+from evolve.llm.limits import RoleLimits, prompt_budget
 from evolve.llm.pricing import PriceTable
+from evolve.llm.retry import one_line
 
 CHAT_ROLES = ("task", "toolkit", "judge", "reflector")
 
 
 def _cacheable(model: object) -> bool:
     return bool(getattr(model, "cacheable", getattr(model, "name", "") != "offline"))
+
+
+def _remote(model: object) -> bool:
+    """A model behind an HTTP endpoint (takes ``extra_body``, has a context window)."""
+    return hasattr(model, "base_url")
 
 
 class RoleModel:
@@ -75,6 +86,7 @@ class ModelHub:
         prices: PriceTable | None = None,
         concurrency: int = 8,
         on_record: Callable[[CallRecord], None] | None = None,
+        limits: RoleLimits | None = None,
     ) -> None:
         unknown = set(models) - set(CHAT_ROLES)
         if unknown:
@@ -85,6 +97,7 @@ class ModelHub:
         self.prices = prices or PriceTable()
         self.concurrency = max(1, int(concurrency))
         self.on_record = on_record
+        self.limits = limits or RoleLimits()
         self._limiter = threading.BoundedSemaphore(self.concurrency)
         self._lock = threading.Lock()
         self._records: list[CallRecord] = []
@@ -134,22 +147,49 @@ class ModelHub:
         identical prompt. ``use_cache=False`` forces a fresh (paid) call that is not stored.
         """
         model = self.model_for(role)
-        opts = {"json_mode": json_mode, "temperature": temperature, "max_tokens": max_tokens}
+        max_tokens = self.limits.max_tokens_for(role, max_tokens)
+        opts: dict[str, Any] = {"json_mode": json_mode, "temperature": temperature,
+                                "max_tokens": max_tokens}
+        extra = self.limits.extra_body_for(role) if _remote(model) else {}
+        if extra:
+            opts["extra_body"] = extra
         if not (use_cache and self.cache is not None and _cacheable(model)):
             return self._complete(role, model, messages, opts)
-        key = chat_key(model.name, messages, salt=salt, **opts)
+        key = chat_key(model.name, messages, salt=salt, json_mode=json_mode,
+                       temperature=temperature, max_tokens=max_tokens,
+                       endpoint=getattr(model, "base_url", None),
+                       revision=getattr(model, "revision", "") or "", extra_body=extra)
         start = time.perf_counter()
         with self._single_flight(key):
             hit = self.cache.get_chat(key)
             if hit is not None:
                 latency = time.perf_counter() - start
                 self._log(
-                    CallRecord(role, model.name, "chat", hit.tokens_in, hit.tokens_out, 0.0, latency, True)
+                    CallRecord(role, model.name, "chat", hit.tokens_in, hit.tokens_out, 0.0,
+                               latency, True, truncated=hit.truncated)
                 )
-                return Completion(hit.text, hit.tokens_in, hit.tokens_out, True, latency)
+                return Completion(hit.text, hit.tokens_in, hit.tokens_out, True, latency,
+                                  truncated=hit.truncated)
             completion = self._complete(role, model, messages, opts)
-            self.cache.put_chat(key, model.name, completion.text, completion.tokens_in, completion.tokens_out)
+            self.cache.put_chat(key, model.name, completion.text, completion.tokens_in,
+                                completion.tokens_out, truncated=completion.truncated)
             return completion
+
+    def prompt_budget(self, role: str) -> int | None:
+        """Prompt tokens a call of ``role`` may use once its ``max_tokens`` cap is reserved
+        (None when the model's context window is unknown)."""
+        model = self.model_for(role)
+        window = self.limits.context_window or int(getattr(model, "context_window", 0) or 0)
+        return prompt_budget(window, self.limits.cap(role))
+
+    def abort(self) -> None:
+        """Shut the connections of every remote model and embedder (requests in flight end
+        at once with an error); used when the process is interrupted."""
+        targets = [self._models[r] for r in self._models] + [self.embedder]
+        for target in {id(t): t for t in targets if t is not None}.values():
+            abort = getattr(target, "abort", None)
+            if abort is not None:
+                abort()
 
     def _complete(
         self, role: str, model: ChatModel, messages: list[Message], opts: dict[str, Any]
@@ -167,7 +207,7 @@ class ModelHub:
         self._log(
             CallRecord(role, model.name, "chat", completion.tokens_in, completion.tokens_out, usd,
                        latency, False, retries=len(retried),
-                       retry_errors="; ".join(retried) or None)
+                       retry_errors="; ".join(retried) or None, truncated=completion.truncated)
         )
         return completion
 
@@ -234,7 +274,9 @@ class ModelHub:
     def _log_error(self, role: str, model: str, kind: str, start: float, exc: BaseException) -> None:
         message = one_line(f"{type(exc).__name__}: {exc}")
         latency = time.perf_counter() - start
-        self._log(CallRecord(role, model, kind, 0, 0, 0.0, latency, False, error=message))
+        retried = tuple(getattr(exc, "retried", ()) or ())  # set by the model on final failure
+        self._log(CallRecord(role, model, kind, 0, 0, 0.0, latency, False, error=message,
+                             retries=len(retried), retry_errors="; ".join(retried) or None))
 
     @property
     def calls(self) -> list[CallRecord]:

@@ -1,57 +1,50 @@
 """Chat model over any OpenAI-compatible endpoint (OpenAI, Azure, vLLM, Ollama, llama.cpp).
 
 Uses the official ``openai`` client with its own retries switched off: retrying here keeps the
-policy (which errors, how long to wait, jitter seed, Retry-After) in one place and testable.
+policy (which errors, how long to wait, jitter seed, Retry-After) in one place and testable
+(``evolve.llm.retry``: which failures are retried and what the final errors are).
 
-Error policy (``complete`` and the embedder share it through ``RetryPolicy.run``):
-- retried with exponential backoff + jitter: HTTP 429 (``Retry-After`` honoured, capped),
-  408/409/5xx, timeouts, connection errors, malformed JSON bodies;
-- not retried: 401/403 and 429 ``insufficient_quota`` -> ``EndpointAuthError``; 404 ->
-  ``ModelNotFoundError``; other 4xx -> ``RequestRejected``;
-- retries exhausted -> ``EndpointUnreachable``.
-All are ``EndpointError`` subclasses whose message is one line naming the model and the URL.
+Every request carries ``max_tokens`` (the caller's, else ``default_max_tokens``): without it a
+local server generates to the end of its context window. A reply cut there
+(``finish_reason == "length"``) comes back with ``Completion.truncated``. When the model's
+context window is known (given, or reported by the server: ``evolve.llm.server_info``) a prompt
+whose estimated size plus ``max_tokens`` exceeds it is refused before sending
+(``PromptTooLong``). ``timeout`` bounds each request attempt (waiting for the server's reply);
+time spent queued for this model's own concurrency slots is not part of it.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import random
+import sys
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
 import openai
 
-from evolve.errors import EndpointError
+from evolve.errors import EndpointError, PromptTooLong, RequestRejected, RequestTimedOut
 from evolve.llm.base import Completion, Message
+from evolve.llm.cancel import SocketTracker, track_transport
 from evolve.llm.client_ring import MAX_CLIENTS, ClientRing
+from evolve.llm.limits import DEFAULT_MAX_TOKENS, check_fits, too_long_message
+from evolve.llm.retry import (
+    CallCancelled,
+    EndpointAuthError,
+    EndpointUnreachable,
+    MalformedReply,
+    ModelNotFoundError,
+    RetryPolicy,
+    one_line,
+)
+from evolve.llm.server_info import TokenCounter, discover_context_window
 
-T = TypeVar("T")
+__all__ = ["CallCancelled", "EndpointAuthError", "EndpointUnreachable", "MalformedReply",
+           "ModelNotFoundError", "OpenAIChatModel", "RequestRejected", "RequestTimedOut",
+           "RetryPolicy", "make_client", "one_line", "parse_chat_reply", "resolve_endpoint"]
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
-
-
-class EndpointAuthError(EndpointError):
-    """401/403: the key is missing, wrong or lacks access."""
-
-
-class ModelNotFoundError(EndpointError):
-    """404: the endpoint does not serve this model."""
-
-
-class EndpointUnreachable(EndpointError):
-    """Transient failures persisted past the retry budget (down, overloaded, rate limited)."""
-
-
-class RequestRejected(EndpointError):
-    """Another 4xx: the endpoint refused this request (e.g. context too long)."""
-
-
-class MalformedReply(ValueError):
-    """A 200 reply whose JSON is not a chat completion (retried like a malformed body)."""
 
 
 def resolve_endpoint(base_url: str | None, api_key: str | None) -> tuple[str, str | None]:
@@ -61,122 +54,31 @@ def resolve_endpoint(base_url: str | None, api_key: str | None) -> tuple[str, st
     return url.rstrip("/"), key
 
 
-def one_line(text: object, limit: int = 300) -> str:
-    """Collapse whitespace so an error message stays on one line (CLI contract)."""
-    flat = " ".join(str(text).split())
-    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
+def make_client(url: str, key: str | None, timeout: float,
+                tracker: SocketTracker | None = None) -> openai.OpenAI:
+    """An OpenAI client with built-in retries off (``RetryPolicy`` retries instead).
 
-
-def _retry_after_seconds(exc: openai.APIStatusError) -> float | None:
-    headers = getattr(exc.response, "headers", None) or {}
-    for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
-        value = headers.get(name)
-        if value is None:
-            continue
-        try:
-            return max(0.0, float(value) * scale)
-        except ValueError:
-            return None  # an HTTP date: fall back to our own backoff
-    return None
-
-
-@dataclass
-class RetryPolicy:
-    """Exponential backoff with jitter; ``seed`` makes the jitter sequence reproducible.
-
-    Delay before retry ``n`` (0-based) is ``min(max_delay, base_delay * 2**n)`` scaled by a
-    jitter factor in [0.5, 1.0]; a server's ``Retry-After`` replaces it (capped at
-    ``max_retry_after``). ``sleep`` is injectable for tests.
+    With a ``tracker``, every socket the client opens is recorded there, so that Ctrl-C can
+    shut it and end a request blocked on a slow server (``evolve.llm.cancel``).
     """
-
-    max_retries: int = 4
-    base_delay: float = 0.5
-    max_delay: float = 20.0
-    max_retry_after: float = 60.0
-    seed: int | None = None
-    sleep: Callable[[float], None] = time.sleep
-    _rng: random.Random = field(init=False, repr=False)
-    _lock: threading.Lock = field(init=False, repr=False, default_factory=threading.Lock)
-
-    def __post_init__(self) -> None:
-        self._rng = random.Random(self.seed)
-
-    def backoff(self, attempt: int) -> float:
-        with self._lock:  # random.Random is not safe to share across threads unlocked
-            jitter = 0.5 + 0.5 * self._rng.random()
-        return min(self.max_delay, self.base_delay * (2**attempt)) * jitter
-
-    def run(self, call: Callable[[], T], *, model: str, url: str,
-            failures: list[str] | None = None) -> T:
-        """Run ``call`` with this policy, translating failures into one-line EndpointErrors.
-
-        Each transient failure that is retried is appended to ``failures`` (when given), so
-        callers can log them although the call eventually succeeded.
-        """
-        last = "no attempt made"
-        for attempt in range(self.max_retries + 1):
-            try:
-                return call()
-            except openai.APIStatusError as exc:
-                status = exc.status_code
-                if status in (401, 403):
-                    raise EndpointAuthError(
-                        f"authentication failed for model '{model}' at {url} (HTTP {status}):"
-                        f" {one_line(_error_message(exc))}"
-                    ) from None
-                if status == 404:
-                    raise ModelNotFoundError(f"model '{model}' not found at {url}") from None
-                if status == 429 and _error_code(exc) == "insufficient_quota":
-                    # OpenAI's billing refusal shares the rate-limit status; waiting won't help.
-                    raise EndpointAuthError(
-                        f"quota exhausted for model '{model}' at {url} (HTTP 429):"
-                        f" {one_line(_error_message(exc))}"
-                    ) from None
-                if status not in (408, 409, 429) and status < 500:
-                    raise RequestRejected(
-                        f"request to model '{model}' at {url} rejected (HTTP {status}):"
-                        f" {one_line(_error_message(exc))}"
-                    ) from None
-                last = f"HTTP {status}" + (" (rate limited)" if status == 429 else "")
-                delay = _retry_after_seconds(exc) if status == 429 else None
-                delay = self.backoff(attempt) if delay is None else min(delay, self.max_retry_after)
-            except openai.APITimeoutError:
-                last, delay = "timed out", self.backoff(attempt)
-            except openai.APIConnectionError as exc:
-                cause = exc.__cause__ or exc
-                last, delay = f"connection error: {one_line(cause, 120)}", self.backoff(attempt)
-            except (json.JSONDecodeError, MalformedReply,
-                    openai.APIResponseValidationError) as exc:
-                last, delay = f"malformed response: {one_line(exc, 120)}", self.backoff(attempt)
-            if attempt < self.max_retries:
-                if failures is not None:
-                    failures.append(last)
-                self.sleep(delay)
-        raise EndpointUnreachable(
-            f"endpoint {url} unreachable for model '{model}' after"
-            f" {self.max_retries + 1} attempts: {last}"
-        )
-
-
-def _error_code(exc: openai.APIStatusError) -> str | None:
-    body = exc.body
-    inner = body.get("error", body) if isinstance(body, dict) else None
-    return str(inner.get("code")) if isinstance(inner, dict) and inner.get("code") else None
-
-
-def _error_message(exc: openai.APIStatusError) -> str:
-    body = exc.body
-    if isinstance(body, dict):
-        inner = body.get("error", body)
-        if isinstance(inner, dict) and inner.get("message"):
-            return str(inner["message"])
-    return str(exc.message)
-
-
-def make_client(url: str, key: str | None, timeout: float) -> openai.OpenAI:
-    """An OpenAI client with built-in retries off (``RetryPolicy`` retries instead)."""
+    http_client = None
+    if tracker is not None:
+        httpx = _httpx_module()
+        # the openai client's own connection limits (its default pool, which we replace)
+        limits = httpx.Limits(max_connections=1000, max_keepalive_connections=100)
+        transport = httpx.HTTPTransport(limits=limits)
+        if track_transport(transport, tracker):
+            http_client = openai.DefaultHttpxClient(transport=transport)
     # Local servers (vLLM, Ollama, llama.cpp) accept any key; the client insists on one.
-    return openai.OpenAI(api_key=key or "not-needed", base_url=url, timeout=timeout, max_retries=0)
+    return openai.OpenAI(api_key=key or "not-needed", base_url=url, timeout=timeout,
+                         max_retries=0, http_client=http_client)
+
+
+def _httpx_module() -> Any:
+    """The HTTP library this ``openai`` version is built on (``httpx``, or ``httpx2`` in 3.x)."""
+    base = next(cls for cls in openai.DefaultHttpxClient.__mro__[1:]
+                if cls.__name__ == "Client")
+    return sys.modules[base.__module__.split(".")[0]]
 
 
 class OpenAIChatModel:
@@ -187,6 +89,11 @@ class OpenAIChatModel:
     ``concurrency``. Requests in flight together are spread over up to ``max_clients`` clients
     (``client_ring``). ``Completion.latency_s`` covers retries and backoff but not the wait for
     the limiter (that wait is our own throttling, not the endpoint's latency).
+
+    ``context_window`` (tokens; 0 = ask the server once, see ``server_info``) and
+    ``default_max_tokens`` (sent when a caller gives none) bound every request; ``revision``
+    is a label only (the response cache keys on it); ``extra_body`` is merged into every
+    request body (a call's own ``extra_body`` on top).
     """
 
     def __init__(
@@ -201,6 +108,9 @@ class OpenAIChatModel:
         limiter: threading.Semaphore | None = None,
         extra_body: dict[str, Any] | None = None,
         max_clients: int = MAX_CLIENTS,
+        context_window: int = 0,
+        revision: str = "",
+        default_max_tokens: int = DEFAULT_MAX_TOKENS["task"],
     ) -> None:
         self.name = model
         self.base_url, self._api_key = resolve_endpoint(base_url, api_key)
@@ -208,10 +118,18 @@ class OpenAIChatModel:
         self.retry = retry or RetryPolicy()
         self.limiter = limiter or threading.BoundedSemaphore(max(1, concurrency))
         self.extra_body = extra_body
+        self.revision = revision
+        self.default_max_tokens = max(1, int(default_max_tokens))
+        self._window = max(0, int(context_window))
+        self._window_known = self._window > 0
+        self._window_lock = threading.Lock()
+        self._counter = TokenCounter(self.base_url)
+        self._sockets = SocketTracker()
         # Several clients once many requests are in flight, so they do not all queue behind
         # one connection pool's lock (see `client_ring`).
-        self._clients = ClientRing(lambda: make_client(self.base_url, self._api_key, timeout),
-                                   max_clients=max_clients)
+        self._clients = ClientRing(
+            lambda: make_client(self.base_url, self._api_key, timeout, self._sockets),
+            max_clients=max_clients)
 
     @property
     def _client(self) -> openai.OpenAI:
@@ -220,6 +138,22 @@ class OpenAIChatModel:
     def __repr__(self) -> str:
         return f"OpenAIChatModel({self.name!r}, base_url={self.base_url!r})"
 
+    @property
+    def context_window(self) -> int:
+        """The model's context window in tokens: as configured, else what the server reports
+        (asked once), else 0 (unknown)."""
+        if not self._window_known:
+            with self._window_lock:
+                if not self._window_known:
+                    self._window = discover_context_window(self._client, self.base_url,
+                                                           self.name)
+                    self._window_known = True
+        return self._window
+
+    def abort(self) -> int:
+        """Shut every connection of this model (requests in flight fail at once)."""
+        return self._sockets.abort()
+
     def complete(
         self,
         messages: list[Message],
@@ -227,24 +161,32 @@ class OpenAIChatModel:
         json_mode: bool = False,
         temperature: float = 0.0,
         max_tokens: int | None = None,
+        extra_body: dict[str, Any] | None = None,
     ) -> Completion:
+        cap = int(max_tokens) if max_tokens and max_tokens > 0 else self.default_max_tokens
+        self._check_window(messages, cap)
         body: dict[str, Any] = {"model": self.name, "messages": messages,
-                                "temperature": temperature}
+                                "temperature": temperature, "max_tokens": cap}
         if json_mode:
             body["response_format"] = {"type": "json_object"}
-        if max_tokens is not None:
-            body["max_tokens"] = max_tokens
-        if self.extra_body:
-            body.update(self.extra_body)
+        for extra in (self.extra_body, extra_body):
+            if extra:
+                body.update(extra)
         failures: list[str] = []
         with self.limiter:
             start = time.perf_counter()
-            text, tokens_in, tokens_out = self.retry.run(
-                lambda: self._post_chat(body),
-                model=self.name,
-                url=self.base_url,
-                failures=failures,
-            )
+            try:
+                text, tokens_in, tokens_out, finish = self.retry.run(
+                    lambda: self._post_chat(body),
+                    model=self.name,
+                    url=self.base_url,
+                    failures=failures,
+                    retry_timeouts=float(body["temperature"]) > 0,
+                    timeout=self.timeout,
+                )
+            except EndpointError as exc:
+                exc.retried = tuple(failures)  # type: ignore[attr-defined] # for the call log
+                raise
             latency = time.perf_counter() - start
         return Completion(
             text=text,
@@ -253,10 +195,25 @@ class OpenAIChatModel:
             cached=False,
             latency_s=latency,
             retried=tuple(failures),
+            truncated=finish == "length",
         )
 
-    def _post_chat(self, body: dict[str, Any]) -> tuple[str, int | None, int | None]:
-        """One ``POST /chat/completions``: (text, prompt tokens, completion tokens).
+    def _check_window(self, messages: list[Message], max_tokens: int) -> None:
+        """Refuse (``PromptTooLong``) a prompt that cannot fit, before it is sent."""
+        window = self.context_window
+        try:
+            check_fits(self.name, messages, max_tokens, window)
+        except PromptTooLong:
+            # the estimate errs high: where the server can count exactly, let it decide
+            exact = self._counter.count(self._client, messages)
+            if exact is None or exact + max_tokens > window:
+                if exact is None:
+                    raise
+                raise PromptTooLong(too_long_message(self.name, exact, max_tokens, window,
+                                                     how="counted")) from None
+
+    def _post_chat(self, body: dict[str, Any]) -> tuple[str, int | None, int | None, str | None]:
+        """One ``POST /chat/completions``: (text, prompt tokens, completion tokens, finish).
 
         Sent with the client's documented raw-request method (``client.post``, the reply as
         bytes: JSON is UTF-8 and ``json.loads`` reads bytes, so the client's charset guessing
@@ -268,7 +225,8 @@ class OpenAIChatModel:
         """
         with self._clients.lease() as client:
             raw = client.post("/chat/completions", body=body, cast_to=bytes)
-        return parse_chat_reply(json.loads(raw))
+        payload = json.loads(raw)
+        return (*parse_chat_reply(payload), finish_reason(payload))
 
     def list_models(self) -> list[str]:
         """Model ids the endpoint advertises (``GET /models``), with the retry policy."""
@@ -295,6 +253,14 @@ class OpenAIChatModel:
                 model=self.name,
                 url=self.base_url,
             )
+
+
+def finish_reason(payload: Any) -> str | None:
+    """``finish_reason`` of the first choice ("stop", "length", ...), None when absent."""
+    choices = payload.get("choices") if isinstance(payload, dict) else None
+    first = choices[0] if isinstance(choices, list) and choices else None
+    reason = first.get("finish_reason") if isinstance(first, dict) else None
+    return reason if isinstance(reason, str) else None
 
 
 def parse_chat_reply(payload: Any) -> tuple[str, int | None, int | None]:

@@ -1,7 +1,8 @@
 """Embedder over an OpenAI-compatible ``/embeddings`` endpoint.
 
 Batches inputs (``batch_size`` texts per request), retries with the same ``RetryPolicy`` as
-chat, returns float32 unit rows. With a ``ResponseCache`` it embeds only texts it has not seen
+chat (timeouts included: an embedding request's work is bounded by its input, it cannot run
+away like a generation), returns float32 unit rows. With a ``ResponseCache`` it embeds only texts it has not seen
 for this model. Empty strings are sent as a single space: several servers reject "" outright.
 """
 
@@ -14,6 +15,7 @@ import numpy as np
 
 from evolve.errors import EndpointError
 from evolve.llm.cache import ResponseCache
+from evolve.llm.cancel import SocketTracker
 from evolve.llm.embedders import normalise_rows
 from evolve.llm.openai_chat import (
     ModelNotFoundError,
@@ -55,12 +57,18 @@ class OpenAIEmbedder:
         self.limiter = limiter or threading.BoundedSemaphore(max(1, concurrency))
         self.cache = cache
         self.dim = dim or 0
-        self._client = make_client(self.base_url, key, timeout)
+        self.timeout = timeout
+        self._sockets = SocketTracker()
+        self._client = make_client(self.base_url, key, timeout, self._sockets)
         self._lock = threading.Lock()
         self.tokens_used = 0
 
     def __repr__(self) -> str:
         return f"OpenAIEmbedder({self.name!r}, base_url={self.base_url!r})"
+
+    def abort(self) -> int:
+        """Shut every connection of this embedder (requests in flight fail at once)."""
+        return self._sockets.abort()
 
     def embed(self, texts: list[str]) -> np.ndarray:
         return self.embed_with_usage(texts)[0]
@@ -96,7 +104,8 @@ class OpenAIEmbedder:
             )
 
         with self.limiter:
-            response = self.retry.run(call, model=self.name, url=self.base_url)
+            response = self.retry.run(call, model=self.name, url=self.base_url,
+                                      timeout=self.timeout)
         data = sorted(response.data, key=lambda d: d.index)
         if len(data) != len(batch):
             raise EndpointError(

@@ -106,7 +106,8 @@ def _column(run: RunTask, cache_dir: Path) -> tuple[Any, Any, Any, str]:
                            read_char_cap=config.sandbox.read_char_cap,
                            llm_budget_per_call=config.sandbox.llm_budget_per_call)
     settings = EvalSettings(split=run.split, limits=limits, sandbox_mode=config.sandbox.mode,
-                            concurrency=models.concurrency)
+                            concurrency=models.concurrency,
+                            max_failed_share=config.data.max_failed_share)
     return subset_task, hub, settings, subset_key(run.split, items[run.split])
 
 

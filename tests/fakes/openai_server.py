@@ -17,6 +17,10 @@ rate; a fixed ``latency_s`` per POST emulates a remote endpoint for benchmarks. 
 logged (``requests``) and counted per path (``counts``); ``max_in_flight`` records the peak number
 of POSTs being handled at once (to check client-side concurrency bounds).
 
+``llamacpp=LlamaCpp(...)`` switches on llama.cpp's behaviours (any model name, 404 on
+``/models/{id}`` and ``/props``, 400 ``context_length_exceeded``, runaway generations, one
+request at a time, ...): see ``fakes.llamacpp``.
+
 Traffic only ever goes to the loopback interface; nothing here loops unboundedly.
 """
 
@@ -26,70 +30,21 @@ import base64
 import hashlib
 import json
 import random
+import select
+import socket
 import threading
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import numpy as np
 
+from .faults import Fault
+from .llamacpp import LlamaCpp
+
 Responder = Callable[[dict[str, Any]], "str | Fault"]
-
-
-@dataclass(frozen=True)
-class Fault:
-    """One injected failure.
-
-    kinds: ``status`` (HTTP ``status`` with an error body, ``Retry-After`` header when
-    ``retry_after`` is set), ``slow`` (sleep ``delay_s`` then answer normally; meant to exceed
-    the client timeout), ``malformed`` (200 with a body that is not JSON), ``wrong_shape`` (200
-    with JSON that is not a completion object), ``truncated_body``
-    (announces more bytes than it sends, then closes), ``drop`` (closes the connection without
-    answering), ``length`` (200 whose content is cut to ``keep_chars`` with
-    ``finish_reason="length"``).
-    """
-
-    kind: str
-    status: int = 500
-    retry_after: float | None = None
-    delay_s: float = 0.0
-    keep_chars: int = 10
-    code: str | None = None  # error ``code`` in the body of a ``status`` fault
-
-    @classmethod
-    def rate_limited(cls, retry_after: float | None = 0.0) -> Fault:
-        return cls("status", status=429, retry_after=retry_after)
-
-    @classmethod
-    def server_error(cls, status: int = 500) -> Fault:
-        return cls("status", status=status)
-
-    @classmethod
-    def slow(cls, delay_s: float) -> Fault:
-        return cls("slow", delay_s=delay_s)
-
-    @classmethod
-    def malformed(cls) -> Fault:
-        return cls("malformed")
-
-    @classmethod
-    def wrong_shape(cls) -> Fault:
-        return cls("wrong_shape")
-
-    @classmethod
-    def truncated_body(cls) -> Fault:
-        return cls("truncated_body")
-
-    @classmethod
-    def drop(cls) -> Fault:
-        return cls("drop")
-
-    @classmethod
-    def length(cls, keep_chars: int = 10) -> Fault:
-        return cls("length", keep_chars=keep_chars)
 
 
 def _last_user_text(request: dict[str, Any]) -> str:
@@ -142,8 +97,10 @@ class FakeOpenAIServer:
         fault_rate: float = 0.0,
         fault_kinds: Iterable[Fault] = (Fault.server_error(),),
         seed: int = 0,
+        llamacpp: LlamaCpp | None = None,
     ) -> None:
         self.models = list(models)
+        self.llamacpp = llamacpp
         self.responder: Responder = responder or default_responder
         self.latency_s = latency_s
         self.api_key = api_key
@@ -280,7 +237,25 @@ def _make_handler(server: FakeOpenAIServer) -> type[BaseHTTPRequestHandler]:
             data = json.dumps(body).encode("utf-8")
             self._send_raw(status, data, headers)
 
-        def _send_raw(self, status: int, data: bytes, headers: dict[str, str] | None = None) -> None:
+        def _send_json_ok(self, status: int, body: Any) -> bool:
+            """Send; False when the client had gone (its connection was closed)."""
+            if self._client_gone():
+                self.close_connection = True
+                return False
+            return self._send_raw(status, json.dumps(body).encode("utf-8"))
+
+        def _client_gone(self) -> bool:
+            """The peer closed its end (a read would return end-of-file at once)."""
+            try:
+                readable, _, _ = select.select([self.connection], [], [], 0)
+                if not readable:
+                    return False
+                return self.connection.recv(1, socket.MSG_PEEK) == b""
+            except OSError:
+                return True
+
+        def _send_raw(self, status: int, data: bytes,
+                      headers: dict[str, str] | None = None) -> bool:
             try:
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
@@ -289,8 +264,11 @@ def _make_handler(server: FakeOpenAIServer) -> type[BaseHTTPRequestHandler]:
                     self.send_header(key, value)
                 self.end_headers()
                 self.wfile.write(data)
+                self.wfile.flush()
+                return True
             except OSError:
                 self.close_connection = True  # the client gave up (timeout); nothing to do
+                return False
 
         def _headers(self) -> dict[str, str]:
             return {k.lower(): v for k, v in self.headers.items()}
@@ -314,6 +292,8 @@ def _make_handler(server: FakeOpenAIServer) -> type[BaseHTTPRequestHandler]:
             route = self._route()
             server._record("GET", route, None, self._headers())
             if not self._authorised():
+                return
+            if server.llamacpp is not None and server.llamacpp.handle_get(self, route):
                 return
             if route == "/models":
                 data = [{"id": m, "object": "model", "created": 0, "owned_by": "fake"} for m in server.models]
@@ -346,6 +326,9 @@ def _make_handler(server: FakeOpenAIServer) -> type[BaseHTTPRequestHandler]:
         def _post(self, route: str, body: dict[str, Any]) -> None:
             arrived = self.arrived
             if not self._authorised():
+                return
+            if server.llamacpp is not None and server.llamacpp.handle_post(self, server, route,
+                                                                           body):
                 return
             if route not in ("/chat/completions", "/embeddings"):
                 self._send_json(404, _error_body(f"no route {route}", "invalid_request_error", None))
