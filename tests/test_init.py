@@ -82,10 +82,10 @@ def test_initialised_quickstart_runs(tmp_path: Path) -> None:
 
 
 def test_llamacpp_config_talks_to_an_openai_compatible_server(tmp_path: Path) -> None:
-    """The llama.cpp example against a local OpenAI-compatible server serving model 'local'
+    """The llama.cpp example against a local OpenAI-compatible server serving model smollm2-135m
     (the fake server stands in for llama-server; only base_url is changed)."""
     assert main(["init", str(tmp_path)]) == 0
-    with FakeOpenAIServer(models=("local",)) as server:
+    with FakeOpenAIServer(models=("smollm2-135m",)) as server:
         proc = subprocess.run(
             [sys.executable, "-m", "evolve.cli", "run", str(tmp_path / "llamacpp.toml"),
              "--run-dir", str(tmp_path / "run"), "--quiet", "--set",

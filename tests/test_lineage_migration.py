@@ -5,9 +5,8 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from evolve.lineage import LineageStore
+from evolve.lineage import LineageStore, StoreError, open_readonly
 from evolve.lineage.schema import SCHEMA_VERSION
-from evolve.lineage import StoreError, open_readonly
 
 COUNTS = ("failed_items", "skipped_episodes", "extraction_failures", "query_fallbacks",
           "coercions")
