@@ -103,9 +103,11 @@ def need_ray() -> None:
 RAY_LOOPBACK = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def ray_head():
-    """A local Ray head on 127.0.0.1 with 2 CPUs, owned by this test process."""
+    """A local Ray head on 127.0.0.1 with 2 CPUs, owned by this test process while the test
+    runs (a campaign in this process would otherwise use that connection, whatever its
+    parallel.address says)."""
     need_ray()
     before = {key: os.environ.get(key) for key in RAY_LOOPBACK}
     os.environ.update(RAY_LOOPBACK)  # read when ray is imported
