@@ -24,6 +24,8 @@ Toolkit LLM calls: 0 per write, 0 per read.
 import re
 from dataclasses import dataclass, field
 
+from ._shared import _HEADER, _STOP
+
 # --- design parameters ---
 TOP_K = 12  # best-matching turns per read (the MAX_CHARS cap applies on top)
 CONTEXT_TURNS = 1  # neighbouring turns shown on each side of a hit
@@ -49,14 +51,7 @@ INSTRUCTION_RESPONSE = (
 )
 ALWAYS_ON_KNOWLEDGE = ""
 
-_HEADER = re.compile(r"^\s*\[([^\]]{3,60})\]\s*$")
 _WORD = re.compile(r"[A-Za-z0-9]+")
-_STOP = frozenset(
-    "a an the and or but if of to in on at for with from by about as is am are was were be been "
-    "being do does did have has had i you he she it we they me him her us them my your his its "
-    "our their this that these those what which who whom whose when where why how there here "
-    "so not no yes just very really oh ok okay yeah can could would should will shall may might "
-    "must any some all now currently current latest recent recently ever still".split())
 
 
 @dataclass
