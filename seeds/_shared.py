@@ -61,6 +61,15 @@ _RELATIVE = re.compile(
     r"nephew|niece|grandmother|grandfather|son|daughter|wife|husband|partner) ([A-Z][a-z]+)")
 
 
+def _fallback(body: list[str], limit: int) -> list[str]:
+    """Lines kept when the agent extracted nothing: first-person statements (conversations),
+    else informative lines (transcripts and other text); at most ``limit``."""
+    kept = [ln for ln in body if _FIRST_PERSON.search(ln)]
+    if not kept:
+        kept = [ln for ln in body if not ln.rstrip().endswith("?") and len(ln.split()) >= 4]
+    return kept[:limit]
+
+
 # -- transcripts of embodied episodes -------------------------------------------------------------
 # "> take apple" action lines and the "Your task is to: ..." goal line.
 
@@ -68,9 +77,23 @@ _ACTION = re.compile(r"^\s*(?:>|action\s*:|act\s*:)\s*(.+)$", re.IGNORECASE)
 _GOAL = re.compile(r"(?:your task is to\s*:?|task\s*:|goal\s*:)\s*(.+)", re.IGNORECASE)
 
 
+def _succeeded(outcome, threshold: float) -> bool | None:
+    """Whether an observed episode succeeded: ``outcome["success"]`` when it is a bool, else
+    its score (or reward) against ``threshold``; None when the outcome says neither."""
+    if not isinstance(outcome, dict):
+        return None
+    if isinstance(outcome.get("success"), bool):
+        return outcome["success"]
+    try:
+        return float(outcome.get("score", outcome.get("reward", 0.0))) >= threshold
+    except (TypeError, ValueError):
+        return None
+
+
 # -- words ----------------------------------------------------------------------------------------
 
 _WORD = re.compile(r"[A-Za-z0-9']+")
+_ALNUM = re.compile(r"[A-Za-z0-9]+")
 _STOP = frozenset(
     "a an the and or but if of to in on at for with from by about as is am are was were be been "
     "being do does did have has had i you he she it we they me him her us them my your his its "
@@ -87,3 +110,14 @@ def _stem(word: str) -> str:
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
             return word[: -len(suffix)]
     return word
+
+
+def _match_expression(text: str, stop: frozenset[str], min_len: int = 2) -> str:
+    """An FTS5 MATCH string: the distinct lower-cased alphanumeric terms of ``text`` (at least
+    ``min_len`` long, not in ``stop``), quoted and joined by OR (always valid syntax)."""
+    terms = []
+    for word in _ALNUM.findall(text):
+        low = word.lower()
+        if len(low) >= min_len and low not in stop and low not in terms:
+            terms.append(low)
+    return " OR ".join(f'"{t}"' for t in terms)

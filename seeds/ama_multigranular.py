@@ -37,7 +37,15 @@ Toolkit LLM calls: 0 per write, at most 1 per read (the judge).
 import re
 from dataclasses import dataclass, field
 
-from ._shared import _FIRST_PERSON, _HEADER, _RELATIVE, _SPEAKER, _WORD, _session_date, _split_date
+from ._shared import (
+    _HEADER,
+    _RELATIVE,
+    _SPEAKER,
+    _WORD,
+    _fallback,
+    _session_date,
+    _split_date,
+)
 
 # --- design parameters ---
 FACT_K = 12  # facts retrieved at the fact level
@@ -106,15 +114,6 @@ class Query:
                                              "reasoning needed"})
     keywords: list[str] = field(
         default_factory=list, metadata={"description": "people, objects and topics asked about"})
-
-
-def _fallback(body: list[str]) -> list[str]:
-    """Lines kept when the agent extracted nothing: first-person statements (conversations),
-    else informative lines (transcripts and other text)."""
-    kept = [ln for ln in body if _FIRST_PERSON.search(ln)]
-    if not kept:
-        kept = [ln for ln in body if not ln.rstrip().endswith("?") and len(ln.split()) >= 4]
-    return kept[:FALLBACK_LINES]
 
 
 def _terms(text: str) -> set[str]:
@@ -190,7 +189,7 @@ class KnowledgeBase:
         facts = [" ".join(str(f).split()) for f in (item.facts or [])]
         facts = [f for f in facts if f and f.lower() not in {"filler", "none"}]
         if not facts:
-            facts = _fallback(body)
+            facts = _fallback(body, FALLBACK_LINES)
         self._add_facts([_split_date(fact, date) for fact in facts])
 
     def _add_facts(self, dated: list[tuple[str, str]]) -> None:

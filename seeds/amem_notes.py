@@ -37,7 +37,7 @@ Toolkit LLM calls: 0 per write, 0 per read.
 import re
 from dataclasses import dataclass, field
 
-from ._shared import _FIRST_PERSON, _HEADER, _session_date, _split_date
+from ._shared import _HEADER, _fallback, _session_date, _split_date
 
 # --- design parameters ---
 TOP_K = 10  # nearest notes per read
@@ -99,15 +99,6 @@ class Query:
         default_factory=list, metadata={"description": "people, objects and topics asked about"})
 
 
-def _fallback(body: list[str]) -> list[str]:
-    """Lines kept when the agent extracted nothing: first-person statements (conversations),
-    else informative lines (transcripts and other text)."""
-    kept = [ln for ln in body if _FIRST_PERSON.search(ln)]
-    if not kept:
-        kept = [ln for ln in body if not ln.rstrip().endswith("?") and len(ln.split()) >= 4]
-    return kept[:FALLBACK_NOTES]
-
-
 def _entries(values) -> list[str]:
     out = []
     for value in values or []:
@@ -133,7 +124,7 @@ class KnowledgeBase:
         texts = _entries(item.notes)
         if not texts:
             body = [ln for ln in lines if not _HEADER.match(ln)]
-            texts = [ln[:MAX_NOTE_CHARS] for ln in _fallback(body)]
+            texts = [ln[:MAX_NOTE_CHARS] for ln in _fallback(body, FALLBACK_NOTES)]
         known = {v["text"] for v in self.info.values()}
         dated = [_split_date(t, date) for t in texts]
         dated = [(t, d) for t, d in dict(dated).items() if t and t not in known]

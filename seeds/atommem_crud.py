@@ -35,7 +35,7 @@ import json
 import re
 from dataclasses import dataclass, field
 
-from ._shared import _FIRST_PERSON, _HEADER, _SPEAKER, _WORD, _session_date, _split_date
+from ._shared import _HEADER, _SPEAKER, _WORD, _fallback, _session_date, _split_date
 
 # --- design parameters ---
 TOP_K = 20  # entries returned per read
@@ -97,15 +97,6 @@ class Query:
     question: str = field(default="", metadata={"description": "the question, verbatim"})
     keywords: list[str] = field(
         default_factory=list, metadata={"description": "people, objects and topics asked about"})
-
-
-def _fallback(body: list[str]) -> list[str]:
-    """Lines kept when the agent extracted nothing: first-person statements (conversations),
-    else informative lines (transcripts and other text)."""
-    kept = [ln for ln in body if _FIRST_PERSON.search(ln)]
-    if not kept:
-        kept = [ln for ln in body if not ln.rstrip().endswith("?") and len(ln.split()) >= 4]
-    return kept[:FALLBACK_LINES]
 
 
 def _atoms(text: str) -> list[str]:
@@ -187,7 +178,7 @@ class KnowledgeBase:
         facts = [f for f in facts if f and f.lower() not in {"filler", "none"}]
         if not facts:
             body = [ln for ln in lines if not _HEADER.match(ln)]
-            facts = _fallback(body)
+            facts = _fallback(body, FALLBACK_LINES)
         atoms, dates, seen = [], [], set()
         for fact in facts:
             text, when = _split_date(fact, date)

@@ -32,7 +32,7 @@ Toolkit LLM calls: 0 per write, 0 per read.
 import re
 from dataclasses import dataclass, field
 
-from ._shared import _ACTION, _GOAL, _HEADER, _WORD, _session_date, _split_date
+from ._shared import _ACTION, _GOAL, _HEADER, _WORD, _session_date, _split_date, _succeeded
 
 # --- design parameters ---
 WORKFLOW_K = 2  # workflows shown per read
@@ -168,16 +168,9 @@ class KnowledgeBase:
 
     def observe(self, outcome: dict) -> None:
         """Keep only workflows induced from successful episodes (online protocol)."""
-        if not isinstance(outcome, dict):
+        success = _succeeded(outcome, SUCCESS_THRESHOLD)
+        if success is None:
             return
-        if isinstance(outcome.get("success"), bool):
-            success = outcome["success"]
-        else:
-            try:
-                success = float(outcome.get("score", outcome.get("reward", 0.0))) \
-                    >= SUCCESS_THRESHOLD
-            except (TypeError, ValueError):
-                return
         if not success:
             doomed = [w for w in self.recent if self.workflows.get(w, {}).get("support") == 1]
             for workflow_id in doomed:

@@ -21,10 +21,9 @@ the conversation miss; updated facts return old and new values alike; no reasoni
 Toolkit LLM calls: 0 per write, 0 per read.
 """
 
-import re
 from dataclasses import dataclass, field
 
-from ._shared import _HEADER, _STOP
+from ._shared import _HEADER, _STOP, _match_expression
 
 # --- design parameters ---
 TOP_K = 12  # best-matching turns per read (the MAX_CHARS cap applies on top)
@@ -51,7 +50,6 @@ INSTRUCTION_RESPONSE = (
 )
 ALWAYS_ON_KNOWLEDGE = ""
 
-_WORD = re.compile(r"[A-Za-z0-9]+")
 
 
 @dataclass
@@ -65,16 +63,6 @@ class Query:
     keywords: list[str] = field(
         default_factory=list,
         metadata={"description": "words a matching turn would contain (names, synonyms)"})
-
-
-def _match_expression(text: str) -> str:
-    """An FTS5 MATCH string: quoted alphanumeric terms joined by OR (always valid syntax)."""
-    terms = []
-    for word in _WORD.findall(text):
-        low = word.lower()
-        if len(low) >= MIN_TERM_LEN and low not in _STOP and low not in terms:
-            terms.append(low)
-    return " OR ".join(f'"{t}"' for t in terms)
 
 
 class KnowledgeBase:
@@ -110,7 +98,7 @@ class KnowledgeBase:
 
     def read(self, query: Query) -> str:
         expression = _match_expression(
-            " ".join([query.question or "", *map(str, query.keywords or [])]))
+            " ".join([query.question or "", *map(str, query.keywords or [])]), _STOP, MIN_TERM_LEN)
         if not expression:
             return ""
         hits = self.db.execute(

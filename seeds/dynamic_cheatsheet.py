@@ -28,7 +28,7 @@ Toolkit LLM calls: 1 per write, 0 per read.
 import re
 from dataclasses import dataclass, field
 
-from ._shared import _FIRST_PERSON, _HEADER, _session_date, _split_date
+from ._shared import _FIRST_PERSON, _HEADER, _match_expression, _session_date, _split_date
 
 # --- design parameters ---
 CHEATSHEET_CHARS = 2000  # maximum size of the cheatsheet
@@ -87,15 +87,6 @@ class Query:
 
 def _terms(text: str) -> set[str]:
     return {w.lower() for w in _WORD.findall(text) if w.lower() not in _STOP}
-
-
-def _match_expression(text: str) -> str:
-    terms = []
-    for word in _WORD.findall(text):
-        low = word.lower()
-        if len(low) >= 2 and low not in _STOP and low not in terms:
-            terms.append(low)
-    return " OR ".join(f'"{t}"' for t in terms)
 
 
 def _size(entries: list[str]) -> int:
@@ -194,7 +185,7 @@ class KnowledgeBase:
         entries = list(self.entries)
         out = ("Cheatsheet:\n" + "\n".join(f"- {e}" for e in entries)) if entries else ""
         expression = _match_expression(
-            " ".join([query.question or "", *map(str, query.keywords or [])]))
+            " ".join([query.question or "", *map(str, query.keywords or [])]), _STOP)
         if expression and RETRIEVE_K > 0:
             rows = self.db.execute(
                 "SELECT header, body FROM dc_turns WHERE dc_turns MATCH ? "

@@ -33,7 +33,7 @@ Toolkit LLM calls: 0 per write, 0 per read.
 
 from dataclasses import dataclass, field
 
-from ._shared import _HEADER, _SPEAKER, _WORD, _session_date, _split_date
+from ._shared import _HEADER, _SPEAKER, _WORD, _session_date, _split_date, _succeeded
 
 # --- design parameters ---
 INSIGHT_K = 16  # insights shown per read
@@ -169,16 +169,9 @@ class KnowledgeBase:
 
     def observe(self, outcome: dict) -> None:
         """Label the episodes written since the last observe; DOWNVOTE what a failure used."""
-        if not isinstance(outcome, dict):
+        success = _succeeded(outcome, SUCCESS_THRESHOLD)
+        if success is None:
             return
-        if isinstance(outcome.get("success"), bool):
-            success = outcome["success"]
-        else:
-            try:
-                success = float(outcome.get("score", outcome.get("reward", 0.0))) \
-                    >= SUCCESS_THRESHOLD
-            except (TypeError, ValueError):
-                return
         for n in self.unobserved:
             self.episodes[n]["outcome"] = "success" if success else "failure"
         if not success:

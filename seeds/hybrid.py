@@ -23,10 +23,9 @@ date headers; the fused list can still miss evidence both retrievers rank low.
 Toolkit LLM calls: 0 per write, 0 per read.
 """
 
-import re
 from dataclasses import dataclass, field
 
-from ._shared import _HEADER, _STOP
+from ._shared import _HEADER, _STOP, _match_expression
 
 # --- design parameters ---
 CANDIDATES = 30  # hits taken from each retriever before fusion
@@ -57,7 +56,6 @@ INSTRUCTION_RESPONSE = (
 )
 ALWAYS_ON_KNOWLEDGE = ""
 
-_WORD = re.compile(r"[A-Za-z0-9]+")
 
 
 @dataclass
@@ -71,16 +69,6 @@ class Query:
     keywords: list[str] = field(
         default_factory=list,
         metadata={"description": "names, objects, synonyms a matching turn would contain"})
-
-
-def _match_expression(text: str) -> str:
-    """FTS5 MATCH string of quoted alphanumeric terms joined by OR (always valid syntax)."""
-    terms = []
-    for word in _WORD.findall(text):
-        low = word.lower()
-        if len(low) >= 2 and low not in _STOP and low not in terms:
-            terms.append(low)
-    return " OR ".join(f'"{t}"' for t in terms)
 
 
 class KnowledgeBase:
@@ -125,7 +113,7 @@ class KnowledgeBase:
 
     def _fused(self, text: str) -> list[tuple[int, int]]:
         scores: dict[str, float] = {}
-        expression = _match_expression(text)
+        expression = _match_expression(text, _STOP)
         if expression:
             rows = self.db.execute(
                 "SELECT uid FROM hy_fts WHERE hy_fts MATCH ? ORDER BY bm25(hy_fts) LIMIT ?",

@@ -32,7 +32,15 @@ Toolkit LLM calls: 0 per write, 0 per read.
 import re
 from dataclasses import dataclass, field
 
-from ._shared import _FIRST_PERSON, _HEADER, _NAME, _RELATIVE, _SPEAKER, _session_date, _split_date
+from ._shared import (
+    _HEADER,
+    _NAME,
+    _RELATIVE,
+    _SPEAKER,
+    _fallback,
+    _session_date,
+    _split_date,
+)
 
 # --- design parameters ---
 PROFILE_FIELDS = {  # field -> (single-valued?, pattern recognising it in a fact)
@@ -100,15 +108,6 @@ class Query:
         default_factory=list, metadata={"description": "topics of the question"})
 
 
-def _fallback(body: list[str]) -> list[str]:
-    """Lines kept when the agent extracted nothing: first-person statements (conversations),
-    else informative lines (transcripts and other text)."""
-    kept = [ln for ln in body if _FIRST_PERSON.search(ln)]
-    if not kept:
-        kept = [ln for ln in body if not ln.rstrip().endswith("?") and len(ln.split()) >= 4]
-    return kept[:FALLBACK_LINES]
-
-
 def _entries(values) -> list[str]:
     out = []
     for value in values or []:
@@ -157,7 +156,7 @@ class KnowledgeBase:
         body = [ln for ln in lines if not _HEADER.match(ln)]
         memories = _entries(item.memories)
         if not memories and not item.profile_updates:
-            memories = [ln[:MAX_MEMORY_CHARS] for ln in _fallback(body)]
+            memories = [ln[:MAX_MEMORY_CHARS] for ln in _fallback(body, FALLBACK_LINES)]
         for entry in _entries(item.profile_updates) + memories:
             text, when = _split_date(entry, date)
             for person, name, value in patches(text):

@@ -37,7 +37,7 @@ Toolkit LLM calls: 0 per write, 0 per read.
 import re
 from dataclasses import dataclass, field
 
-from ._shared import _FIRST_PERSON, _HEADER, _NAME, _SPEAKER, _session_date, _split_date
+from ._shared import _HEADER, _NAME, _SPEAKER, _fallback, _session_date, _split_date
 
 # --- design parameters ---
 PROFILE_CHARS = 1200  # budget of the profile tier
@@ -125,15 +125,6 @@ class Query:
         default_factory=list, metadata={"description": "topics the question is about"})
 
 
-def _fallback(body: list[str]) -> list[str]:
-    """Lines kept when the agent extracted nothing: first-person statements (conversations),
-    else informative lines (transcripts and other text)."""
-    kept = [ln for ln in body if _FIRST_PERSON.search(ln)]
-    if not kept:
-        kept = [ln for ln in body if not ln.rstrip().endswith("?") and len(ln.split()) >= 4]
-    return kept[:FALLBACK_LINES]
-
-
 def _people_of(text: str) -> list[tuple[str, bool]]:
     """(person, is a relative of the speaker) pairs a fact is about."""
     match = _SPEAKER.match(text)
@@ -178,7 +169,7 @@ class KnowledgeBase:
         facts = [f for f in facts if f and f.lower() not in {"filler", "none"}]
         if not facts:
             body = [ln for ln in lines if not _HEADER.match(ln)]
-            facts = _fallback(body)
+            facts = _fallback(body, FALLBACK_LINES)
         known = set(self.lines)
         ids, docs, metas = [], [], []
         for fact in facts:

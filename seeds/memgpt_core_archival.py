@@ -34,12 +34,13 @@ import re
 from dataclasses import dataclass, field
 
 from ._shared import (
-    _FIRST_PERSON,
     _HEADER,
     _LEADING_DATE,
     _NAME,
     _RELATIVE,
     _SPEAKER,
+    _fallback,
+    _match_expression,
     _session_date,
     _split_date,
 )
@@ -77,7 +78,6 @@ INSTRUCTION_RESPONSE = (
 )
 ALWAYS_ON_KNOWLEDGE = ""
 
-_WORD = re.compile(r"[A-Za-z0-9]+")
 _STOP = frozenset(
     "a an the and or but if of to in on at for with from by about as is am are was were be been "
     "do does did have has had i you he she it we they me him her us them my your his its our "
@@ -103,15 +103,6 @@ class Query:
         default_factory=list, metadata={"description": "topics of the question"})
 
 
-def _fallback(body: list[str]) -> list[str]:
-    """Lines kept when the agent extracted nothing: first-person statements (conversations),
-    else informative lines (transcripts and other text)."""
-    kept = [ln for ln in body if _FIRST_PERSON.search(ln)]
-    if not kept:
-        kept = [ln for ln in body if not ln.rstrip().endswith("?") and len(ln.split()) >= 4]
-    return kept[:FALLBACK_LINES]
-
-
 def _owner(text: str) -> str:
     """Whose core block an entry belongs to: the named relative, else speaker / first name."""
     relative = _RELATIVE.search(text)
@@ -126,15 +117,6 @@ def _owner(text: str) -> str:
 
 def _slot(text: str) -> str:
     return next((s for s, p in SLOTS.items() if re.search(p, text, re.IGNORECASE)), "")
-
-
-def _match_expression(text: str) -> str:
-    terms = []
-    for word in _WORD.findall(text):
-        low = word.lower()
-        if len(low) >= 2 and low not in _STOP and low not in terms:
-            terms.append(low)
-    return " OR ".join(f'"{t}"' for t in terms)
 
 
 def _entries(values) -> list[str]:
@@ -172,7 +154,7 @@ class KnowledgeBase:
             self.db.commit()
         core = _entries(item.core_memory)
         if not core:
-            core = [ln[:MAX_ENTRY_CHARS] for ln in _fallback(body)]
+            core = [ln[:MAX_ENTRY_CHARS] for ln in _fallback(body, FALLBACK_LINES)]
         evicted: list[tuple[str, str]] = []
         for entry in core:
             text, when = _split_date(entry, date)
@@ -244,7 +226,7 @@ class KnowledgeBase:
                 used += len(line) + 1
             if len(block) > 1:
                 parts.append("\n".join(block))
-        expression = _match_expression(text)
+        expression = _match_expression(text, _STOP)
         if expression and RECALL_K > 0:
             rows = self.db.execute(
                 "SELECT date, body FROM memgpt_recall WHERE memgpt_recall MATCH ? "

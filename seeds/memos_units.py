@@ -35,7 +35,14 @@ Toolkit LLM calls: 0 per write, 0 per read.
 import re
 from dataclasses import dataclass, field
 
-from ._shared import _FIRST_PERSON, _HEADER, _RELATIVE, _SPEAKER, _session_date, _split_date
+from ._shared import (
+    _HEADER,
+    _RELATIVE,
+    _SPEAKER,
+    _fallback,
+    _session_date,
+    _split_date,
+)
 
 # --- design parameters ---
 TOP_K = 18  # live units returned per read
@@ -88,15 +95,6 @@ class Query:
         default_factory=list, metadata={"description": "people, objects and topics asked about"})
 
 
-def _fallback(body: list[str]) -> list[str]:
-    """Lines kept when the agent extracted nothing: first-person statements (conversations),
-    else informative lines (transcripts and other text)."""
-    kept = [ln for ln in body if _FIRST_PERSON.search(ln)]
-    if not kept:
-        kept = [ln for ln in body if not ln.rstrip().endswith("?") and len(ln.split()) >= 4]
-    return kept[:FALLBACK_LINES]
-
-
 def _key(text: str) -> str:
     """'maya|home' for "Ana: My sister Maya moved to Oslo"; '' when no slot applies."""
     slot = next((s for s, p in SLOTS.items() if re.search(p, text, re.IGNORECASE)), "")
@@ -131,7 +129,7 @@ class KnowledgeBase:
         if not facts:
             source = "raw"
             body = [ln for ln in lines if not _HEADER.match(ln)]
-            facts = _fallback(body)
+            facts = _fallback(body, FALLBACK_LINES)
         dated = [_split_date(fact, date) for fact in facts]
         dated = [(text[:MAX_UNIT_CHARS], when) for text, when in dated if text]
         if not dated:

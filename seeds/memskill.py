@@ -34,7 +34,7 @@ import json
 import re
 from dataclasses import dataclass, field
 
-from ._shared import _HEADER, _session_date, _split_date
+from ._shared import _HEADER, _session_date, _split_date, _succeeded
 
 # --- design parameters ---
 SKILLS = {  # name -> (cue pattern: the lines the skill handles, card: how to apply it)
@@ -207,16 +207,9 @@ class KnowledgeBase:
     # -- designer ------------------------------------------------------------------------
     def observe(self, outcome: dict) -> None:
         """Reweight the skills used since the last observe by the episode's outcome."""
-        if not isinstance(outcome, dict):
+        success = _succeeded(outcome, SUCCESS_THRESHOLD)
+        if success is None:
             return
-        if isinstance(outcome.get("success"), bool):
-            success = outcome["success"]
-        else:
-            try:
-                success = float(outcome.get("score", outcome.get("reward", 0.0))) \
-                    >= SUCCESS_THRESHOLD
-            except (TypeError, ValueError):
-                return
         low, high = WEIGHT_RANGE
         for name in set(self.used):
             step = WEIGHT_STEP if success else -WEIGHT_STEP

@@ -31,7 +31,7 @@ Toolkit LLM calls: 0 per write, 0 per read.
 import re
 from dataclasses import dataclass, field
 
-from ._shared import _HEADER, _session_date
+from ._shared import _HEADER, _session_date, _succeeded
 
 # --- design parameters ---
 CANDIDATES = 40  # content rows retrieved before grouping into items
@@ -142,16 +142,9 @@ class KnowledgeBase:
 
     def observe(self, outcome: dict) -> None:
         """Label the items written since the last observe with the episode's outcome."""
-        if not isinstance(outcome, dict) or not self.pending:
+        success = _succeeded(outcome, SUCCESS_THRESHOLD)
+        if success is None or not self.pending:
             return
-        if isinstance(outcome.get("success"), bool):
-            success = outcome["success"]
-        else:
-            try:
-                success = float(outcome.get("score", outcome.get("reward", 0.0))) \
-                    >= SUCCESS_THRESHOLD
-            except (TypeError, ValueError):
-                return
         for item_id in self.pending:
             self.items[item_id]["status"] = "success" if success else "failure"
         self.pending = []

@@ -36,7 +36,7 @@ Toolkit LLM calls: 0 per write, 0 per read.
 import re
 from dataclasses import dataclass, field
 
-from ._shared import _ACTION, _GOAL, _HEADER, _WORD, _session_date, _split_date
+from ._shared import _ACTION, _GOAL, _HEADER, _WORD, _session_date, _split_date, _succeeded
 
 # --- design parameters ---
 TOP_K = 18  # entries shown per read
@@ -190,16 +190,9 @@ class KnowledgeBase:
 
     def observe(self, outcome: dict) -> None:
         """Utility-based refinement (online protocol): count uses and helps, prune."""
-        if not isinstance(outcome, dict):
+        success = _succeeded(outcome, SUCCESS_THRESHOLD)
+        if success is None:
             return
-        if isinstance(outcome.get("success"), bool):
-            success = outcome["success"]
-        else:
-            try:
-                success = float(outcome.get("score", outcome.get("reward", 0.0))) \
-                    >= SUCCESS_THRESHOLD
-            except (TypeError, ValueError):
-                return
         if not success:  # what this failed episode "taught" is a trigger, not a pattern
             for entry_id in self.recent:
                 if self.entries.get(entry_id, {}).get("kind") == "pattern":

@@ -47,6 +47,7 @@ from ._shared import (
     _WEEKDAYS,
     _WORD,
     _fmt,
+    _match_expression,
     _stem,
 )
 
@@ -266,15 +267,6 @@ def _norm(text: str) -> str:
     return " ".join(stems[:OBJECT_KEY_WORDS])
 
 
-def _match_expression(text: str) -> str:
-    terms = []
-    for word in re.findall(r"[A-Za-z0-9]+", text):
-        low = word.lower()
-        if len(low) >= 2 and low not in _STOP and low not in terms:
-            terms.append(low)
-    return " OR ".join(f'"{t}"' for t in terms)
-
-
 class KnowledgeBase:
     """Facts with validity intervals in SQLite."""
 
@@ -338,7 +330,7 @@ class KnowledgeBase:
         if not text:
             return ""
         scores: dict[int, float] = {}
-        expression = _match_expression(text)
+        expression = _match_expression(text, _STOP)
         if expression:
             rows = self.db.execute(
                 "SELECT fid FROM tfg_fts WHERE tfg_fts MATCH ? ORDER BY bm25(tfg_fts) LIMIT ?",

@@ -192,3 +192,30 @@ def test_cli_prints_a_seeds_program():
                           capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 2 and "unknown seed 'nope'" in done.stderr
     assert done.stderr.count("\n") == 1
+
+
+# -- the helpers that take a seed's knob as an argument ----------------------------------------
+@pytest.mark.parametrize("outcome, expected", [
+    ({"success": True, "score": 0.0}, True), ({"success": False}, False),
+    ({"score": 0.5}, True), ({"score": "0.2"}, False), ({"reward": 1}, True), ({}, False),
+    ({"score": "high"}, None), ({"score": None}, None), ([("success", True)], None),
+    ({"success": 1, "score": 0.1}, False),  # only a real bool counts as the verdict
+])
+def test_succeeded_reads_an_observed_outcome(outcome, expected):
+    from evolve_seeds._shared import _succeeded
+
+    assert _succeeded(outcome, 0.5) is expected
+
+
+def test_fallback_and_match_expression_take_the_seeds_knobs():
+    from evolve_seeds._shared import _STOP, _fallback, _match_expression
+
+    body = ["Ana: I moved to Oslo.", "Ben: Where?", "Ana: we love it", "Ben: my dog is ill"]
+    assert _fallback(body, 2) == ["Ana: I moved to Oslo.", "Ana: we love it"]
+    assert _fallback(["Ben: the weather was nice today", "Ben: ok?"], 8) == [
+        "Ben: the weather was nice today"]
+    assert _match_expression("Where does Ana's dog live, in Oslo?", _STOP) == \
+        '"ana" OR "dog" OR "live" OR "oslo"'  # stop words and 1-letter terms dropped
+    assert _match_expression("Where does Ana's dog live?", _STOP, 1) == \
+        '"ana" OR "s" OR "dog" OR "live"'
+    assert _match_expression("a an the", frozenset()) == '"an" OR "the"'
