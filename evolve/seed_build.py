@@ -240,13 +240,19 @@ def build_seed(source: str, shared_source: str, label: str = "<seed>") -> str:
     return f"{before}{_render(blocks)}{gap}{after}" if after else f"{before}{_render(blocks)}\n"
 
 
-def build_seed_file(path: Path) -> str:
-    """The built program of the seed file at ``path`` (its directory holds ``_shared.py``)."""
+def build_seed_file(path: Path, default_shared: Path | None = None) -> str:
+    """The built program of the file at ``path``: its ``from ._shared import`` resolved like
+    Python would, against the ``_shared.py`` beside it, else against ``default_shared`` (the
+    shipped one, for a seed file copied elsewhere). A file without that import is returned as
+    it is; OSError/UnicodeDecodeError as reading."""
     source = path.read_text(encoding="utf-8")
+    if not _has_import(source):
+        return source
     shared = path.parent / f"{SHARED_MODULE}.py"
-    if not shared.is_file():
-        return build_seed(source, "", path.stem) if _has_import(source) else source
-    return build_seed(source, shared.read_text(encoding="utf-8"), path.stem)
+    if not shared.is_file() and default_shared is not None:
+        shared = default_shared
+    text = shared.read_text(encoding="utf-8") if shared.is_file() else ""
+    return build_seed(source, text, path.stem)
 
 
 def _has_import(source: str) -> bool:

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from .errors import UsageError
 from .program.parsing import parse_source
-from .seed_build import build_seed_file
+from .seed_build import SHARED_MODULE, build_seed_file
 
 _PACKAGE = "evolve_seeds"
 
@@ -147,9 +147,7 @@ def seed_source(name: str) -> str:
 
 
 def program_file_source(path: Path) -> str:
-    """Text of the program file at ``path``: a seed's file (one in ``SEEDS_DIR``) is built like
-    ``seed_source``, any other file is read as it is. OSError/UnicodeDecodeError as reading."""
-    resolved = path.resolve()
-    if resolved.parent == SEEDS_DIR.resolve() and not resolved.name.startswith("_"):
-        return build_seed_file(resolved)
-    return path.read_text(encoding="utf-8")
+    """Text of the program file at ``path``, built like ``seed_source`` when it imports the
+    shared seed helpers (a seed's file, or a copy of one: then the ``_shared.py`` beside it,
+    else the shipped one); any other file as it is. OSError/UnicodeDecodeError as reading."""
+    return build_seed_file(path, SEEDS_DIR / f"{SHARED_MODULE}.py")

@@ -18,6 +18,7 @@ import pytest
 
 from evolve.campaign.config_load import load_config, resolve_seeds
 from evolve.commands.eval_cmd import resolve_program
+from evolve.errors import UsageError
 from evolve.meta.offline.seed_render import main as seed_render_main
 from evolve.seed_build import HEADER, SeedBuildError, build_seed, copied_definitions
 from evolve.seeds import SEEDS_DIR, list_seeds, program_file_source, seed_source
@@ -171,9 +172,25 @@ def test_a_seed_read_by_path_is_built_and_other_files_are_read_as_is(tmp_path):
     assert program_file_source(path) == seed_source("mem0_facts")
     assert resolve_program(str(path)) == (seed_source("mem0_facts"), str(path))
     assert resolve_program("mem0_facts")[0] == seed_source("mem0_facts")
-    mine = tmp_path / "mine.py"
-    mine.write_text("from ._shared import _HEADER\n", encoding="utf-8")
-    assert program_file_source(mine) == "from ._shared import _HEADER\n"
+    copy = tmp_path / "mem0_facts.py"  # a seed file copied elsewhere: the shipped helpers
+    copy.write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
+    assert program_file_source(copy) == seed_source("mem0_facts")
+    plain = tmp_path / "plain.py"
+    plain.write_text("from collections import Counter\n", encoding="utf-8")
+    assert program_file_source(plain) == "from collections import Counter\n"
+    own = tmp_path / "own"  # programs of one's own beside their own _shared.py
+    own.mkdir()
+    (own / "_shared.py").write_text(SHARED, encoding="utf-8")
+    (own / "mine.py").write_text(_seed("from ._shared import _B", "X = _B\n"), encoding="utf-8")
+    assert '_B = re.compile("b")' in program_file_source(own / "mine.py")
+    assert '_B = re.compile("b")' in resolve_program(str(own / "mine.py"))[0]
+
+
+def test_a_seed_that_cannot_be_built_is_one_line_in_a_campaign_config(tmp_path):
+    (tmp_path / "broken.py").write_text(_seed("from ._shared import _nope"), encoding="utf-8")
+    (tmp_path / "config.toml").write_text('[search]\nseeds = ["broken.py"]\n', "utf-8")
+    with pytest.raises(UsageError, match=r"config.toml: search.seeds: seed broken: .*_nope$"):
+        load_config(tmp_path / "config.toml")
 
 
 def test_campaign_seeds_by_name_and_by_path_are_built(tmp_path):

@@ -404,9 +404,11 @@ def resolve_seeds(config: CampaignConfig, config_dir: str | Path) -> list[tuple[
                                  "or give a path to a .py file)")
             file, name = seed_path(entry), entry
         try:
-            source = program_file_source(file)  # a shipped seed gets its shared helpers inlined
+            source = program_file_source(file)  # a seed file (or copy): its helpers inlined
         except (OSError, UnicodeDecodeError) as exc:
             raise UsageError(f"search.seeds: cannot read {entry}: {exc}") from None
+        except UsageError as exc:  # SeedBuildError: its shared helpers cannot be inlined
+            raise UsageError(f"search.seeds: {exc}") from None
         if any(name == seen for seen, _ in out):
             raise UsageError(f"search.seeds: two seeds are named {name!r}; rename one file")
         out.append((name, source))

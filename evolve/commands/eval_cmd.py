@@ -28,7 +28,7 @@ def resolve_program(spec: str) -> tuple[str, str]:
     path = Path(spec)
     if path.is_file():
         try:
-            return program_file_source(path), str(path)  # a seed file: shared helpers inlined
+            return program_file_source(path), str(path)  # a seed file (or copy): helpers inlined
         except (OSError, UnicodeDecodeError) as exc:
             raise UsageError(f"cannot read program {spec}: {exc}") from None
     if path.exists():
