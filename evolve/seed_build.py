@@ -256,6 +256,7 @@ def build_seed_file(path: Path, default_shared: Path | None = None) -> str:
 
 
 def _has_import(source: str) -> bool:
+    """Whether ``source`` mentions ``_shared`` in any import (a syntax error: no)."""
     try:
         return any(_mentions_shared(n) for n in ast.walk(parse_source(source)))
     except SyntaxError:
