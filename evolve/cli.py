@@ -158,7 +158,9 @@ def build_parser() -> argparse.ArgumentParser:
                       help="where to write them (default: the current directory)")
     init.add_argument("--force", action="store_true", help="overwrite existing files")
 
-    seeds = sub.add_parser("seeds", help="list the seed programs")
+    seeds = sub.add_parser("seeds", help="list the seed programs (or print one)")
+    seeds.add_argument("name", nargs="?",
+                       help="print this seed's program as it is evaluated (shared helpers inlined)")
     seeds.add_argument("--json", action="store_true")
     tasks = sub.add_parser("tasks", help="list the tasks and their arguments")
     tasks.add_argument("--json", action="store_true")

@@ -5,6 +5,11 @@ The seeds live in the repository's ``seeds/`` directory, installed as the packag
 works for an editable install (the checkout's ``seeds/``) and a regular wheel install
 (``site-packages/evolve_seeds``) alike.
 
+A seed file may import helpers shared by the seeds (``from ._shared import ...``); the
+program a seed *is* -- what ``seed_source`` returns and every consumer (``evolve eval``,
+campaign seeding, the meta-agent, the sandbox) sees -- is the file with those definitions
+inlined (``evolve.seed_build``), one self-contained module.
+
 Seeds are untrusted-by-construction memory programs: this module never imports or executes
 them. Summaries, papers and declared LLM budgets are read from the source with ``ast``:
 - summary: the first line of the module docstring;
@@ -23,6 +28,7 @@ from pathlib import Path
 
 from .errors import UsageError
 from .program.parsing import parse_source
+from .seed_build import SHARED_MODULE, build_seed_file
 
 _PACKAGE = "evolve_seeds"
 
@@ -135,5 +141,13 @@ def seed_path(name: str) -> Path:
 
 
 def seed_source(name: str) -> str:
-    """Source text of the seed called ``name``."""
-    return seed_path(name).read_text(encoding="utf-8")
+    """The program of the seed called ``name``: its file with the shared helpers it imports
+    inlined (SeedBuildError, a UsageError, when they cannot be)."""
+    return build_seed_file(seed_path(name))
+
+
+def program_file_source(path: Path) -> str:
+    """Text of the program file at ``path``, built like ``seed_source`` when it imports the
+    shared seed helpers (a seed's file, or a copy of one: then the ``_shared.py`` beside it,
+    else the shipped one); any other file as it is. OSError/UnicodeDecodeError as reading."""
+    return build_seed_file(path, SEEDS_DIR / f"{SHARED_MODULE}.py")

@@ -37,6 +37,16 @@ Toolkit LLM calls: 0 per write, at most 1 per read (the judge).
 import re
 from dataclasses import dataclass, field
 
+from ._shared import (
+    _HEADER,
+    _RELATIVE,
+    _SPEAKER,
+    _WORD,
+    _fallback,
+    _session_date,
+    _split_date,
+)
+
 # --- design parameters ---
 FACT_K = 12  # facts retrieved at the fact level
 TURN_K = 10  # turns retrieved at the turn level
@@ -79,15 +89,6 @@ INSTRUCTION_RESPONSE = (
 )
 ALWAYS_ON_KNOWLEDGE = ""
 
-_HEADER = re.compile(r"^\s*\[([^\]]{3,60})\]\s*$")
-_LEADING_DATE = re.compile(r"^\s*\[([^\]]{3,60})\]\s*")
-_DATE = re.compile(r"(\d{1,2})\s+([A-Za-z]+),?\s+(\d{4})")
-_SPEAKER = re.compile(r"^\s*([A-Z][\w'.-]*(?: [A-Z][\w'.-]*)?)\s*:\s*(.+)$")
-_RELATIVE = re.compile(
-    r"\b(?:[Mm]y|[Hh]is|[Hh]er|[A-Z]\w+'s) (?:sister|brother|mother|father|aunt|uncle|cousin|"
-    r"nephew|niece|grandmother|grandfather|son|daughter|wife|husband|partner) ([A-Z][a-z]+)")
-_WORD = re.compile(r"[A-Za-z0-9']+")
-_FIRST_PERSON = re.compile(r"\b(I|I'm|I've|my|we|our)\b")
 _STOP = frozenset(
     "a an the and or but if of to in on at for with from by about as is am are was were be been "
     "do does did have has had i you he she it we they me him her us them my your his its our "
@@ -113,32 +114,6 @@ class Query:
                                              "reasoning needed"})
     keywords: list[str] = field(
         default_factory=list, metadata={"description": "people, objects and topics asked about"})
-
-
-def _session_date(lines: list[str]) -> str:
-    if lines and _HEADER.match(lines[0]):
-        match = _DATE.search(lines[0])
-        return f"{match.group(1)} {match.group(2)} {match.group(3)}" if match else \
-            _HEADER.match(lines[0]).group(1).strip()
-    return ""
-
-
-def _split_date(text: str, default: str) -> tuple[str, str]:
-    """("Ana: ...", "8 May 2023") for "[8 May, 2023] Ana: ..."; other text keeps ``default``."""
-    match = _LEADING_DATE.match(text)
-    if match:
-        found = _DATE.search(match.group(1))
-        if found:
-            return text[match.end():], f"{found.group(1)} {found.group(2)} {found.group(3)}"
-    return text, default
-
-def _fallback(body: list[str]) -> list[str]:
-    """Lines kept when the agent extracted nothing: first-person statements (conversations),
-    else informative lines (transcripts and other text)."""
-    kept = [ln for ln in body if _FIRST_PERSON.search(ln)]
-    if not kept:
-        kept = [ln for ln in body if not ln.rstrip().endswith("?") and len(ln.split()) >= 4]
-    return kept[:FALLBACK_LINES]
 
 
 def _terms(text: str) -> set[str]:
@@ -214,7 +189,7 @@ class KnowledgeBase:
         facts = [" ".join(str(f).split()) for f in (item.facts or [])]
         facts = [f for f in facts if f and f.lower() not in {"filler", "none"}]
         if not facts:
-            facts = _fallback(body)
+            facts = _fallback(body, FALLBACK_LINES)
         self._add_facts([_split_date(fact, date) for fact in facts])
 
     def _add_facts(self, dated: list[tuple[str, str]]) -> None:

@@ -37,6 +37,8 @@ Toolkit LLM calls: 0 per write, 0 per read.
 import re
 from dataclasses import dataclass, field
 
+from ._shared import _HEADER, _fallback, _session_date, _split_date
+
 # --- design parameters ---
 TOP_K = 10  # nearest notes per read
 LINKS_PER_NOTE = 2  # linked notes shown after each retrieved note
@@ -73,11 +75,7 @@ INSTRUCTION_RESPONSE = (
 )
 ALWAYS_ON_KNOWLEDGE = ""
 
-_HEADER = re.compile(r"^\s*\[([^\]]{3,60})\]\s*$")
-_LEADING_DATE = re.compile(r"^\s*\[([^\]]{3,60})\]\s*")
-_DATE = re.compile(r"(\d{1,2})\s+([A-Za-z]+),?\s+(\d{4})")
 _WORD = re.compile(r"[a-z0-9]+")
-_FIRST_PERSON = re.compile(r"\b(I|I'm|I've|my|we|our)\b")
 _NAME = re.compile(r"\b[A-Z][a-z]+\b")
 
 
@@ -99,32 +97,6 @@ class Query:
     question: str = field(default="", metadata={"description": "the question, verbatim"})
     keywords: list[str] = field(
         default_factory=list, metadata={"description": "people, objects and topics asked about"})
-
-
-def _session_date(lines: list[str]) -> str:
-    if lines and _HEADER.match(lines[0]):
-        match = _DATE.search(lines[0])
-        return f"{match.group(1)} {match.group(2)} {match.group(3)}" if match else \
-            _HEADER.match(lines[0]).group(1).strip()
-    return ""
-
-
-def _split_date(text: str, default: str) -> tuple[str, str]:
-    """("Ana: ...", "8 May 2023") for "[8 May, 2023] Ana: ..."; other text keeps ``default``."""
-    match = _LEADING_DATE.match(text)
-    if match:
-        found = _DATE.search(match.group(1))
-        if found:
-            return text[match.end():], f"{found.group(1)} {found.group(2)} {found.group(3)}"
-    return text, default
-
-def _fallback(body: list[str]) -> list[str]:
-    """Lines kept when the agent extracted nothing: first-person statements (conversations),
-    else informative lines (transcripts and other text)."""
-    kept = [ln for ln in body if _FIRST_PERSON.search(ln)]
-    if not kept:
-        kept = [ln for ln in body if not ln.rstrip().endswith("?") and len(ln.split()) >= 4]
-    return kept[:FALLBACK_NOTES]
 
 
 def _entries(values) -> list[str]:
@@ -152,7 +124,7 @@ class KnowledgeBase:
         texts = _entries(item.notes)
         if not texts:
             body = [ln for ln in lines if not _HEADER.match(ln)]
-            texts = [ln[:MAX_NOTE_CHARS] for ln in _fallback(body)]
+            texts = [ln[:MAX_NOTE_CHARS] for ln in _fallback(body, FALLBACK_NOTES)]
         known = {v["text"] for v in self.info.values()}
         dated = [_split_date(t, date) for t in texts]
         dated = [(t, d) for t, d in dict(dated).items() if t and t not in known]

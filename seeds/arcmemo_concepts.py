@@ -34,6 +34,8 @@ Toolkit LLM calls: 0 per write, 0 per read.
 import re
 from dataclasses import dataclass, field
 
+from ._shared import _ACTION, _HEADER, _WORD, _session_date, _split_date
+
 # --- design parameters ---
 TOP_K = 18  # concepts shown per read
 CANDIDATES = 60  # nearest concepts rescored with cues
@@ -67,12 +69,7 @@ INSTRUCTION_RESPONSE = (
 )
 ALWAYS_ON_KNOWLEDGE = ""
 
-_HEADER = re.compile(r"^\s*\[([^\]]{3,60})\]\s*$")
-_LEADING_DATE = re.compile(r"^\s*\[([^\]]{3,60})\]\s*")
-_DATE = re.compile(r"(\d{1,2})\s+([A-Za-z]+),?\s+(\d{4})")
-_ACTION = re.compile(r"^\s*(?:>|action\s*:|act\s*:)\s*(.+)$", re.IGNORECASE)
 _ARROW = re.compile(r"\s*(?:->|=>|→)\s*")
-_WORD = re.compile(r"[A-Za-z0-9']+")
 _STOP = frozenset(
     "a an the and or but if of to in on at for with from by about as is am are was were be been "
     "do does did have has had i you he she it we they me him her us them my your his its our "
@@ -95,24 +92,6 @@ class Query:
     question: str = field(default="", metadata={"description": "the question or task"})
     cues: list[str] = field(
         default_factory=list, metadata={"description": "people, objects, goals, topics shown"})
-
-
-def _session_date(lines: list[str]) -> str:
-    if lines and _HEADER.match(lines[0]):
-        match = _DATE.search(lines[0])
-        return f"{match.group(1)} {match.group(2)} {match.group(3)}" if match else \
-            _HEADER.match(lines[0]).group(1).strip()
-    return ""
-
-
-def _split_date(text: str, default: str) -> tuple[str, str]:
-    """("Ana: ...", "8 May 2023") for "[8 May, 2023] Ana: ..."; other text keeps ``default``."""
-    match = _LEADING_DATE.match(text)
-    if match:
-        found = _DATE.search(match.group(1))
-        if found:
-            return text[match.end():], f"{found.group(1)} {found.group(2)} {found.group(3)}"
-    return text, default
 
 
 def _cues(values) -> set[str]:

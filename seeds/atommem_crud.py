@@ -35,6 +35,8 @@ import json
 import re
 from dataclasses import dataclass, field
 
+from ._shared import _HEADER, _SPEAKER, _WORD, _fallback, _session_date, _split_date
+
 # --- design parameters ---
 TOP_K = 20  # entries returned per read
 NEIGHBOURS = 3  # stored entries READ for each atom before deciding
@@ -71,16 +73,10 @@ INSTRUCTION_RESPONSE = (
 )
 ALWAYS_ON_KNOWLEDGE = ""
 
-_HEADER = re.compile(r"^\s*\[([^\]]{3,60})\]\s*$")
-_LEADING_DATE = re.compile(r"^\s*\[([^\]]{3,60})\]\s*")
-_DATE = re.compile(r"(\d{1,2})\s+([A-Za-z]+),?\s+(\d{4})")
-_SPEAKER = re.compile(r"^\s*([A-Z][\w'.-]*(?: [A-Z][\w'.-]*)?)\s*:\s*(.+)$")
 _RELATIVE = re.compile(
     r"\b(?:[Mm]y|[Hh]is|[Hh]er|[A-Z]\w+'s) (?:[a-z]+ )?(?:sister|brother|mother|father|mom|dad|"
     r"aunt|uncle|cousin|nephew|niece|grandmother|grandfather|grandma|grandpa|son|daughter|"
     r"wife|husband|partner|friend|neighbou?r|boss|colleague) ([A-Z][a-z]+)")
-_WORD = re.compile(r"[A-Za-z0-9']+")
-_FIRST_PERSON = re.compile(r"\b(I|I'm|I've|my|we|our)\b")
 _SENTENCE = re.compile(r"(?<=[.!?;])\s+(?=[A-Z])")
 _OPS = ("CREATE", "UPDATE", "DELETE", "NOOP")
 _COMMON = frozenset(
@@ -101,32 +97,6 @@ class Query:
     question: str = field(default="", metadata={"description": "the question, verbatim"})
     keywords: list[str] = field(
         default_factory=list, metadata={"description": "people, objects and topics asked about"})
-
-
-def _session_date(lines: list[str]) -> str:
-    if lines and _HEADER.match(lines[0]):
-        match = _DATE.search(lines[0])
-        return f"{match.group(1)} {match.group(2)} {match.group(3)}" if match else \
-            _HEADER.match(lines[0]).group(1).strip()
-    return ""
-
-
-def _split_date(text: str, default: str) -> tuple[str, str]:
-    """("Ana: ...", "8 May 2023") for "[8 May, 2023] Ana: ..."; other text keeps ``default``."""
-    match = _LEADING_DATE.match(text)
-    if match:
-        found = _DATE.search(match.group(1))
-        if found:
-            return text[match.end():], f"{found.group(1)} {found.group(2)} {found.group(3)}"
-    return text, default
-
-def _fallback(body: list[str]) -> list[str]:
-    """Lines kept when the agent extracted nothing: first-person statements (conversations),
-    else informative lines (transcripts and other text)."""
-    kept = [ln for ln in body if _FIRST_PERSON.search(ln)]
-    if not kept:
-        kept = [ln for ln in body if not ln.rstrip().endswith("?") and len(ln.split()) >= 4]
-    return kept[:FALLBACK_LINES]
 
 
 def _atoms(text: str) -> list[str]:
@@ -208,7 +178,7 @@ class KnowledgeBase:
         facts = [f for f in facts if f and f.lower() not in {"filler", "none"}]
         if not facts:
             body = [ln for ln in lines if not _HEADER.match(ln)]
-            facts = _fallback(body)
+            facts = _fallback(body, FALLBACK_LINES)
         atoms, dates, seen = [], [], set()
         for fact in facts:
             text, when = _split_date(fact, date)

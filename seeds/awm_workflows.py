@@ -32,6 +32,8 @@ Toolkit LLM calls: 0 per write, 0 per read.
 import re
 from dataclasses import dataclass, field
 
+from ._shared import _ACTION, _GOAL, _HEADER, _WORD, _session_date, _split_date, _succeeded
+
 # --- design parameters ---
 WORKFLOW_K = 2  # workflows shown per read
 MIN_WORKFLOW_SIM = 0.35  # workflows less similar than this to the task are not shown
@@ -66,12 +68,6 @@ INSTRUCTION_RESPONSE = (
 )
 ALWAYS_ON_KNOWLEDGE = ""
 
-_HEADER = re.compile(r"^\s*\[([^\]]{3,60})\]\s*$")
-_LEADING_DATE = re.compile(r"^\s*\[([^\]]{3,60})\]\s*")
-_DATE = re.compile(r"(\d{1,2})\s+([A-Za-z]+),?\s+(\d{4})")
-_ACTION = re.compile(r"^\s*(?:>|action\s*:|act\s*:)\s*(.+)$", re.IGNORECASE)
-_GOAL = re.compile(r"(?:your task is to\s*:?|task\s*:|goal\s*:)\s*(.+)", re.IGNORECASE)
-_WORD = re.compile(r"[A-Za-z0-9']+")
 _STOP = frozenset(
     "a an the and or but if of to in on at for with from by about as is am are was were be "
     "do does did have has had i you he she it we they me my your this that what so not no just "
@@ -95,24 +91,6 @@ class Query:
     question: str = field(default="", metadata={"description": "the question or task"})
     keywords: list[str] = field(
         default_factory=list, metadata={"description": "people, objects and topics asked about"})
-
-
-def _session_date(lines: list[str]) -> str:
-    if lines and _HEADER.match(lines[0]):
-        match = _DATE.search(lines[0])
-        return f"{match.group(1)} {match.group(2)} {match.group(3)}" if match else \
-            _HEADER.match(lines[0]).group(1).strip()
-    return ""
-
-
-def _split_date(text: str, default: str) -> tuple[str, str]:
-    """("Ana: ...", "8 May 2023") for "[8 May, 2023] Ana: ..."; other text keeps ``default``."""
-    match = _LEADING_DATE.match(text)
-    if match:
-        found = _DATE.search(match.group(1))
-        if found:
-            return text[match.end():], f"{found.group(1)} {found.group(2)} {found.group(3)}"
-    return text, default
 
 
 def abstract(step: str) -> str:
@@ -190,16 +168,9 @@ class KnowledgeBase:
 
     def observe(self, outcome: dict) -> None:
         """Keep only workflows induced from successful episodes (online protocol)."""
-        if not isinstance(outcome, dict):
+        success = _succeeded(outcome, SUCCESS_THRESHOLD)
+        if success is None:
             return
-        if isinstance(outcome.get("success"), bool):
-            success = outcome["success"]
-        else:
-            try:
-                success = float(outcome.get("score", outcome.get("reward", 0.0))) \
-                    >= SUCCESS_THRESHOLD
-            except (TypeError, ValueError):
-                return
         if not success:
             doomed = [w for w in self.recent if self.workflows.get(w, {}).get("support") == 1]
             for workflow_id in doomed:

@@ -21,8 +21,9 @@ the conversation miss; updated facts return old and new values alike; no reasoni
 Toolkit LLM calls: 0 per write, 0 per read.
 """
 
-import re
 from dataclasses import dataclass, field
+
+from ._shared import _HEADER, _STOP, _match_expression
 
 # --- design parameters ---
 TOP_K = 12  # best-matching turns per read (the MAX_CHARS cap applies on top)
@@ -49,14 +50,6 @@ INSTRUCTION_RESPONSE = (
 )
 ALWAYS_ON_KNOWLEDGE = ""
 
-_HEADER = re.compile(r"^\s*\[([^\]]{3,60})\]\s*$")
-_WORD = re.compile(r"[A-Za-z0-9]+")
-_STOP = frozenset(
-    "a an the and or but if of to in on at for with from by about as is am are was were be been "
-    "being do does did have has had i you he she it we they me him her us them my your his its "
-    "our their this that these those what which who whom whose when where why how there here "
-    "so not no yes just very really oh ok okay yeah can could would should will shall may might "
-    "must any some all now currently current latest recent recently ever still".split())
 
 
 @dataclass
@@ -70,16 +63,6 @@ class Query:
     keywords: list[str] = field(
         default_factory=list,
         metadata={"description": "words a matching turn would contain (names, synonyms)"})
-
-
-def _match_expression(text: str) -> str:
-    """An FTS5 MATCH string: quoted alphanumeric terms joined by OR (always valid syntax)."""
-    terms = []
-    for word in _WORD.findall(text):
-        low = word.lower()
-        if len(low) >= MIN_TERM_LEN and low not in _STOP and low not in terms:
-            terms.append(low)
-    return " OR ".join(f'"{t}"' for t in terms)
 
 
 class KnowledgeBase:
@@ -115,7 +98,7 @@ class KnowledgeBase:
 
     def read(self, query: Query) -> str:
         expression = _match_expression(
-            " ".join([query.question or "", *map(str, query.keywords or [])]))
+            " ".join([query.question or "", *map(str, query.keywords or [])]), _STOP, MIN_TERM_LEN)
         if not expression:
             return ""
         hits = self.db.execute(

@@ -28,6 +28,8 @@ Toolkit LLM calls: 1 per write, 0 per read.
 import re
 from dataclasses import dataclass, field
 
+from ._shared import _FIRST_PERSON, _HEADER, _match_expression, _session_date, _split_date
+
 # --- design parameters ---
 CHEATSHEET_CHARS = 2000  # maximum size of the cheatsheet
 RETRIEVE_K = 5  # raw turns retrieved at read time
@@ -59,12 +61,8 @@ INSTRUCTION_RESPONSE = (
 )
 ALWAYS_ON_KNOWLEDGE = ""
 
-_HEADER = re.compile(r"^\s*\[([^\]]{3,60})\]\s*$")
-_LEADING_DATE = re.compile(r"^\s*\[([^\]]{3,60})\]\s*")
-_DATE = re.compile(r"(\d{1,2})\s+([A-Za-z]+),?\s+(\d{4})")
 _SHEET = re.compile(r"<cheatsheet>(.*?)</cheatsheet>", re.DOTALL | re.IGNORECASE)
 _WORD = re.compile(r"[A-Za-z0-9]+")
-_FIRST_PERSON = re.compile(r"\b(I|I'm|I've|my|we|our)\b")
 _STOP = frozenset(
     "a an the and or but if of to in on at for with from by about as is am are was were be been "
     "being do does did have has had i you he she it we they me him her us them my your his its "
@@ -89,33 +87,6 @@ class Query:
 
 def _terms(text: str) -> set[str]:
     return {w.lower() for w in _WORD.findall(text) if w.lower() not in _STOP}
-
-
-def _session_date(lines: list[str]) -> str:
-    if lines and _HEADER.match(lines[0]):
-        match = _DATE.search(lines[0])
-        return f"{match.group(1)} {match.group(2)} {match.group(3)}" if match else \
-            _HEADER.match(lines[0]).group(1).strip()
-    return ""
-
-
-def _split_date(text: str, default: str) -> tuple[str, str]:
-    """("Ana: ...", "8 May 2023") for "[8 May, 2023] Ana: ..."; other text keeps ``default``."""
-    match = _LEADING_DATE.match(text)
-    if match:
-        found = _DATE.search(match.group(1))
-        if found:
-            return text[match.end():], f"{found.group(1)} {found.group(2)} {found.group(3)}"
-    return text, default
-
-
-def _match_expression(text: str) -> str:
-    terms = []
-    for word in _WORD.findall(text):
-        low = word.lower()
-        if len(low) >= 2 and low not in _STOP and low not in terms:
-            terms.append(low)
-    return " OR ".join(f'"{t}"' for t in terms)
 
 
 def _size(entries: list[str]) -> int:
@@ -214,7 +185,7 @@ class KnowledgeBase:
         entries = list(self.entries)
         out = ("Cheatsheet:\n" + "\n".join(f"- {e}" for e in entries)) if entries else ""
         expression = _match_expression(
-            " ".join([query.question or "", *map(str, query.keywords or [])]))
+            " ".join([query.question or "", *map(str, query.keywords or [])]), _STOP)
         if expression and RETRIEVE_K > 0:
             rows = self.db.execute(
                 "SELECT header, body FROM dc_turns WHERE dc_turns MATCH ? "

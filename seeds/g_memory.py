@@ -32,8 +32,9 @@ embedding similarity only; condensation by relevance can drop the step that matt
 Toolkit LLM calls: 0 per write, 0 per read.
 """
 
-import re
 from dataclasses import dataclass, field
+
+from ._shared import _HEADER, _session_date, _split_date
 
 # --- design parameters ---
 QUERY_K = 4  # nearest past tasks (query nodes) per read
@@ -70,10 +71,6 @@ INSTRUCTION_RESPONSE = (
 )
 ALWAYS_ON_KNOWLEDGE = ""
 
-_HEADER = re.compile(r"^\s*\[([^\]]{3,60})\]\s*$")
-_LEADING_DATE = re.compile(r"^\s*\[([^\]]{3,60})\]\s*")
-_DATE = re.compile(r"(\d{1,2})\s+([A-Za-z]+),?\s+(\d{4})")
-
 
 @dataclass
 class KnowledgeItem:
@@ -89,24 +86,6 @@ class Query:
     question: str = field(default="", metadata={"description": "the question or task"})
     keywords: list[str] = field(
         default_factory=list, metadata={"description": "people, objects and topics asked about"})
-
-
-def _session_date(lines: list[str]) -> str:
-    if lines and _HEADER.match(lines[0]):
-        match = _DATE.search(lines[0])
-        return f"{match.group(1)} {match.group(2)} {match.group(3)}" if match else \
-            _HEADER.match(lines[0]).group(1).strip()
-    return ""
-
-
-def _split_date(text: str, default: str) -> tuple[str, str]:
-    """("Ana: ...", "8 May 2023") for "[8 May, 2023] Ana: ..."; other text keeps ``default``."""
-    match = _LEADING_DATE.match(text)
-    if match:
-        found = _DATE.search(match.group(1))
-        if found:
-            return text[match.end():], f"{found.group(1)} {found.group(2)} {found.group(3)}"
-    return text, default
 
 
 class KnowledgeBase:

@@ -23,8 +23,9 @@ date headers; the fused list can still miss evidence both retrievers rank low.
 Toolkit LLM calls: 0 per write, 0 per read.
 """
 
-import re
 from dataclasses import dataclass, field
+
+from ._shared import _HEADER, _STOP, _match_expression
 
 # --- design parameters ---
 CANDIDATES = 30  # hits taken from each retriever before fusion
@@ -55,14 +56,6 @@ INSTRUCTION_RESPONSE = (
 )
 ALWAYS_ON_KNOWLEDGE = ""
 
-_HEADER = re.compile(r"^\s*\[([^\]]{3,60})\]\s*$")
-_WORD = re.compile(r"[A-Za-z0-9]+")
-_STOP = frozenset(
-    "a an the and or but if of to in on at for with from by about as is am are was were be been "
-    "being do does did have has had i you he she it we they me him her us them my your his its "
-    "our their this that these those what which who whom whose when where why how there here "
-    "so not no yes just very really oh ok okay yeah can could would should will shall may might "
-    "must any some all now currently current latest recent recently ever still".split())
 
 
 @dataclass
@@ -76,16 +69,6 @@ class Query:
     keywords: list[str] = field(
         default_factory=list,
         metadata={"description": "names, objects, synonyms a matching turn would contain"})
-
-
-def _match_expression(text: str) -> str:
-    """FTS5 MATCH string of quoted alphanumeric terms joined by OR (always valid syntax)."""
-    terms = []
-    for word in _WORD.findall(text):
-        low = word.lower()
-        if len(low) >= 2 and low not in _STOP and low not in terms:
-            terms.append(low)
-    return " OR ".join(f'"{t}"' for t in terms)
 
 
 class KnowledgeBase:
@@ -130,7 +113,7 @@ class KnowledgeBase:
 
     def _fused(self, text: str) -> list[tuple[int, int]]:
         scores: dict[str, float] = {}
-        expression = _match_expression(text)
+        expression = _match_expression(text, _STOP)
         if expression:
             rows = self.db.execute(
                 "SELECT uid FROM hy_fts WHERE hy_fts MATCH ? ORDER BY bm25(hy_fts) LIMIT ?",

@@ -32,6 +32,16 @@ Toolkit LLM calls: 0 per write, 0 per read.
 import re
 from dataclasses import dataclass, field
 
+from ._shared import (
+    _HEADER,
+    _NAME,
+    _RELATIVE,
+    _SPEAKER,
+    _fallback,
+    _session_date,
+    _split_date,
+)
+
 # --- design parameters ---
 PROFILE_FIELDS = {  # field -> (single-valued?, pattern recognising it in a fact)
     "job": (True, r"\b(?:works? as|working as|worked as|hired as|job as|career|profession)\b"),
@@ -78,16 +88,6 @@ INSTRUCTION_RESPONSE = (
 )
 ALWAYS_ON_KNOWLEDGE = ""
 
-_HEADER = re.compile(r"^\s*\[([^\]]{3,60})\]\s*$")
-_LEADING_DATE = re.compile(r"^\s*\[([^\]]{3,60})\]\s*")
-_DATE = re.compile(r"(\d{1,2})\s+([A-Za-z]+),?\s+(\d{4})")
-_SPEAKER = re.compile(r"^\s*([A-Z][\w'.-]*(?: [A-Z][\w'.-]*)?)\s*:\s*(.+)$")
-_RELATIVE = re.compile(
-    r"\b(?:[Mm]y|[Hh]is|[Hh]er|[A-Z]\w+'s) (?:sister|brother|mother|father|aunt|uncle|cousin|"
-    r"nephew|niece|grandmother|grandfather|son|daughter|wife|husband|partner) ([A-Z][a-z]+)")
-_NAME = re.compile(r"\b([A-Z][a-z]+)(?:'s)?\b")
-_FIRST_PERSON = re.compile(r"\b(I|I'm|I've|my|we|our)\b")
-
 
 @dataclass
 class KnowledgeItem:
@@ -106,32 +106,6 @@ class Query:
         default_factory=list, metadata={"description": "persons the question is about"})
     keywords: list[str] = field(
         default_factory=list, metadata={"description": "topics of the question"})
-
-
-def _session_date(lines: list[str]) -> str:
-    if lines and _HEADER.match(lines[0]):
-        match = _DATE.search(lines[0])
-        return f"{match.group(1)} {match.group(2)} {match.group(3)}" if match else \
-            _HEADER.match(lines[0]).group(1).strip()
-    return ""
-
-
-def _split_date(text: str, default: str) -> tuple[str, str]:
-    """("Ana: ...", "8 May 2023") for "[8 May, 2023] Ana: ..."; other text keeps ``default``."""
-    match = _LEADING_DATE.match(text)
-    if match:
-        found = _DATE.search(match.group(1))
-        if found:
-            return text[match.end():], f"{found.group(1)} {found.group(2)} {found.group(3)}"
-    return text, default
-
-def _fallback(body: list[str]) -> list[str]:
-    """Lines kept when the agent extracted nothing: first-person statements (conversations),
-    else informative lines (transcripts and other text)."""
-    kept = [ln for ln in body if _FIRST_PERSON.search(ln)]
-    if not kept:
-        kept = [ln for ln in body if not ln.rstrip().endswith("?") and len(ln.split()) >= 4]
-    return kept[:FALLBACK_LINES]
 
 
 def _entries(values) -> list[str]:
@@ -182,7 +156,7 @@ class KnowledgeBase:
         body = [ln for ln in lines if not _HEADER.match(ln)]
         memories = _entries(item.memories)
         if not memories and not item.profile_updates:
-            memories = [ln[:MAX_MEMORY_CHARS] for ln in _fallback(body)]
+            memories = [ln[:MAX_MEMORY_CHARS] for ln in _fallback(body, FALLBACK_LINES)]
         for entry in _entries(item.profile_updates) + memories:
             text, when = _split_date(entry, date)
             for person, name, value in patches(text):

@@ -31,6 +31,17 @@ import json
 import re
 from dataclasses import dataclass, field
 
+from ._shared import (
+    _FIRST_PERSON,
+    _HEADER,
+    _SKIP,
+    _SPEAKER,
+    _WORD,
+    _session_date,
+    _split_date,
+    _stem,
+)
+
 # --- design parameters ---
 TOP_K = 20  # facts returned per read
 NEIGHBOURS = 3  # stored facts compared with each candidate
@@ -63,20 +74,11 @@ INSTRUCTION_RESPONSE = (
 )
 ALWAYS_ON_KNOWLEDGE = ""
 
-_HEADER = re.compile(r"^\s*\[([^\]]{3,60})\]\s*$")
-_LEADING_DATE = re.compile(r"^\s*\[([^\]]{3,60})\]\s*")
-_DATE = re.compile(r"(\d{1,2})\s+([A-Za-z]+),?\s+(\d{4})")
-_SPEAKER = re.compile(r"^\s*([A-Z][\w'.-]*(?: [A-Z][\w'.-]*)?)\s*:\s*(.+)$")
-_WORD = re.compile(r"[A-Za-z0-9']+")
-_SKIP = frozenset(
-    "i we he she they you it my our his her their its now just recently finally also still "
-    "actually really currently already even then again officially a an the".split())
 _GENERIC_VERBS = frozenset(
     "have has had got get gets is am are was were be like likes liked love loves loved own "
     "owns enjoy enjoys".split())
 _NEGATION = re.compile(r"\b(no longer|not anymore|any ?more|stopped|quit|gave up|sold|left)\b",
                        re.IGNORECASE)
-_FIRST_PERSON = re.compile(r"\b(I|I'm|I've|my|we|our)\b")
 
 
 @dataclass
@@ -91,31 +93,6 @@ class Query:
     question: str = field(default="", metadata={"description": "the question, verbatim"})
     keywords: list[str] = field(
         default_factory=list, metadata={"description": "people, objects and topics asked about"})
-
-
-def _session_date(lines: list[str]) -> str:
-    if lines and _HEADER.match(lines[0]):
-        match = _DATE.search(lines[0])
-        return f"{match.group(1)} {match.group(2)} {match.group(3)}" if match else \
-            _HEADER.match(lines[0]).group(1).strip()
-    return ""
-
-
-def _split_date(text: str, default: str) -> tuple[str, str]:
-    """("Ana: ...", "8 May 2023") for "[8 May, 2023] Ana: ..."; other text keeps ``default``."""
-    match = _LEADING_DATE.match(text)
-    if match:
-        found = _DATE.search(match.group(1))
-        if found:
-            return text[match.end():], f"{found.group(1)} {found.group(2)} {found.group(3)}"
-    return text, default
-
-
-def _stem(word: str) -> str:
-    for suffix in ("ing", "ed", "es", "s"):
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            return word[: -len(suffix)]
-    return word
 
 
 def _subject_relation(text: str) -> tuple[str, str]:

@@ -37,6 +37,8 @@ Toolkit LLM calls: 0 per write, 0 per read.
 import re
 from dataclasses import dataclass, field
 
+from ._shared import _HEADER, _NAME, _SPEAKER, _fallback, _session_date, _split_date
+
 # --- design parameters ---
 PROFILE_CHARS = 1200  # budget of the profile tier
 TARGETED_CHARS = 2000  # budget of the targeted tier
@@ -95,19 +97,13 @@ INSTRUCTION_RESPONSE = (
 )
 ALWAYS_ON_KNOWLEDGE = ""
 
-_HEADER = re.compile(r"^\s*\[([^\]]{3,60})\]\s*$")
-_LEADING_DATE = re.compile(r"^\s*\[([^\]]{3,60})\]\s*")
-_DATE = re.compile(r"(\d{1,2})\s+([A-Za-z]+),?\s+(\d{4})")
-_SPEAKER = re.compile(r"^\s*([A-Z][\w'.-]*(?: [A-Z][\w'.-]*)?)\s*:\s*(.+)$")
 _RELATIVE = re.compile(
     r"\b(?:[Mm]y|[Hh]is|[Hh]er|[A-Z]\w+'s) (?:sister|brother|mother|father|mom|dad|aunt|uncle|"
     r"cousin|nephew|niece|grandmother|grandfather|grandma|grandpa|son|daughter|wife|husband|"
     r"partner) ([A-Z][a-z]+)")
-_NAME = re.compile(r"\b([A-Z][a-z]+)(?:'s)?\b")
 _NOT_NAMES = frozenset(
     "What When Where Which Who Whom Whose Why How Did Does Do Is Are Was Were Has Have Had The "
     "A An In On At For And Or But If Not I".split())
-_FIRST_PERSON = re.compile(r"\b(I|I'm|I've|my|we|our)\b")
 _TIERS = ("profile", "targeted", "deep")
 
 
@@ -127,32 +123,6 @@ class Query:
         default_factory=list, metadata={"description": "persons named in the question"})
     keywords: list[str] = field(
         default_factory=list, metadata={"description": "topics the question is about"})
-
-
-def _session_date(lines: list[str]) -> str:
-    if lines and _HEADER.match(lines[0]):
-        match = _DATE.search(lines[0])
-        return f"{match.group(1)} {match.group(2)} {match.group(3)}" if match else \
-            _HEADER.match(lines[0]).group(1).strip()
-    return ""
-
-
-def _split_date(text: str, default: str) -> tuple[str, str]:
-    """("Ana: ...", "8 May 2023") for "[8 May, 2023] Ana: ..."; other text keeps ``default``."""
-    match = _LEADING_DATE.match(text)
-    if match:
-        found = _DATE.search(match.group(1))
-        if found:
-            return text[match.end():], f"{found.group(1)} {found.group(2)} {found.group(3)}"
-    return text, default
-
-def _fallback(body: list[str]) -> list[str]:
-    """Lines kept when the agent extracted nothing: first-person statements (conversations),
-    else informative lines (transcripts and other text)."""
-    kept = [ln for ln in body if _FIRST_PERSON.search(ln)]
-    if not kept:
-        kept = [ln for ln in body if not ln.rstrip().endswith("?") and len(ln.split()) >= 4]
-    return kept[:FALLBACK_LINES]
 
 
 def _people_of(text: str) -> list[tuple[str, bool]]:
@@ -199,7 +169,7 @@ class KnowledgeBase:
         facts = [f for f in facts if f and f.lower() not in {"filler", "none"}]
         if not facts:
             body = [ln for ln in lines if not _HEADER.match(ln)]
-            facts = _fallback(body)
+            facts = _fallback(body, FALLBACK_LINES)
         known = set(self.lines)
         ids, docs, metas = [], [], []
         for fact in facts:

@@ -33,6 +33,18 @@ Toolkit LLM calls: 0 per write, 0 per read.
 import re
 from dataclasses import dataclass, field
 
+from ._shared import (
+    _HEADER,
+    _LEADING_DATE,
+    _NAME,
+    _RELATIVE,
+    _SPEAKER,
+    _fallback,
+    _match_expression,
+    _session_date,
+    _split_date,
+)
+
 # --- design parameters ---
 CORE_BLOCK_CHARS = 600  # size limit of one person's core block (memory pressure beyond)
 CORE_SHARE = 0.4  # share of the read budget for core memory
@@ -66,16 +78,6 @@ INSTRUCTION_RESPONSE = (
 )
 ALWAYS_ON_KNOWLEDGE = ""
 
-_HEADER = re.compile(r"^\s*\[([^\]]{3,60})\]\s*$")
-_LEADING_DATE = re.compile(r"^\s*\[([^\]]{3,60})\]\s*")
-_DATE = re.compile(r"(\d{1,2})\s+([A-Za-z]+),?\s+(\d{4})")
-_SPEAKER = re.compile(r"^\s*([A-Z][\w'.-]*(?: [A-Z][\w'.-]*)?)\s*:\s*(.+)$")
-_RELATIVE = re.compile(
-    r"\b(?:[Mm]y|[Hh]is|[Hh]er|[A-Z]\w+'s) (?:sister|brother|mother|father|aunt|uncle|cousin|"
-    r"nephew|niece|grandmother|grandfather|son|daughter|wife|husband|partner) ([A-Z][a-z]+)")
-_NAME = re.compile(r"\b([A-Z][a-z]+)(?:'s)?\b")
-_WORD = re.compile(r"[A-Za-z0-9]+")
-_FIRST_PERSON = re.compile(r"\b(I|I'm|I've|my|we|our)\b")
 _STOP = frozenset(
     "a an the and or but if of to in on at for with from by about as is am are was were be been "
     "do does did have has had i you he she it we they me him her us them my your his its our "
@@ -101,32 +103,6 @@ class Query:
         default_factory=list, metadata={"description": "topics of the question"})
 
 
-def _session_date(lines: list[str]) -> str:
-    if lines and _HEADER.match(lines[0]):
-        match = _DATE.search(lines[0])
-        return f"{match.group(1)} {match.group(2)} {match.group(3)}" if match else \
-            _HEADER.match(lines[0]).group(1).strip()
-    return ""
-
-
-def _split_date(text: str, default: str) -> tuple[str, str]:
-    """("Ana: ...", "8 May 2023") for "[8 May, 2023] Ana: ..."; other text keeps ``default``."""
-    match = _LEADING_DATE.match(text)
-    if match:
-        found = _DATE.search(match.group(1))
-        if found:
-            return text[match.end():], f"{found.group(1)} {found.group(2)} {found.group(3)}"
-    return text, default
-
-def _fallback(body: list[str]) -> list[str]:
-    """Lines kept when the agent extracted nothing: first-person statements (conversations),
-    else informative lines (transcripts and other text)."""
-    kept = [ln for ln in body if _FIRST_PERSON.search(ln)]
-    if not kept:
-        kept = [ln for ln in body if not ln.rstrip().endswith("?") and len(ln.split()) >= 4]
-    return kept[:FALLBACK_LINES]
-
-
 def _owner(text: str) -> str:
     """Whose core block an entry belongs to: the named relative, else speaker / first name."""
     relative = _RELATIVE.search(text)
@@ -141,15 +117,6 @@ def _owner(text: str) -> str:
 
 def _slot(text: str) -> str:
     return next((s for s, p in SLOTS.items() if re.search(p, text, re.IGNORECASE)), "")
-
-
-def _match_expression(text: str) -> str:
-    terms = []
-    for word in _WORD.findall(text):
-        low = word.lower()
-        if len(low) >= 2 and low not in _STOP and low not in terms:
-            terms.append(low)
-    return " OR ".join(f'"{t}"' for t in terms)
 
 
 def _entries(values) -> list[str]:
@@ -187,7 +154,7 @@ class KnowledgeBase:
             self.db.commit()
         core = _entries(item.core_memory)
         if not core:
-            core = [ln[:MAX_ENTRY_CHARS] for ln in _fallback(body)]
+            core = [ln[:MAX_ENTRY_CHARS] for ln in _fallback(body, FALLBACK_LINES)]
         evicted: list[tuple[str, str]] = []
         for entry in core:
             text, when = _split_date(entry, date)
@@ -259,7 +226,7 @@ class KnowledgeBase:
                 used += len(line) + 1
             if len(block) > 1:
                 parts.append("\n".join(block))
-        expression = _match_expression(text)
+        expression = _match_expression(text, _STOP)
         if expression and RECALL_K > 0:
             rows = self.db.execute(
                 "SELECT date, body FROM memgpt_recall WHERE memgpt_recall MATCH ? "

@@ -40,6 +40,8 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from ._shared import _DATE, _HEADER, _MONTHS, _NAME, _WEEKDAYS, _WORD, _fmt
+
 # --- design parameters ---
 CANDIDATE_TURNS = 60  # nearest turns that vote for sessions (relevance filter)
 CANDIDATE_SESSIONS = 10  # sessions kept by the coarse stage
@@ -77,12 +79,6 @@ INSTRUCTION_RESPONSE = (
 )
 ALWAYS_ON_KNOWLEDGE = ""
 
-_HEADER = re.compile(r"^\s*\[([^\]]{3,60})\]\s*$")
-_DATE = re.compile(r"(\d{1,2})\s+([A-Za-z]+),?\s+(\d{4})")
-_WORD = re.compile(r"[A-Za-z0-9']+")
-_MONTHS = ["january", "february", "march", "april", "may", "june", "july", "august",
-           "september", "october", "november", "december"]
-_WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 _COUNTS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
            "seven": 7, "eight": 8, "nine": 9, "ten": 10}
 _RELATIVE = re.compile(
@@ -98,7 +94,6 @@ _YEAR = re.compile(r"\b(?:in|during) (\d{4})\b")
 _BEFORE_AFTER = re.compile(r"\b(before|after|since|until)\b", re.IGNORECASE)
 _RECENT = re.compile(r"\b(now|currently|current|latest|most recent(?:ly)?|these days|"
                      r"at the moment|still)\b", re.IGNORECASE)
-_NAME = re.compile(r"\b([A-Z][a-z]+)(?:'s)?\b")
 _NOT_NAMES = frozenset(
     "what when where which who whom whose why how did does do is are was were has have had "
     "the a an in on at for and or but if not i".split())
@@ -150,10 +145,6 @@ def _parse_day(text: str) -> date | None:
             except ValueError:
                 continue
     return None
-
-
-def _fmt(day: date) -> str:
-    return f"{day.day} {_MONTHS[day.month - 1].capitalize()} {day.year}"
 
 
 def _month_shift(day: date, months: int) -> date:

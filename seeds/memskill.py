@@ -34,6 +34,8 @@ import json
 import re
 from dataclasses import dataclass, field
 
+from ._shared import _HEADER, _session_date, _split_date, _succeeded
+
 # --- design parameters ---
 SKILLS = {  # name -> (cue pattern: the lines the skill handles, card: how to apply it)
     "dated_events": (r"\b(?:yesterday|today|tonight|this morning|last \w+|\w+ (?:days?|weeks?|"
@@ -80,9 +82,6 @@ INSTRUCTION_RESPONSE = (
 )
 ALWAYS_ON_KNOWLEDGE = ""
 
-_HEADER = re.compile(r"^\s*\[([^\]]{3,60})\]\s*$")
-_LEADING_DATE = re.compile(r"^\s*\[([^\]]{3,60})\]\s*")
-_DATE = re.compile(r"(\d{1,2})\s+([A-Za-z]+),?\s+(\d{4})")
 _WORD = re.compile(r"[a-z0-9]+")
 
 
@@ -98,24 +97,6 @@ class Query:
     question: str = field(default="", metadata={"description": "the question or task"})
     keywords: list[str] = field(
         default_factory=list, metadata={"description": "people, objects and topics asked about"})
-
-
-def _session_date(lines: list[str]) -> str:
-    if lines and _HEADER.match(lines[0]):
-        match = _DATE.search(lines[0])
-        return f"{match.group(1)} {match.group(2)} {match.group(3)}" if match else \
-            _HEADER.match(lines[0]).group(1).strip()
-    return ""
-
-
-def _split_date(text: str, default: str) -> tuple[str, str]:
-    """("Ana: ...", "8 May 2023") for "[8 May, 2023] Ana: ..."; other text keeps ``default``."""
-    match = _LEADING_DATE.match(text)
-    if match:
-        found = _DATE.search(match.group(1))
-        if found:
-            return text[match.end():], f"{found.group(1)} {found.group(2)} {found.group(3)}"
-    return text, default
 
 
 def _norm(text: str) -> str:
@@ -226,16 +207,9 @@ class KnowledgeBase:
     # -- designer ------------------------------------------------------------------------
     def observe(self, outcome: dict) -> None:
         """Reweight the skills used since the last observe by the episode's outcome."""
-        if not isinstance(outcome, dict):
+        success = _succeeded(outcome, SUCCESS_THRESHOLD)
+        if success is None:
             return
-        if isinstance(outcome.get("success"), bool):
-            success = outcome["success"]
-        else:
-            try:
-                success = float(outcome.get("score", outcome.get("reward", 0.0))) \
-                    >= SUCCESS_THRESHOLD
-            except (TypeError, ValueError):
-                return
         low, high = WEIGHT_RANGE
         for name in set(self.used):
             step = WEIGHT_STEP if success else -WEIGHT_STEP

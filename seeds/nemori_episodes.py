@@ -36,6 +36,8 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
+from ._shared import _HEADER, _SPEAKER, _session_date, _split_date
+
 # --- design parameters ---
 BOUNDARY_SIM = 0.25  # a line less similar than this to the event centroid opens a new event
 MIN_EVENT_LINES = 3  # an event is never cut before it has this many lines
@@ -69,10 +71,6 @@ INSTRUCTION_RESPONSE = (
 )
 ALWAYS_ON_KNOWLEDGE = ""
 
-_HEADER = re.compile(r"^\s*\[([^\]]{3,60})\]\s*$")
-_LEADING_DATE = re.compile(r"^\s*\[([^\]]{3,60})\]\s*")
-_DATE = re.compile(r"(\d{1,2})\s+([A-Za-z]+),?\s+(\d{4})")
-_SPEAKER = re.compile(r"^\s*([A-Z][\w'.-]*(?: [A-Z][\w'.-]*)?)\s*:\s*(.+)$")
 _WORD = re.compile(r"[A-Za-z][A-Za-z']+")
 _STOP = frozenset(
     "a an the and or but if of to in on at for with from by about as is am are was were be been "
@@ -94,24 +92,6 @@ class Query:
     question: str = field(default="", metadata={"description": "the question, verbatim"})
     keywords: list[str] = field(
         default_factory=list, metadata={"description": "people, objects and topics asked about"})
-
-
-def _session_date(lines: list[str]) -> str:
-    if lines and _HEADER.match(lines[0]):
-        match = _DATE.search(lines[0])
-        return f"{match.group(1)} {match.group(2)} {match.group(3)}" if match else \
-            _HEADER.match(lines[0]).group(1).strip()
-    return ""
-
-
-def _split_date(text: str, default: str) -> tuple[str, str]:
-    """("Ana: ...", "8 May 2023") for "[8 May, 2023] Ana: ..."; other text keeps ``default``."""
-    match = _LEADING_DATE.match(text)
-    if match:
-        found = _DATE.search(match.group(1))
-        if found:
-            return text[match.end():], f"{found.group(1)} {found.group(2)} {found.group(3)}"
-    return text, default
 
 
 def _content(text: str) -> list[str]:

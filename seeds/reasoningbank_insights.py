@@ -31,6 +31,8 @@ Toolkit LLM calls: 0 per write, 0 per read.
 import re
 from dataclasses import dataclass, field
 
+from ._shared import _HEADER, _session_date, _succeeded
+
 # --- design parameters ---
 CANDIDATES = 40  # content rows retrieved before grouping into items
 TOP_ITEMS = 5  # memory items shown per read
@@ -63,8 +65,6 @@ INSTRUCTION_RESPONSE = (
 )
 ALWAYS_ON_KNOWLEDGE = ""
 
-_HEADER = re.compile(r"^\s*\[([^\]]{3,60})\]\s*$")
-_DATE = re.compile(r"(\d{1,2})\s+([A-Za-z]+),?\s+(\d{4})")
 _WORD = re.compile(r"[A-Za-z0-9]+")
 
 
@@ -83,14 +83,6 @@ class Query:
     question: str = field(default="", metadata={"description": "the question, verbatim"})
     keywords: list[str] = field(
         default_factory=list, metadata={"description": "people, objects and topics asked about"})
-
-
-def _session_date(lines: list[str]) -> str:
-    if lines and _HEADER.match(lines[0]):
-        match = _DATE.search(lines[0])
-        return f"{match.group(1)} {match.group(2)} {match.group(3)}" if match else \
-            _HEADER.match(lines[0]).group(1).strip()
-    return ""
 
 
 def _clean(text: object, limit: int) -> str:
@@ -150,16 +142,9 @@ class KnowledgeBase:
 
     def observe(self, outcome: dict) -> None:
         """Label the items written since the last observe with the episode's outcome."""
-        if not isinstance(outcome, dict) or not self.pending:
+        success = _succeeded(outcome, SUCCESS_THRESHOLD)
+        if success is None or not self.pending:
             return
-        if isinstance(outcome.get("success"), bool):
-            success = outcome["success"]
-        else:
-            try:
-                success = float(outcome.get("score", outcome.get("reward", 0.0))) \
-                    >= SUCCESS_THRESHOLD
-            except (TypeError, ValueError):
-                return
         for item_id in self.pending:
             self.items[item_id]["status"] = "success" if success else "failure"
         self.pending = []

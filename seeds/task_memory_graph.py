@@ -35,6 +35,8 @@ Toolkit LLM calls: 0 per write, 0 per read.
 import re
 from dataclasses import dataclass, field
 
+from ._shared import _ACTION, _GOAL, _HEADER, _RELATIVE, _SPEAKER, _WORD, _session_date, _split_date
+
 # --- design parameters ---
 TOP_K = 18  # subtask nodes shown per read
 SAME_TASK_SIM = 0.9  # a task this similar to a stored root continues that root
@@ -69,17 +71,7 @@ INSTRUCTION_RESPONSE = (
 )
 ALWAYS_ON_KNOWLEDGE = ""
 
-_HEADER = re.compile(r"^\s*\[([^\]]{3,60})\]\s*$")
-_LEADING_DATE = re.compile(r"^\s*\[([^\]]{3,60})\]\s*")
-_DATE = re.compile(r"(\d{1,2})\s+([A-Za-z]+),?\s+(\d{4})")
-_SPEAKER = re.compile(r"^\s*([A-Z][\w'.-]*(?: [A-Z][\w'.-]*)?)\s*:\s*(.+)$")
-_RELATIVE = re.compile(
-    r"\b(?:[Mm]y|[Hh]is|[Hh]er|[A-Z]\w+'s) (?:sister|brother|mother|father|aunt|uncle|cousin|"
-    r"nephew|niece|grandmother|grandfather|son|daughter|wife|husband|partner) ([A-Z][a-z]+)")
-_ACTION = re.compile(r"^\s*(?:>|action\s*:|act\s*:)\s*(.+)$", re.IGNORECASE)
-_GOAL = re.compile(r"(?:your task is to\s*:?|task\s*:|goal\s*:)\s*(.+)", re.IGNORECASE)
 _NOTHING = re.compile(r"\bnothing happens\b|\bcan't\b|\bcannot\b", re.IGNORECASE)
-_WORD = re.compile(r"[A-Za-z0-9']+")
 _STATUS = ("done", "failed", "pending")
 
 
@@ -97,24 +89,6 @@ class Query:
     question: str = field(default="", metadata={"description": "the question or task"})
     keywords: list[str] = field(
         default_factory=list, metadata={"description": "people, objects and topics asked about"})
-
-
-def _session_date(lines: list[str]) -> str:
-    if lines and _HEADER.match(lines[0]):
-        match = _DATE.search(lines[0])
-        return f"{match.group(1)} {match.group(2)} {match.group(3)}" if match else \
-            _HEADER.match(lines[0]).group(1).strip()
-    return ""
-
-
-def _split_date(text: str, default: str) -> tuple[str, str]:
-    """("Ana: ...", "8 May 2023") for "[8 May, 2023] Ana: ..."; other text keeps ``default``."""
-    match = _LEADING_DATE.match(text)
-    if match:
-        found = _DATE.search(match.group(1))
-        if found:
-            return text[match.end():], f"{found.group(1)} {found.group(2)} {found.group(3)}"
-    return text, default
 
 
 def _key(text: str) -> str:

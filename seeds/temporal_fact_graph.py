@@ -36,6 +36,21 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from ._shared import (
+    _DATE,
+    _FIRST_PERSON,
+    _HEADER,
+    _LEADING_DATE,
+    _MONTHS,
+    _SKIP,
+    _SPEAKER,
+    _WEEKDAYS,
+    _WORD,
+    _fmt,
+    _match_expression,
+    _stem,
+)
+
 # --- design parameters ---
 CANDIDATES = 30  # facts taken from the lexical index
 ENTITY_FACTS = 12  # facts added per entity named in the query
@@ -73,24 +88,12 @@ INSTRUCTION_RESPONSE = (
 )
 ALWAYS_ON_KNOWLEDGE = ""
 
-_HEADER = re.compile(r"^\s*\[([^\]]{3,60})\]\s*$")
-_LEADING_DATE = re.compile(r"^\s*\[([^\]]{3,60})\]\s*")
-_DATE = re.compile(r"(\d{1,2})\s+([A-Za-z]+),?\s+(\d{4})")
-_SPEAKER = re.compile(r"^\s*([A-Z][\w'.-]*(?: [A-Z][\w'.-]*)?)\s*:\s*(.+)$")
-_WORD = re.compile(r"[A-Za-z0-9']+")
-_MONTHS = ["january", "february", "march", "april", "may", "june", "july", "august",
-           "september", "october", "november", "december"]
-_WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 _NUMBERS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
             "seven": 7, "eight": 8, "nine": 9, "ten": 10}  # vague amounts stay unresolved
-_SKIP = frozenset(
-    "i we he she they you it my our his her their its now just recently finally also still "
-    "actually really currently already even then again officially a an the".split())
 _STOP = _SKIP | frozenset(
     "and or but if of to in on at for with from by about as is am are was were be been do does "
     "did have has had me him her us them this that what which who when where why how so not no "
     "can could would will current currently latest recent recently ever".split())
-_FIRST_PERSON = re.compile(r"\b(I|I'm|I've|my|we|our)\b")
 _PRONOUNS = [(r"\bI'm\b", "{s} is"), (r"\bI've\b", "{s} has"), (r"\bI'll\b", "{s} will"),
              (r"\bI\b", "{s}"), (r"\b[Mm]y\b", "{s}'s"), (r"\b[Mm]e\b", "{s}")]
 
@@ -128,10 +131,6 @@ def _parse_day(text: str) -> date | None:
         return date(int(match.group(3)), month, int(match.group(1)))
     except ValueError:
         return None
-
-
-def _fmt(day: date) -> str:
-    return f"{day.day} {_MONTHS[day.month - 1].capitalize()} {day.year}"
 
 
 def _shift_months(day: date, months: int) -> date:
@@ -211,11 +210,6 @@ def _resolve_dates(text: str, day: date | None) -> tuple[str, date | None]:
 
 
 # -- fact parsing --------------------------------------------------------------------------
-def _stem(word: str) -> str:
-    for suffix in ("ing", "ed", "es", "s"):
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            return word[: -len(suffix)]
-    return word
 
 
 def _edge_type(text: str) -> str:
@@ -271,15 +265,6 @@ def _norm(text: str) -> str:
     """The first content words of an object: enough to tell 'Lisbon' from 'Oslo'."""
     stems = [_stem(w.lower()) for w in _WORD.findall(text) if w.lower() not in _STOP]
     return " ".join(stems[:OBJECT_KEY_WORDS])
-
-
-def _match_expression(text: str) -> str:
-    terms = []
-    for word in re.findall(r"[A-Za-z0-9]+", text):
-        low = word.lower()
-        if len(low) >= 2 and low not in _STOP and low not in terms:
-            terms.append(low)
-    return " OR ".join(f'"{t}"' for t in terms)
 
 
 class KnowledgeBase:
@@ -345,7 +330,7 @@ class KnowledgeBase:
         if not text:
             return ""
         scores: dict[int, float] = {}
-        expression = _match_expression(text)
+        expression = _match_expression(text, _STOP)
         if expression:
             rows = self.db.execute(
                 "SELECT fid FROM tfg_fts WHERE tfg_fts MATCH ? ORDER BY bm25(tfg_fts) LIMIT ?",

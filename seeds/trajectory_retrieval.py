@@ -26,6 +26,8 @@ Toolkit LLM calls: 0 per write, 0 per read.
 import re
 from dataclasses import dataclass, field
 
+from ._shared import _HEADER
+
 # --- design parameters ---
 TOP_EPISODES = 3  # episodes returned per read
 CANDIDATES = 40  # nearest rows (episode rows and line rows) that vote for episodes
@@ -55,7 +57,6 @@ INSTRUCTION_RESPONSE = (
 )
 ALWAYS_ON_KNOWLEDGE = ""
 
-_HEADER = re.compile(r"^\s*\[([^\]]{3,60})\]\s*$")
 _WORD = re.compile(r"[a-z0-9]+")
 _STOP = frozenset(
     "a an the and or but if of to in on at for with from by about as is am are was were be "

@@ -145,10 +145,10 @@ def test_expert_episodes_and_items(task):
 def test_play_with_oracle_and_with_memory(task):
     from evolve.evaluate import EvalSettings, evaluate_program
     from evolve.llm.factory import build_hub
-    from evolve.seeds import seed_path
+    from evolve.seeds import seed_source
 
     hub = build_hub(model="offline", embedder="hashing")
-    source = seed_path("trajectory_retrieval").read_text()
+    source = seed_source("trajectory_retrieval")
     oracle = evaluate_program(source, task, hub, EvalSettings(split="val", oracle=True))
     assert oracle.status == "ok" and oracle.score == 1.0
     played = evaluate_program(source, task, hub, EvalSettings(split="test"))

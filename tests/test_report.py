@@ -27,7 +27,7 @@ from evolve.cli import main
 from evolve.lineage import LineageStore
 from evolve.report import build_report, load_run, plot
 from evolve.report.highlight import diff_html, highlight_python
-from evolve.seeds import seed_path
+from evolve.seeds import seed_source
 
 CATEGORIES = ("1", "2", "3", "4", "5")
 
@@ -64,7 +64,7 @@ def make_synthetic_run(run_dir: Path, n_programs: int, *, seed: int = 0,
     pool: list[tuple[str, str, float]] = []  # (id, source, score)
     marks = {}
     for name in ("vector_search", "bm25", "full_context"):
-        source = seed_path(name).read_text()
+        source = seed_source(name)
         pid = program_id(source)
         score = float(rng.uniform(0.4, 0.6))
         store.add_program(pid, cid, source, name=name, iteration=0, origin="seed",
@@ -286,7 +286,7 @@ def _text(fragment: str) -> str:
 
 
 def test_highlighter_keeps_the_source_exactly() -> None:
-    source = seed_path("vector_search").read_text()
+    source = seed_source("vector_search")
     highlighted = highlight_python(source)
     assert _text(highlighted) == source
     assert '<span class="k">class</span> <span class="f">KnowledgeBase</span>' in highlighted

@@ -88,10 +88,10 @@ def test_official_folds_use_the_dev_and_test_seed_ranges():
 def test_oracle_tips_solve_and_no_memory_mostly_fails(task):
     from evolve.evaluate import EvalSettings, evaluate_program
     from evolve.llm.factory import build_hub
-    from evolve.seeds import seed_path
+    from evolve.seeds import seed_source
 
     hub = build_hub(model="offline", embedder="hashing")
-    source = seed_path("no_memory").read_text()
+    source = seed_source("no_memory")
     oracle = evaluate_program(source, task, hub, EvalSettings(split="val", oracle=True))
     assert oracle.status == "ok" and oracle.score == 1.0
     assert oracle.per_category == {"twc": 1.0}
@@ -107,11 +107,11 @@ def test_oracle_tips_solve_and_no_memory_mostly_fails(task):
 def test_trajectory_memory_beats_no_memory():
     from evolve.evaluate import EvalSettings, evaluate_program
     from evolve.llm.factory import build_hub
-    from evolve.seeds import seed_path
+    from evolve.seeds import seed_source
 
     task = make_task("twx", {"game": "twc", "episodes": "60", "val": "12", "test": "0"})
     hub = build_hub(model="offline", embedder="hashing")
-    scores = {name: evaluate_program(seed_path(name).read_text(), task, hub,
+    scores = {name: evaluate_program(seed_source(name), task, hub,
                                      EvalSettings(split="val")).score
               for name in ("no_memory", "trajectory_retrieval")}
     assert scores["no_memory"] <= 0.3

@@ -26,7 +26,7 @@ from typing import Any
 
 from evolve.errors import UsageError
 from evolve.llm.limits import check_extra_body_table, check_max_tokens_table
-from evolve.seeds import list_seeds, seed_path
+from evolve.seeds import list_seeds, program_file_source, seed_path
 
 from .config import CampaignConfig
 
@@ -404,9 +404,11 @@ def resolve_seeds(config: CampaignConfig, config_dir: str | Path) -> list[tuple[
                                  "or give a path to a .py file)")
             file, name = seed_path(entry), entry
         try:
-            source = file.read_text(encoding="utf-8")
+            source = program_file_source(file)  # a seed file (or copy): its helpers inlined
         except (OSError, UnicodeDecodeError) as exc:
             raise UsageError(f"search.seeds: cannot read {entry}: {exc}") from None
+        except UsageError as exc:  # SeedBuildError: its shared helpers cannot be inlined
+            raise UsageError(f"search.seeds: {exc}") from None
         if any(name == seen for seen, _ in out):
             raise UsageError(f"search.seeds: two seeds are named {name!r}; rename one file")
         out.append((name, source))

@@ -19,8 +19,11 @@ def seed_tag(seed: SeedInfo) -> str:
 
 
 def list_seeds_cmd(args: argparse.Namespace) -> int:
-    from ..seeds import list_seeds
+    from ..seeds import list_seeds, seed_source
 
+    if getattr(args, "name", None):  # the program eval, campaigns and the meta-agent get
+        print(seed_source(args.name), end="")
+        return 0
     seeds = list_seeds()
     if args.json:
         print(json.dumps([{"name": s.name, "path": str(s.path), "summary": s.summary,

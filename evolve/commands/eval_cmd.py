@@ -24,20 +24,19 @@ def parse_task_args(pairs: list[str]) -> dict[str, str]:
 
 def resolve_program(spec: str) -> tuple[str, str]:
     """Read a program given as a path, or as a seed name when no such file exists."""
+    from ..seeds import list_seeds, program_file_source, seed_path, seed_source
+
     path = Path(spec)
     if path.is_file():
         try:
-            return path.read_text(encoding="utf-8"), str(path)
+            return program_file_source(path), str(path)  # a seed file (or copy): helpers inlined
         except (OSError, UnicodeDecodeError) as exc:
             raise UsageError(f"cannot read program {spec}: {exc}") from None
     if path.exists():
         raise UsageError(f"program {spec} is not a file")
-    from ..seeds import list_seeds, seed_path
-
     name = path.stem if path.suffix == ".py" else spec
     if path.parent.name in ("", "seeds") and name in {s.name for s in list_seeds()}:
-        seed = seed_path(name)
-        return seed.read_text(encoding="utf-8"), str(seed)
+        return seed_source(name), str(seed_path(name))
     raise UsageError(f"program file not found: {spec}")
 
 
