@@ -158,8 +158,12 @@ def test_campaign_on_a_full_disk_stops_cleanly_and_resumes(
     reference = tmp_path / "reference"
     assert main(["run", str(QUICKSTART), "--run-dir", str(reference), "--set",
                  "search.iterations=4", *TINY]) == 0
+    capsys.readouterr()
+    assert main(["programs", str(reference), "--json"]) == 0
+    expected = capsys.readouterr().out
     with tmpfs(tmp_path / "disk", "1m") as disk:
         run = disk / "run"
+        run.mkdir()  # an existing run dir gets its record in place, so the disk fills later
         line = one_line(["run", str(QUICKSTART), "--run-dir", str(run), "--set",
                          "search.iterations=4", *TINY], capsys)
         assert "no space left on device" in line and str(run) in line
@@ -168,9 +172,23 @@ def test_campaign_on_a_full_disk_stops_cleanly_and_resumes(
         assert main(["resume", str(run), "--quiet"]) == 0  # ...and nothing was lost
         capsys.readouterr()
         assert main(["programs", str(run), "--json"]) == 0
-        resumed = capsys.readouterr().out
-    assert main(["programs", str(reference), "--json"]) == 0
-    assert resumed == capsys.readouterr().out
+        assert capsys.readouterr().out == expected
+
+
+def test_a_disk_full_before_the_run_dir_exists_says_run_again(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A new run dir is set up in a hidden staging dir: when that fills the disk nothing is
+    published, so the line names the run dir and says to run the same command again."""
+    with tmpfs(tmp_path / "disk", "256k") as disk:
+        run = disk / "run"
+        args = ["run", str(QUICKSTART), "--run-dir", str(run), "--set", "search.iterations=1",
+                *TINY]
+        line = one_line(args, capsys)
+        assert line.startswith(f"evolve: error: cannot set up {run}: no space left on device")
+        assert "run the same command again" in line and "staging" not in line
+        assert not run.exists() and not any(disk.iterdir())
+        remount(disk, "32m")
+        assert main([*args, "--quiet"]) == 0
 
 
 def test_cache_on_a_full_disk_is_named(tmp_path: Path,

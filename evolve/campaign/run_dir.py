@@ -20,6 +20,7 @@ from pathlib import Path
 
 from ..errors import UsageError
 from ..lineage import LineageStore, StoreError
+from ..user_errors import describe
 
 DB_NAME = "lineage.duckdb"
 _STAGING = ".{name}.evolve-setup-"
@@ -71,6 +72,16 @@ def create_run(run_dir: Path, campaign_id: str,
             os.rename(staging, run_dir)
         except OSError:  # another command created the run dir meanwhile
             raise already_holds(run_dir) from None
+    except UsageError:
+        raise
+    except Exception as exc:
+        # Nothing was published: name the run dir the user asked for (not the hidden staging
+        # dir) and say that running the same command again is the way on (resume has nothing).
+        reason = describe(exc)
+        if reason is None:
+            raise
+        raise UsageError(f"cannot set up {run_dir}: {reason.split(': free some space')[0]}; "
+                         "nothing was kept: fix that and run the same command again") from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     store = open_store(run_dir)
