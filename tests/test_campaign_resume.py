@@ -98,6 +98,9 @@ def test_sigkill_and_resume_ends_identical(tmp_path):
         if finished(resumed, tmp_path):  # killed after the campaign had already ended
             process = None
             break
+        if not resumed.exists():  # killed before the run dir was published: nothing to resume
+            process = evolve("run", str(QUICKSTART), "--run-dir", str(resumed), *SETTINGS)
+            continue
         process = evolve("resume", str(resumed), "--quiet")
     if process is not None:
         assert process.wait(timeout=300) == 0, process.stderr.read().decode()
@@ -115,6 +118,10 @@ def test_ctrl_c_abandons_the_step_cleanly_and_resume_finishes(tmp_path):
     # 20 iterations (~10 s here) so that Ctrl-C after 4 s lands inside the loop
     process = evolve("run", str(QUICKSTART), "--run-dir", str(run_dir), *SETTINGS,
                      "--set", "search.iterations=20")
+    # (a loaded machine may take seconds to set up: wait for the run dir, then into the loop)
+    deadline = time.monotonic() + 120
+    while not (run_dir / "lineage.duckdb").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
     time.sleep(4.0)
     process.send_signal(signal.SIGINT)
     code = process.wait(timeout=120)
@@ -218,3 +225,23 @@ def test_a_new_run_dir_appears_with_its_campaign_record(tmp_path):
     existing.mkdir()
     create_run(existing, "c3", lambda store: store.add_campaign("c3")).close()
     assert (existing / "lineage.duckdb").is_file()
+
+
+def test_resume_of_a_run_dir_that_was_never_published_says_to_run_again(tmp_path, capsys):
+    from evolve.cli import main
+
+    assert main(["resume", str(tmp_path / "never")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"evolve: error: {tmp_path / 'never'} does not exist")
+    assert "`evolve run`" in err and "\n" not in err
+
+
+def test_ctrl_c_before_the_run_dir_exists_says_nothing_was_kept(tmp_path, capsys):
+    from evolve.commands.campaign_cmds import _start
+
+    def interrupted_setup():
+        raise KeyboardInterrupt
+
+    assert _start(interrupted_setup, tmp_path / "run") is None
+    err = capsys.readouterr().err
+    assert "nothing was kept: run the same command again" in err and "resume" not in err

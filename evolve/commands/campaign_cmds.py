@@ -35,7 +35,9 @@ def _start(make: Callable[[], Any], run_dir: Path) -> Any:
         try:
             open_run(run_dir).close()  # the campaign record exists: resume continues the setup
         except UsageError:
-            raise KeyboardInterrupt from None
+            print(f"evolve: interrupted before {run_dir} was set up; nothing was kept: run the "
+                  "same command again", file=sys.stderr)
+            return None
         print(f"interrupted: continue with `evolve resume {run_dir}`", file=sys.stderr)
         return None
 
@@ -61,6 +63,10 @@ def resume_cmd(args: argparse.Namespace) -> int:
     from ..campaign.resume_settings import resume_config
 
     run_dir = Path(args.run_dir)
+    if not run_dir.exists():
+        # a campaign stopped before its run dir was published (see campaign/run_dir.py)
+        raise UsageError(f"{run_dir} does not exist: no campaign was set up there (one stopped "
+                         "during its first moments keeps nothing); start it with `evolve run`")
     store = open_run(run_dir)
     try:
         record = store.campaign() or {}
