@@ -46,6 +46,7 @@ def evaluate_program(program: str | os.PathLike[str], task: Any,
     from .evaluate import evaluate_program as evaluate
     from .jail import SandboxLimits, resolve_mode
     from .llm.factory import build_hub, preflight
+    from .objects import require
     from .tasks.registry import make_task
 
     source = program_source(program)
@@ -57,7 +58,8 @@ def evaluate_program(program: str | os.PathLike[str], task: Any,
         raise TypeError(f"unknown model role(s) {', '.join(unknown)}; roles: "
                         f"{', '.join(MODEL_ROLES)}")
     names = {role: value for role, value in roles.items() if isinstance(value, str)}
-    objects = {role: value for role, value in roles.items() if not isinstance(value, str)}
+    objects = {role: require(value, "embedder" if role == "embedder" else "chat model")
+               for role, value in roles.items() if not isinstance(value, str)}
     if concurrency < 1 or (limit is not None and limit < 1):
         raise UsageError("concurrency and limit must be >= 1")
     try:
@@ -68,10 +70,6 @@ def evaluate_program(program: str | os.PathLike[str], task: Any,
                     embedder=names.pop("embedder", "offline"), concurrency=concurrency,
                     cache_path=cache, role_models=names)
     if objects:
-        from .objects import require
-
-        for role, obj in objects.items():
-            require(obj, "embedder" if role == "embedder" else "chat model")
         hub = with_model_objects(hub, objects, {"toolkit": names.get("toolkit", ""),
                                                 "judge": names.get("judge", "")})
     preflight(hub)

@@ -61,9 +61,12 @@ def check_picklable(obj: object, what: str, executor: str) -> None:
     notebook or a test function pass; objects holding locks, connections or open files do not.
     """
     try:
-        from joblib.externals import cloudpickle as pickler
-    except ImportError:  # pragma: no cover - joblib is a dependency
-        import pickle as pickler  # type: ignore[no-redef]
+        import cloudpickle as pickler  # what joblib >= 1.5 sends with
+    except ImportError:  # pragma: no cover - older joblib ships its own copy
+        try:
+            from joblib.externals import cloudpickle as pickler  # type: ignore[no-redef]
+        except ImportError:
+            import pickle as pickler  # type: ignore[no-redef]
     try:
         pickler.dumps(obj)
     except Exception as exc:  # noqa: BLE001 - any pickling failure is the user's to see
