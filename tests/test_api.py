@@ -221,12 +221,17 @@ def test_a_task_object_gives_the_campaign_of_the_task_by_name(runs, argmax_by_na
     assert "test_api.WrappedTask" in recorded[0]["value"]
 
 
-def test_a_model_object_gives_the_campaign_of_the_model_by_name(runs, argmax_by_name):
+def test_a_model_object_gives_the_campaign_of_the_model_by_name(runs, argmax_by_name,
+                                                               tmp_path, capsys):
     model = CountingModel()
     outcome = evolve.run_campaign(config(search={"selector": "argmax"}), runs / "model",
                                   models={"task": model})
     assert outcome.finished and model.calls > 0
     assert read(runs / "model") == argmax_by_name
+    # an export names the object, not the config's "offline" (and does not replay with it)
+    assert main(["export", str(runs / "model"), "--best", "--out", str(tmp_path / "pkg")]) == 0
+    assert "task `python:test_api.CountingModel`" in (tmp_path / "pkg" / "README.md").read_text()
+    capsys.readouterr()
 
 
 def test_a_stopper_object_ends_the_campaign(runs):
