@@ -381,3 +381,42 @@ def test_evaluate_program_by_name_and_with_objects():
     assert with_objects.per_category == by_name.per_category
     with pytest.raises(UsageError, match="program file not found"):
         evolve.evaluate_program("no_such_seed", "dialog-synth")
+
+
+# -- the pieces behind the calls --------------------------------------------------------------
+
+def test_model_objects_per_role_and_the_roles_that_follow_the_task_model(tmp_path):
+    from evolve.campaign.hub_setup import build_campaign_hub
+    from evolve.campaign.meta_factory import make_meta_agent
+    from evolve.meta.llm_agent import LLMMetaAgent
+
+    settings = evolve.load_config(config())
+    task_model = CountingModel()
+    hub = build_campaign_hub(settings, tmp_path, {"task": task_model})
+    assert all(hub.model_for(role) is task_model
+               for role in ("task", "toolkit", "judge", "reflector"))
+    assert make_meta_agent(settings, hub).name == "offline"  # reflector "offline": the mutator
+    reflector = CountingModel()
+    hub = build_campaign_hub(settings, tmp_path, {"reflector": reflector})
+    assert hub.model_for("reflector") is reflector and hub.model_for("task").name == "offline"
+    assert isinstance(make_meta_agent(settings, hub, reflector_object=True), LLMMetaAgent)
+
+
+def test_the_command_line_ctrl_c_stops_after_the_step_then_abandons():
+    import os
+    import time
+    import types
+
+    from evolve.commands.interrupt import campaign_sigint
+
+    notes: list[str] = []
+    fake = types.SimpleNamespace(stops=0, progress=types.SimpleNamespace(message=notes.append))
+    fake.request_stop = lambda: setattr(fake, "stops", fake.stops + 1)
+    before = signal.getsignal(signal.SIGINT)
+    with pytest.raises(KeyboardInterrupt), campaign_sigint(fake):
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.2)  # the first press: a stop request, no exception
+        assert fake.stops == 1 and "stopping after the current step" in notes[0]
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(5)  # the second press abandons the step
+    assert signal.getsignal(signal.SIGINT) == before
