@@ -44,7 +44,8 @@ class CampaignEvaluator:
     def __init__(self, store: LineageStore, campaign_id: str, task: SubsetTask,
                  settings: EvalSettings, subset_items: dict[str, list[str]],
                  executor: Executor, task_spec: tuple[str, dict[str, str]],
-                 models: dict[str, Any]) -> None:
+                 models: dict[str, Any], *, task_object: Any = None,
+                 model_objects: dict[str, Any] | None = None) -> None:
         self.store = store
         self.campaign_id = campaign_id
         self.task = task
@@ -54,6 +55,7 @@ class CampaignEvaluator:
         self._task_name, task_args = task_spec
         self._task_args = tuple(sorted((str(k), str(v)) for k, v in task_args.items()))
         self._models = models
+        self._objects = {"task_object": task_object, "model_objects": dict(model_objects or {})}
 
     def key(self, subset: str) -> str:
         return subset_key(subset, self.subset_items[subset])
@@ -110,7 +112,8 @@ class CampaignEvaluator:
     def _job(self, program_id: str, source: str, subset: str) -> EvalJob:
         return EvalJob(program_id=program_id, source=source, subset=subset,
                        groups=tuple(self.task.groups(subset)), task_name=self._task_name,
-                       task_args=self._task_args, settings=self.settings, models=self._models)
+                       task_args=self._task_args, settings=self.settings, models=self._models,
+                       **self._objects)
 
     def _store(self, program_id: str, subset: str, result: JobResult) -> StoredEvaluation:
         evaluation_id = self.store.add_evaluation(

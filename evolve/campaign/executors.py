@@ -38,6 +38,9 @@ class EvalJob:
     task_args: tuple[tuple[str, str], ...]
     settings: EvalSettings
     models: dict[str, Any] = field(default_factory=dict)  # config's [models] table
+    # a caller's task and model objects (Python API), used instead of the names above
+    task_object: Any = None
+    model_objects: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -82,9 +85,15 @@ def run_job(job: EvalJob, hub: Any = None) -> JobResult:
     """Run one evaluation (in this process; ``hub`` defaults to a worker-local one)."""
     from .records import call_rows, evaluation_summary, item_rows
 
-    task = SubsetTask(_task(job.task_name, job.task_args), {job.subset: list(job.groups)})
+    base = job.task_object if job.task_object is not None else _task(job.task_name,
+                                                                     job.task_args)
+    task = SubsetTask(base, {job.subset: list(job.groups)})
     settings = replace(job.settings, split=job.subset)  # keeps protocol, env workers, ...
-    result = evaluate_program(job.source, task, hub or _worker_hub(job.models), settings)
+    if hub is None:
+        from .hub_setup import with_model_objects
+
+        hub = with_model_objects(_worker_hub(job.models), job.model_objects, job.models)
+    result = evaluate_program(job.source, task, hub, settings)
     summary = evaluation_summary(result)
     if result.status == "runtime_violation":
         summary["score"] = 0.0  # M*: a violation zeroes the whole evaluation
@@ -154,7 +163,13 @@ class JoblibExecutor:
                 cluster.close()
 
 
-def make_executor(kind: str, workers: int, hub: Any, address: str = "") -> Executor:
+def make_executor(kind: str | Executor, workers: int, hub: Any, address: str = "") -> Executor:
+    """The executor ``parallel.executor`` names, or ``kind`` itself when it is an object with
+    ``map`` and ``close`` (TypeError otherwise)."""
+    if not isinstance(kind, str):
+        from ..objects import require
+
+        return require(kind, "executor")
     if kind == "threads":
         return ThreadExecutor(hub, workers)
     if kind == "processes":

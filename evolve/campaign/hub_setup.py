@@ -3,18 +3,47 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from .config import CampaignConfig
 
 
-def build_campaign_hub(config: CampaignConfig, run_dir: Path) -> Any:
-    """The campaign process's hub (its response cache in the run dir unless configured)."""
+def build_campaign_hub(config: CampaignConfig, run_dir: Path,
+                       objects: Mapping[str, Any] | None = None) -> Any:
+    """The campaign process's hub (its response cache in the run dir unless configured), with
+    the roles in ``objects`` served by those model objects (see ``with_model_objects``)."""
     from .config_load import config_to_dict
 
-    return hub_from_models(config_to_dict(config)["models"],
-                           response_cache_path(config.models.cache, run_dir))
+    models = config_to_dict(config)["models"]
+    hub = hub_from_models(models, response_cache_path(config.models.cache, run_dir))
+    return with_model_objects(hub, objects or {}, models)
+
+
+def with_model_objects(hub: Any, objects: Mapping[str, Any], models: Mapping[str, Any]) -> Any:
+    """``hub`` with some roles served by a caller's objects: ``objects`` maps chat roles to
+    ``ChatModel``s and ``"embedder"`` to an ``Embedder``. A role the config leaves to the task
+    model (toolkit or judge ``""``, reflector ``"offline"``) follows a task model object, as it
+    follows a task model name. The cache, prices, limits and concurrency bound stay ``hub``'s.
+    """
+    if not objects:
+        return hub
+    from ..llm.hub import CHAT_ROLES, ModelHub
+
+    follows_task = {"toolkit": not models.get("toolkit"), "judge": not models.get("judge"),
+                    "reflector": (models.get("reflector") or "offline") == "offline"}
+    chat = {}
+    for role in CHAT_ROLES:
+        if role in objects:
+            chat[role] = objects[role]
+        elif follows_task.get(role) and "task" in objects:
+            chat[role] = objects["task"]
+        else:
+            chat[role] = hub.model_for(role)
+    return ModelHub(chat, objects.get("embedder", hub.embedder), cache=hub.cache,
+                    prices=hub.prices, concurrency=hub.concurrency, on_record=hub.on_record,
+                    limits=hub.limits)
 
 
 def hub_from_models(models: dict[str, Any], cache_path: str | None) -> Any:

@@ -40,7 +40,7 @@ from .meta_factory import make_meta_agent
 from .meta_guard import EndpointGuard
 from .pareto import pareto_front
 from .pool import lineage_log, pool_entries, program_row, snapshot
-from .progress import Progress
+from .progress import Progress, ProgressCallback
 from .records import call_rows, program_id
 from .resume_settings import changed_settings
 from .run_dir import create_run, open_store
@@ -55,6 +55,7 @@ from .setup import (
 )
 from .stoppers import CampaignStatus, build_stoppers
 from .subsets import ReflectionSampler, pick_failed_cases
+from .user_parts import STATE_KEY, check_resumed_parts, record_parts, user_parts
 
 T = TypeVar("T")
 
@@ -71,11 +72,23 @@ class CampaignOutcome:
 
 
 class Campaign:
-    """One campaign bound to a run directory (fresh or resumed)."""
+    """One campaign bound to a run directory (fresh or resumed).
+
+    ``task``, ``selector``, ``meta_agent``, ``models``, ``stoppers`` and ``executor``: objects
+    (or names) in place of the config's (``evolve.campaign.user_parts``). ``progress``: True
+    to stderr, a callable gets ``ProgressEvent``s, False quiet. No signal handler is installed.
+    """
 
     def __init__(self, config: CampaignConfig, run_dir: Path, *, config_dir: Path | None = None,
-                 resume: bool = False, progress: bool = True) -> None:
+                 resume: bool = False, progress: bool | ProgressCallback = True,
+                 task: Any = None, selector: Any = None, meta_agent: Any = None,
+                 models: dict[str, Any] | None = None, stoppers: Iterable[Any] | None = None,
+                 executor: Any = None) -> None:
+        config, self.parts = user_parts(config, task=task, selector=selector,
+                                        meta_agent=meta_agent, models=models,
+                                        stoppers=stoppers, executor=executor)
         self.config = config
+        self._stop_requested = False
         self.run_dir = Path(run_dir)
         self.resuming = resume
         if resume:
@@ -90,9 +103,14 @@ class Campaign:
             # checked before the run dir appears; from then on it holds a resumable record
             seeds = resolve_seeds(config, config_dir or Path.cwd())
             self.campaign_id = uuid.uuid4().hex[:12]
-            self.store = create_run(self.run_dir, self.campaign_id, lambda store: record_campaign(
-                store, self.campaign_id, config, seeds))
+            self.store = create_run(self.run_dir, self.campaign_id, lambda store: (
+                record_campaign(store, self.campaign_id, config, seeds,
+                                None if self.parts.task is None else self.parts.task.name),
+                record_parts(store, self.campaign_id, self.parts)))
         try:
+            if resume:
+                check_resumed_parts(self.store.get_state(self.campaign_id, STATE_KEY),
+                                    self.parts, self.run_dir)
             # a resume may change where evaluations run, never what they give
             self.settings_changed = (changed_settings(json.loads(existing["config"]), config)
                                      if resume else {})
@@ -111,11 +129,12 @@ class Campaign:
             self.store.close()
             raise
 
-    def _build_parts(self, progress: bool) -> None:
+    def _build_parts(self, progress: bool | ProgressCallback) -> None:
         """Task, models, meta-agent, search and executor (each checks its settings)."""
-        config = self.config
-        self.task = make_task(config.task.name, dict(config.task.args))
-        self.hub = build_campaign_hub(config, self.run_dir)
+        config, parts = self.config, self.parts
+        self.task = (make_task(config.task.name, dict(config.task.args)) if parts.task is None
+                     else make_task(parts.task))
+        self.hub = build_campaign_hub(config, self.run_dir, parts.models)
         from ..llm.factory import preflight
 
         preflight(self.hub)
@@ -123,15 +142,19 @@ class Campaign:
         # persists; the shared hub keeps none, so memory stays flat over long campaigns.
         self.hub.keep_records = False
         self.meta_hub = self.hub.scoped()
-        self.meta = EndpointGuard(make_meta_agent(config, self.meta_hub))
-        self.selector = make_selector(config.search.selector, config.search.temperature)
-        self.stoppers = build_stoppers(config)
-        self.progress = Progress(config.search.iterations, enabled=progress)
+        self.meta = EndpointGuard(make_meta_agent(config, self.meta_hub, parts.meta_agent,
+                                                  reflector_object="reflector" in parts.models))
+        self.selector = make_selector(config.search.selector if parts.selector is None
+                                      else parts.selector, config.search.temperature)
+        self.stoppers = build_stoppers(config, parts.stoppers)
+        self.progress = Progress(config.search.iterations, enabled=progress is True,
+                                 callback=None if isinstance(progress, bool) else progress)
         self.started = time.monotonic()
         self._data: CampaignData | None = None
         parallel = config.parallel  # made here: a bad cluster address fails before any work
-        self.executor = make_executor(parallel.executor, parallel.workers or parallel.batch_size,
-                                      self.hub, parallel.address)
+        self.executor = make_executor(
+            parallel.executor if parts.executor is None else parts.executor,
+            parallel.workers or parallel.batch_size, self.hub, parallel.address)
 
     # -- setup ---------------------------------------------------------------------------
     def _prepare(self) -> None:
@@ -164,7 +187,8 @@ class Campaign:
         self.evaluator = CampaignEvaluator(
             self.store, self.campaign_id, subset_task, settings, subset_items, self.executor,
             (self.config.task.name, dict(self.config.task.args)),
-            config_to_dict(self.config)["models"])
+            config_to_dict(self.config)["models"], task_object=self.parts.task,
+            model_objects=dict(self.parts.models))
         self.sampler = ReflectionSampler(self._data.reflection_pool,
                                          self.config.data.reflection_size,
                                          self.config.campaign.seed)
@@ -207,8 +231,7 @@ class Campaign:
                 self.store.add_event(self.campaign_id, "gate_failed",
                                      f"seed {row['name']}: {evaluation.error}", iteration=0,
                                      program_id=row["id"])
-            self.progress.message(f"seed {row['name']:<24} {evaluation.status:<18} "
-                                  f"val {evaluation.score:.3f}")
+            self.progress.seed(row["name"], evaluation.status, evaluation.score)
 
     # -- the loop ------------------------------------------------------------------------
     def _status(self, done: int) -> CampaignStatus:
@@ -373,32 +396,19 @@ class Campaign:
         best = max(pool, key=lambda p: p.score)  # max keeps the first (oldest) among ties
         return best.program_id, best.score
 
-    def _on_sigint(self, signum: int, frame: Any) -> None:
-        """First Ctrl-C: finish the current step, then stop; a second one abandons it."""
-        if self._stop_requested:
-            raise KeyboardInterrupt
+    def request_stop(self) -> None:
+        """Stop after the current step (the campaign stays unfinished; ``resume`` continues
+        it); safe from any thread. The command line's first Ctrl-C calls this."""
         self._stop_requested = True
-        self.progress.message("Ctrl-C: stopping after the current step "
-                              "(press Ctrl-C again to abandon it)")
 
     def run(self) -> CampaignOutcome:
         """Run (or continue) the campaign to its end or a stop condition."""
-        import signal
-        import threading
-
-        self._stop_requested = False
-        previous = None
-        if threading.current_thread() is threading.main_thread():
-            previous = signal.signal(signal.SIGINT, self._on_sigint)
         # Evaluations on threads open up to batch_size sandbox sessions at once in this
         # process: have that many spare workers ready from the first round on.
-        at_once = self.config.parallel.batch_size if self.config.parallel.executor == "threads" else 1
-        try:
-            with campaign_interpreter(), SPARES.expecting(at_once):
-                return self._run()
-        finally:
-            if previous is not None:
-                signal.signal(signal.SIGINT, previous)
+        threads = self.config.parallel.executor == "threads" and self.parts.executor is None
+        at_once = self.config.parallel.batch_size if threads else 1
+        with campaign_interpreter(), SPARES.expecting(at_once):
+            return self._run()
 
     def _run(self) -> CampaignOutcome:
         stop_reason = "interrupted"

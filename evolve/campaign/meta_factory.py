@@ -8,9 +8,17 @@ from ..meta.base import MetaAgent
 from .config import CampaignConfig
 
 
-def make_meta_agent(config: CampaignConfig, hub: Any) -> MetaAgent:
-    """``models.reflector = "offline"`` -> the template-driven offline mutator, else the LLM one."""
-    if config.models.reflector == "offline":
+def make_meta_agent(config: CampaignConfig, hub: Any, agent: MetaAgent | None = None, *,
+                    reflector_object: bool = False) -> MetaAgent:
+    """``agent`` itself when given (TypeError when it lacks part of the protocol); else
+    ``models.reflector = "offline"`` -> the template-driven offline mutator, and the LLM
+    meta-agent otherwise or when the hub's reflector role is a caller's model object
+    (``reflector_object``)."""
+    if agent is not None:
+        from ..objects import require
+
+        return require(agent, "meta_agent")
+    if config.models.reflector == "offline" and not reflector_object:
         from ..meta.offline.mutator import OfflineMutator
 
         return OfflineMutator(policy=config.search.offline_policy)

@@ -164,8 +164,13 @@ class ParetoSelector:
 SELECTORS = ("softmax", "argmax", "novelty", "pareto")
 
 
-def make_selector(name: str, temperature: float = 0.15) -> ParentSelector:
-    """The selector called ``name`` (one of ``SELECTORS``); UsageError otherwise."""
+def make_selector(name: str | ParentSelector, temperature: float = 0.15) -> ParentSelector:
+    """The selector called ``name`` (one of ``SELECTORS``); UsageError otherwise. An object
+    with a ``select`` method is used as it is (TypeError when it has none)."""
+    if not isinstance(name, str):
+        from evolve.objects import require
+
+        return require(name, "selector")
     if name == "softmax":
         return SoftmaxSelector(temperature)
     if name == "argmax":

@@ -42,16 +42,18 @@ SEED_SOURCES = "seed_sources"  # state key: [[name, source], ...] of the seeds, 
 
 
 def record_campaign(store: Any, campaign_id: str, config: CampaignConfig,
-                    seeds: list[tuple[str, str]]) -> None:
-    """Write a new campaign's record: everything a resume needs before the setup's work."""
+                    seeds: list[tuple[str, str]], task_object_name: str | None = None) -> None:
+    """Write a new campaign's record: everything a resume needs before the setup's work
+    (a campaign given a task object records that task's name, and no task arguments)."""
     import platform
 
     from .. import __version__
     from .config_load import config_to_dict
 
     store.add_campaign(
-        campaign_id, name=config.campaign.name, task=config.task.name,
-        task_args=dict(config.task.args), protocol=config.campaign.protocol,
+        campaign_id, name=config.campaign.name, task=task_object_name or config.task.name,
+        task_args={} if task_object_name else dict(config.task.args),
+        protocol=config.campaign.protocol,
         config=config_to_dict(config), seeds=[name for name, _ in seeds], subsets=None,
         versions={"evolve": __version__, "python": platform.python_version()},
         rng_seed=config.campaign.seed)

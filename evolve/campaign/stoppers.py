@@ -8,6 +8,7 @@ match on the prefix.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -139,11 +140,15 @@ class CompositeStopper:
         return None
 
 
-def build_stoppers(config: CampaignConfig) -> CompositeStopper:
+def build_stoppers(config: CampaignConfig, extra: Iterable[Stopper] = ()) -> CompositeStopper:
     """The stoppers ``config`` asks for: iterations always (the caller fills
     ``iterations_target`` from ``search.iterations``), then the stop file, money, tokens, wall
     time, stagnation and failed proposals in a row, each left out when its setting is 0 (or
-    the stop file name is "")."""
+    the stop file name is ""); then the caller's own ``extra`` stopper objects, in order
+    (TypeError for one without ``check``)."""
+    from evolve.objects import require_all
+
+    extra = require_all(extra, "stopper")
     budget = config.budget
     stoppers: list[Stopper] = [IterationStopper()]
     if budget.stop_file:
@@ -158,4 +163,4 @@ def build_stoppers(config: CampaignConfig) -> CompositeStopper:
         stoppers.append(StagnationStopper(budget.stagnation))
     if config.search.max_failed_proposals > 0:
         stoppers.append(FailedProposalsStopper(config.search.max_failed_proposals))
-    return CompositeStopper(stoppers)
+    return CompositeStopper(stoppers + extra)

@@ -54,7 +54,7 @@ def run_cmd(args: argparse.Namespace) -> int:
     run_dir = Path(args.run_dir or config.campaign.run_dir or Path("runs") / config.campaign.name)
     campaign = _start(lambda: Campaign(config, run_dir, config_dir=config_path.resolve().parent,
                                        progress=not args.quiet), run_dir)
-    return 130 if campaign is None else _report(campaign.run())
+    return 130 if campaign is None else _report(_run(campaign))
 
 
 def resume_cmd(args: argparse.Namespace) -> int:
@@ -78,4 +78,12 @@ def resume_cmd(args: argparse.Namespace) -> int:
     config = resume_config(json.loads(record["config"]), args.set)
     campaign = _start(lambda: Campaign(config, run_dir, resume=True, progress=not args.quiet),
                       run_dir)
-    return 130 if campaign is None else _report(campaign.run())
+    return 130 if campaign is None else _report(_run(campaign))
+
+
+def _run(campaign: Any) -> Any:
+    """Run ``campaign`` with the command line's Ctrl-C handling (``campaign_sigint``)."""
+    from .interrupt import campaign_sigint
+
+    with campaign_sigint(campaign):
+        return campaign.run()

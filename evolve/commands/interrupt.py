@@ -1,4 +1,4 @@
-"""Ctrl-C for commands that wait on model servers (``evolve eval``).
+"""Ctrl-C for commands that wait on model servers (``evolve eval``) and for campaigns.
 
 Python's default handling raises ``KeyboardInterrupt`` in the main thread only; worker threads
 blocked on a slow server (minutes per reply on a one-slot local server) go on waiting, the
@@ -74,3 +74,29 @@ def interruptible(on_interrupt: Callable[[], Any] | None = None,
 def _watchdog_fired() -> None:
     print("evolve: cleanup did not finish in time: exiting", file=sys.stderr)
     _hard_exit()
+
+
+@contextmanager
+def campaign_sigint(campaign: Any) -> Iterator[None]:
+    """Ctrl-C for ``evolve run`` / ``resume`` while the block runs (main thread only): the
+    first press asks ``campaign`` to stop after the current step, a second one abandons the
+    step (``KeyboardInterrupt``: the campaign records it and ends unfinished). The library
+    installs no handler; the command line does, here."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    pressed = threading.Event()
+
+    def handler(signum: int, frame: Any) -> None:
+        if pressed.is_set():
+            raise KeyboardInterrupt
+        pressed.set()
+        campaign.request_stop()
+        campaign.progress.message("Ctrl-C: stopping after the current step "
+                                  "(press Ctrl-C again to abandon it)")
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)

@@ -140,6 +140,11 @@ def _read(store: LineageStore, program: str | None) -> ProgramExport:
     test = next((e for e in evaluations if e["split"] == "test"), None)
     models = dict(config.get("models", {}))
     models.pop("prices", None)
+    # roles served by a Python caller's model objects (evolve.campaign.user_parts), not the
+    # config's names: say so, and never replay them with the offline model
+    objects = store.get_state(campaign.get("id") or "", "python_objects", None) or {}
+    models.update({key.split(".", 1)[1]: f"python:{path}" for key, path in objects.items()
+                   if key.startswith("models.")})
     embedder = str(models.get("embedder") or "offline")
     # The embedder that actually ran ("offline" is hybrid, or hashing without wordllama).
     used = store.query("SELECT model FROM llm_calls WHERE role = 'embedder' AND error IS NULL "

@@ -140,8 +140,15 @@ register(TaskSpec(
     args=_interactive_args("alfworld"), factory=_make_alfworld, mode="interactive"))
 
 
-def make_task(name: str, args: dict[str, str] | None = None) -> Task:
-    """Build task ``name`` from string arguments (``--task-arg K=V``)."""
+def make_task(name: str | Task, args: dict[str, str] | None = None) -> Task:
+    """Build task ``name`` from string arguments (``--task-arg K=V``); a ``Task`` object is
+    returned as it is (TypeError when it lacks part of the protocol; ``args`` must be empty)."""
+    if not isinstance(name, str):
+        from ..objects import require
+
+        if args:
+            raise TypeError("task arguments go to a task built by name, not to a task object")
+        return require(name, "task")
     spec = TASKS.get(name)
     if spec is None and name.startswith("plugin:"):  # a file plugin named in place (plugins.py)
         from .plugins import register_named

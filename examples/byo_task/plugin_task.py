@@ -18,8 +18,7 @@ import random
 import re
 from typing import Any
 
-from evolve.tasks.base import Episode, EvalItem, Group, ScoreResult, TaskArg
-from evolve.tasks.splits import assign_splits, check_split
+from evolve import Episode, EvalItem, Group, ScoreResult, TaskArg, assign_splits, check_split
 
 TASK_DESCRIPTION = "warehouse delivery log (example plugin): how many boxes arrived when"
 TASK_ARGS = (
