@@ -38,6 +38,11 @@ CALL_COLUMNS = (
     ("cached", "BOOLEAN"), ("error", "VARCHAR"), ("retries", "INTEGER"),
     ("retry_errors", "VARCHAR"),
 )
+# DuckDB caches every block it has read or written until its memory limit (80% of RAM by
+# default), so a campaign's orchestrator grew by ~0.2-0.3 MB per iteration as the database
+# grew. The writer needs little: its queries read a few columns and one evaluation's traces.
+# At this limit DuckDB evicts cached blocks instead (bench/memory_growth.py); nothing spills.
+WRITER_MEMORY_LIMIT = "32MB"
 _COERCE: dict[str, Any] = {"VARCHAR": str, "BIGINT": int, "INTEGER": int, "DOUBLE": float,
                            "BOOLEAN": bool}
 
@@ -74,6 +79,7 @@ class LineageStore:
                              f"{str(exc).splitlines()[0]}") from None
         self._lock = threading.RLock()
         if not read_only:
+            self.conn.execute(f"SET memory_limit = '{WRITER_MEMORY_LIMIT}'")
             self._migrate()
         self._check_version()
 
