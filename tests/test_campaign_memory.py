@@ -37,3 +37,24 @@ def test_reflection_subsets_are_dropped_once_reflected_on(tmp_path: Path) -> Non
     finally:
         store.close()
     assert reflections == 6  # 3 rounds x 2 children were reflected on, then forgotten
+
+
+def test_the_store_is_reopened_every_few_iterations_and_keeps_its_data(tmp_path: Path) -> None:
+    from evolve.campaign.memory import STORE_REOPEN_EVERY, after_iteration
+    from evolve.lineage import LineageStore
+
+    store = LineageStore(tmp_path / "lineage.duckdb")
+    try:
+        store.add_campaign("c1", name="t", task="dialog-synth")
+        store.set_state("c1", "iterations_done", 7)
+        first = store.conn
+        after_iteration(store, STORE_REOPEN_EVERY - 1)
+        assert store.conn is first
+        after_iteration(store, STORE_REOPEN_EVERY)
+        assert store.conn is not first
+        assert store.get_state("c1", "iterations_done") == 7
+        (limit,) = store.query("SELECT value FROM duckdb_settings() "
+                               "WHERE name = 'memory_limit'")[0]
+        assert limit.endswith("MiB") and float(limit.split()[0]) < 40  # the writer's limit
+    finally:
+        store.close()

@@ -36,6 +36,7 @@ from .evaluator import CampaignEvaluator
 from .executors import make_executor
 from .hub_setup import build_campaign_hub
 from .interpreter import campaign_interpreter, freeze_long_lived
+from .memory import after_iteration
 from .meta_factory import make_meta_agent
 from .meta_guard import EndpointGuard
 from .pareto import pareto_front
@@ -435,6 +436,7 @@ class Campaign:
                 with self.store.transaction():
                     self.store.set_state(self.campaign_id, "elapsed_s", elapsed)
                     self.store.set_state(self.campaign_id, "iterations_done", done)
+                after_iteration(self.store, done)  # memory: see campaign/memory.py
                 _, best = self._best()
                 status = self._status(done)
                 self.progress.update(done, best, last, status.usd_spent, status.tokens_spent)

@@ -42,6 +42,11 @@ CALL_COLUMNS = (
     ("cached", "BOOLEAN"), ("error", "VARCHAR"), ("retries", "INTEGER"),
     ("retry_errors", "VARCHAR"), ("truncated", "BOOLEAN"),
 )
+# DuckDB caches every block it has read or written until its memory limit (80% of RAM by
+# default), so a campaign's orchestrator grew by ~0.2-0.3 MB per iteration as the database
+# grew. The writer needs little: its queries read a few columns and one evaluation's traces.
+# At this limit DuckDB evicts cached blocks instead (bench/memory_growth.py); nothing spills.
+WRITER_MEMORY_LIMIT = "32MB"
 _COERCE: dict[str, Any] = {"VARCHAR": str, "BIGINT": int, "INTEGER": int, "DOUBLE": float,
                            "BOOLEAN": bool}
 
@@ -93,11 +98,31 @@ class LineageStore:
         self._lock = threading.RLock()
         try:
             if not read_only:
+                self.conn.execute(f"SET memory_limit = '{WRITER_MEMORY_LIMIT}'")
                 self._migrate()
             self._check_version()
         except BaseException:
             self.conn.close()  # a refused file must not stay open (and locked) in this process
             raise
+
+    def reopen(self) -> None:
+        """Close the connection and open it again, between transactions.
+
+        For as long as a connection lives, DuckDB keeps bookkeeping of every replaced or
+        updated row outside its memory limit (~1.6 KB per ``INSERT OR REPLACE`` of the same
+        row, measured), so a campaign's writer grows with every iteration it records; a
+        fresh connection starts from what is on disk. Closing checkpoints the write-ahead log.
+        """
+        with self._lock:
+            if getattr(self, "_tx_depth", 0):
+                raise RuntimeError("cannot reopen the lineage store inside a transaction")
+            self.conn.close()
+            try:
+                self.conn = duckdb.connect(str(self.path))
+            except duckdb.Error as exc:
+                raise StoreError(f"cannot reopen lineage database {self.path}: "
+                                 f"{str(exc).splitlines()[0]}") from None
+            self.conn.execute(f"SET memory_limit = '{WRITER_MEMORY_LIMIT}'")
 
     # -- setup ---------------------------------------------------------------------------
     def _migrate(self) -> None:
