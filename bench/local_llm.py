@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -39,6 +38,8 @@ from pathlib import Path
 from typing import Any
 
 from _fake_llm import load_text, print_table
+
+from evolve.lineage.snapshot import copy_database
 
 ROOT = Path(__file__).resolve().parents[1]
 REALMODEL_DIR = ROOT / "tests" / "realmodel"
@@ -115,8 +116,8 @@ def campaign_rows(url: str, opts: argparse.Namespace, work: Path) -> list[list[A
     if not (run_dir / "lineage.duckdb").is_file():
         return [["campaign", f"exit {done.returncode}: {done.stderr.strip()[-80:]}"]]
     snapshot = work / "snapshot.duckdb"
-    shutil.copy(run_dir / "lineage.duckdb", snapshot)
-    conn = duckdb.connect(str(snapshot), read_only=True)
+    copy_database(run_dir / "lineage.duckdb", snapshot)  # the file and its WAL
+    conn = duckdb.connect(str(snapshot))
     try:
         def one(sql: str) -> Any:
             return conn.execute(sql).fetchone()[0]

@@ -9,12 +9,13 @@ message; ``evolve status`` and ``evolve report`` work on the run.
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import duckdb
 import pytest
 from cli_runs import EXAMPLE, assert_no_traceback, evolve_cli
+
+from evolve.lineage.snapshot import copy_database
 
 pytestmark = pytest.mark.realmodel
 
@@ -25,18 +26,23 @@ CAMPAIGN_BUDGET_S = 720
 @pytest.fixture(scope="module")
 def campaign_run(llamacpp_url, tmp_path_factory):
     run_dir = tmp_path_factory.mktemp("llamacpp_campaign") / "run"
+    # The example as shipped, made smaller to keep the suite within minutes: one conversation,
+    # fewer validation/test items, and a 1024-token reflector cap (a patch fits; the 135M model
+    # rarely stops before the cap, and each generated token costs ~40 ms here).
     run = evolve_cli(["run", str(EXAMPLE), "--run-dir", str(run_dir), "--quiet",
                       "--set", f"search.iterations={ITERATIONS}",
-                      "--set", f"models.base_url={llamacpp_url}"],
+                      "--set", f"models.base_url={llamacpp_url}",
+                      "--set", "task.args.conversations=1", "--set", "data.val_size=4",
+                      "--set", "data.test_size=2", "--set", "models.max_tokens.reflector=1024"],
                      timeout_s=CAMPAIGN_BUDGET_S + 300)
     return run, run_dir
 
 
 def _rows(run_dir: Path, tmp_path: Path, sql: str) -> list[dict]:
-    # Read a copy: the campaign has finished, but a copy never contends with any writer.
+    # Read a copy (file and WAL): it never contends with a writer.
     snapshot = tmp_path / "snapshot.duckdb"
-    shutil.copy(run_dir / "lineage.duckdb", snapshot)
-    conn = duckdb.connect(str(snapshot), read_only=True)
+    copy_database(run_dir / "lineage.duckdb", snapshot)
+    conn = duckdb.connect(str(snapshot))
     try:
         cursor = conn.execute(sql)
         names = [d[0] for d in cursor.description]
