@@ -15,7 +15,7 @@ EXAMPLE = ROOT / "examples" / "llamacpp.toml"
 
 # The settings of examples/llamacpp.toml, as `evolve eval` flags (one slot, answers need tens
 # of tokens, one retry, the window the server was started with).
-EVAL_FLAGS = ["--concurrency", "1", "--max-tokens", "128", "--timeout", "120",
+EVAL_FLAGS = ["--concurrency", "1", "--max-tokens", "256", "--timeout", "600",
               "--max-retries", "1", "--context-window", "8192"]
 
 # The counts `evolve eval --json` reports next to the score (issue #13's agreed names).
@@ -50,7 +50,9 @@ def evolve_cli(args: list[str], *, timeout_s: float, cwd: Path | None = None) ->
 
 def eval_args(program: str, url: str, model: str, cache: Path, *extra: str,
               limit: int | None = None) -> list[str]:
+    # One conversation of the tiny size (5 sessions): half the extraction calls of both.
     args = ["eval", program, "--task", "dialog-synth", "--task-arg", "size=tiny",
+            "--task-arg", "conversations=1",
             "--model", model, "--base-url", url, "--cache", str(cache), "--json", *EVAL_FLAGS]
     if limit is not None:
         args += ["--limit", str(limit)]
