@@ -1,4 +1,4 @@
-"""The ``evolve`` command line (DESIGN section 11).
+"""The ``evolve`` command line (README.md, "Commands").
 
 Exit codes: 0 done, 1 the program or campaign failed, 2 bad usage or input, or a condition
 the user can fix such as a full disk or a damaged file (one line on stderr, no traceback; see

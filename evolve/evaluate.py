@@ -1,6 +1,6 @@
 """Evaluate one memory program on one task: gates, sandboxed ingest and query, scoring.
 
-The orchestration follows DESIGN section 5 ("offline" protocol): for every group a fresh
+The orchestration (docs/architecture.md, "One evaluation"; "offline" protocol): for every group a fresh
 KnowledgeBase; episodes are turned into KnowledgeItems by the task agent in parallel and
 written in order; questions are answered in parallel; every item keeps a full trace. The
 LLM calls that do not depend on memory are queued across groups at once (``evolve.eval_run.EvalRun.play_qa``).
@@ -236,7 +236,7 @@ def _evaluate(source: str, task: Task, hub: Any, settings: EvalSettings) -> Eval
     run = EvalRun(task, hub, settings, groups)
     result = EvalResult("ok")
     traces: list[ItemTrace] = []
-    # Interactive tasks play episodes in environment worker processes (DESIGN section 5).
+    # Interactive tasks play episodes in environment worker processes (docs/embodied.md).
     runner = InteractiveRunner(run, _env_workers(settings)) \
         if getattr(task, "mode", "qa") == "interactive" else None
     try:

@@ -1,4 +1,4 @@
-"""The fixed task agent in interactive mode (DESIGN section 5) and the episode player.
+"""The fixed task agent in interactive mode (docs/embodied.md) and the episode player.
 
 Per episode (one ``EvalItem`` of an interactive task):
 1. reset the item's environment (out of process, ``evolve.tasks.envs``);

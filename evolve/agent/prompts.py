@@ -2,7 +2,7 @@
 
 The templates wrap each variable part in a tag (``<instruction>``, ``<schema>``, ``<text>``,
 ``<question>``, ``<retrieved_memory>``) so that any model, including the offline stand-in, can
-find the parts. The message layout follows DESIGN section 5.
+find the parts. The message layout is described in docs/architecture.md, "One evaluation".
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The campaign loop (DESIGN section 7): seeds, then per iteration select a parent, reflect on
+"""The campaign loop (docs/architecture.md, "The campaign loop"): seeds, then per iteration select a parent, reflect on
 its failures, propose, gate, evaluate and add the child; finally score the best on test.
 
 Exact resume: every random draw of iteration ``i`` comes from ``default_rng([seed, i])``, the

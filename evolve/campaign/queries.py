@@ -66,9 +66,9 @@ def _best_static(store: LineageStore, seeds_only: bool = False) -> dict[str, Any
 
 
 def campaign_status(store: LineageStore) -> dict[str, Any]:
+    """The ``evolve status --json`` object (README.md, "Commands")."""
     from .duplicates import count_duplicates
 
-    """The ``evolve status --json`` object (DESIGN section 11)."""
     campaign = store.campaign() or {}
     config = json.loads(campaign.get("config") or "{}")
     done = store.get_state(campaign.get("id"), "iterations_done", 0)

@@ -1,6 +1,6 @@
 """The worker's seccomp policy, compiled once per process with libseccomp and exported as BPF.
 
-Two filters (DESIGN section 9), both "allow by default, deny the listed calls with EPERM":
+Two filters (README.md, "The sandbox"), both "allow by default, deny the listed calls with EPERM":
 
 - ``base_filter()``: what no program ever needs and every escape uses: new processes (fork,
   vfork, clone without CLONE_THREAD; clone3 gets ENOSYS so glibc falls back to clone for

@@ -1,2 +1,2 @@
-"""Memory programs: the contract (DESIGN section 3) and the gates a program passes before it is
+"""Memory programs: the contract (README.md, "Memory programs") and the gates a program passes before it is
 evaluated."""

@@ -1,4 +1,4 @@
-"""Names and types of the memory-program contract (DESIGN section 3)."""
+"""Names and types of the memory-program contract (README.md, "Memory programs")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The LoCoMo task: long conversations, one memory per conversation (DESIGN section 6).
+"""The LoCoMo task: long conversations, one memory per conversation (docs/tasks.md).
 
 File format (``locomo10.json``, users bring their own copy): a JSON list of samples
 ``{sample_id, conversation, qa, ...}``. ``conversation`` has ``speaker_a``, ``speaker_b``,

@@ -1,6 +1,6 @@
 """Rubric scoring and the shared "expert reasoning" task (HealthBench, PRBench, JSONL rubrics).
 
-Scoring contract (DESIGN section 6):
+Scoring contract (docs/tasks.md, "Rubric scoring and experience"):
 - one judge call per criterion, made in parallel (a small thread pool), each asking for a JSON
   object ``{"explanation": str, "criteria_met": bool}`` (template ``judge_rubric.j2``);
 - replies are parsed leniently (code fences, surrounding prose, "true"/"yes" strings); a reply
