@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import errno
 import functools
-import hashlib
 import os
 import tempfile
 
@@ -106,12 +105,6 @@ def lockdown_filter() -> bytes:
     _deny(flt, "prlimit64", pyseccomp.Arg(2, pyseccomp.NE, 0))
     _deny(flt, "prctl", pyseccomp.Arg(0, pyseccomp.EQ, PR_SET_PDEATHSIG))
     return _export(flt)
-
-
-def bpf_fingerprint() -> str:
-    """Short hash of both filters (recorded next to the sandbox mode)."""
-    digest = hashlib.sha256(base_filter() + lockdown_filter()).hexdigest()
-    return digest[:12]
 
 
 def available() -> tuple[bool, str]:
