@@ -55,7 +55,8 @@ def test_every_role_sends_its_default_cap(llama):
 def test_campaign_config_caps_and_extra_body_reach_the_server(llama):
     models = config_to_dict_models(max_tokens={"task": 64, "judge": 32},
                                    extra_body={"task": {"top_k": 40}})
-    hub = hub_from_models({**models, "task": "local", "base_url": llama.url}, "off")
+    hub = hub_from_models(ModelsSection(**{**models, "task": "local", "base_url": llama.url}),
+                          "off")
     hub.chat("task", MSG)
     hub.chat("judge", MSG)
     hub.chat("toolkit", MSG, max_tokens=10_000)  # a program may ask; the cap still holds

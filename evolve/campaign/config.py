@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..llm.limits import DEFAULT_MAX_TOKENS
+from ..program.contract import READ_CHAR_CAP
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,7 @@ class BudgetSection:
 @dataclass(frozen=True)
 class SandboxSection:
     mode: str = "auto"                # auto | bwrap | unshare | none
-    read_char_cap: int = 3000         # max characters read() may return (longer is cut)
+    read_char_cap: int = READ_CHAR_CAP  # max characters read() may return (longer is cut)
     call_timeout_s: float = 60.0      # seconds allowed per write/read call
     llm_budget_per_call: int = 1      # toolkit LLM calls allowed per write/read call
 

@@ -89,6 +89,26 @@ def _embedder(value: str) -> str | None:
             f"got {value!r}")
 
 
+def _registered(names: Callable[[], tuple[str, ...]]) -> Rule:
+    """A name of an extension point's registry (``names`` imports it on use: registries live
+    beside their implementations, which a config load need not import)."""
+    def rule(value: Any) -> str | None:
+        return _one_of(*names())(value)
+    return rule
+
+
+def _selector_names() -> tuple[str, ...]:
+    from .selectors import SELECTOR_REGISTRY
+
+    return SELECTOR_REGISTRY.names()
+
+
+def _executor_names() -> tuple[str, ...]:
+    from .executors import EXECUTOR_REGISTRY
+
+    return EXECUTOR_REGISTRY.names()
+
+
 _RULES: dict[str, Rule] = {
     "campaign.name": _non_empty,
     "campaign.seed": _non_negative,
@@ -107,7 +127,7 @@ _RULES: dict[str, Rule] = {
     "models.extra_body": check_extra_body_table,
     "search.seeds": _non_empty,
     "search.iterations": _non_negative,
-    "search.selector": _one_of("softmax", "argmax", "novelty", "pareto"),
+    "search.selector": _registered(_selector_names),
     "search.temperature": _positive,
     "search.crossover_rate": _unit_interval,
     "search.mutation": _one_of("patch", "full", "auto"),
@@ -132,7 +152,7 @@ _RULES: dict[str, Rule] = {
     "sandbox.call_timeout_s": _positive,
     "sandbox.llm_budget_per_call": _non_negative,
     "parallel.batch_size": _positive,
-    "parallel.executor": _one_of("threads", "processes", "dask", "ray"),
+    "parallel.executor": _registered(_executor_names),
     "parallel.workers": _non_negative,
 }
 

@@ -15,14 +15,15 @@ cannot hand results back lazily).
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
-from ..errors import UsageError
 from ..evaluate import EvalSettings, evaluate_program
+from ..registry import Registry
 from ..tasks.base import Group
+from .config import ModelsSection
 from .subset_task import SubsetTask
 
 
@@ -37,7 +38,7 @@ class EvalJob:
     task_name: str
     task_args: tuple[tuple[str, str], ...]
     settings: EvalSettings
-    models: dict[str, Any] = field(default_factory=dict)  # config's [models] table
+    models: ModelsSection = field(default_factory=ModelsSection)  # the config's [models]
     # a caller's task and model objects (Python API), used instead of the names above
     task_object: Any = None
     model_objects: dict[str, Any] = field(default_factory=dict)
@@ -69,15 +70,16 @@ def _task(name: str, args: tuple[tuple[str, str], ...]) -> Any:
 _WORKER_HUBS: dict[str, Any] = {}
 
 
-def _worker_hub(models: dict[str, Any]) -> Any:
+def _worker_hub(models: ModelsSection) -> Any:
     """One model hub per worker process and model settings (built on first use)."""
     import json
+    from dataclasses import asdict
 
     from .hub_setup import hub_from_models, response_cache_path
 
-    key = json.dumps(models, sort_keys=True)
+    key = json.dumps(asdict(models), sort_keys=True)
     if key not in _WORKER_HUBS:
-        _WORKER_HUBS[key] = hub_from_models(models, response_cache_path(models.get("cache", ""), None))
+        _WORKER_HUBS[key] = hub_from_models(models, response_cache_path(models.cache, None))
     return _WORKER_HUBS[key]
 
 
@@ -92,7 +94,9 @@ def run_job(job: EvalJob, hub: Any = None) -> JobResult:
     if hub is None:
         from .hub_setup import with_model_objects
 
-        hub = with_model_objects(_worker_hub(job.models), job.model_objects, job.models)
+        models = job.models
+        hub = with_model_objects(_worker_hub(models), job.model_objects, toolkit=models.toolkit,
+                                 judge=models.judge, reflector=models.reflector)
     result = evaluate_program(job.source, task, hub, settings)
     summary = evaluation_summary(result)
     if result.status == "runtime_violation":
@@ -163,6 +167,25 @@ class JoblibExecutor:
                 cluster.close()
 
 
+ExecutorFactory = Callable[[int, Any, str], Executor]  # (workers, hub, address) -> executor
+
+# The one list of executor names: ``parallel.executor`` validation, ``make_executor`` and the
+# docs test read it.
+EXECUTOR_REGISTRY: Registry[ExecutorFactory] = Registry("executor")
+EXECUTOR_REGISTRY.add("threads")(lambda workers, hub, _address: ThreadExecutor(hub, workers))
+EXECUTOR_REGISTRY.add("processes")(lambda workers, _hub, _address: JoblibExecutor("loky",
+                                                                                   workers))
+EXECUTOR_REGISTRY.add("dask")(lambda workers, _hub, address: JoblibExecutor("dask", workers,
+                                                                             address))
+
+
+@EXECUTOR_REGISTRY.add("ray")
+def _ray(workers: int, _hub: Any, address: str) -> Executor:
+    from .clusters import RayExecutor
+
+    return RayExecutor(workers, address)
+
+
 def make_executor(kind: str | Executor, workers: int, hub: Any, address: str = "") -> Executor:
     """The executor ``parallel.executor`` names, or ``kind`` itself when it is an object with
     ``map`` and ``close`` (TypeError otherwise)."""
@@ -170,14 +193,4 @@ def make_executor(kind: str | Executor, workers: int, hub: Any, address: str = "
         from ..objects import require
 
         return require(kind, "executor")
-    if kind == "threads":
-        return ThreadExecutor(hub, workers)
-    if kind == "processes":
-        return JoblibExecutor("loky", workers)
-    if kind == "dask":
-        return JoblibExecutor(kind, workers, address)
-    if kind == "ray":
-        from .clusters import RayExecutor
-
-        return RayExecutor(workers, address)
-    raise UsageError(f"unknown executor {kind!r}; choose threads, processes, dask or ray")
+    return EXECUTOR_REGISTRY.get(kind)(workers, hub, address)

@@ -7,32 +7,33 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from .config import CampaignConfig
+from .config import CampaignConfig, ModelsSection
 
 
 def build_campaign_hub(config: CampaignConfig, run_dir: Path,
                        objects: Mapping[str, Any] | None = None) -> Any:
     """The campaign process's hub (its response cache in the run dir unless configured), with
     the roles in ``objects`` served by those model objects (see ``with_model_objects``)."""
-    from .config_load import config_to_dict
+    models = config.models
+    hub = hub_from_models(models, response_cache_path(models.cache, run_dir))
+    return with_model_objects(hub, objects or {}, toolkit=models.toolkit, judge=models.judge,
+                              reflector=models.reflector)
 
-    models = config_to_dict(config)["models"]
-    hub = hub_from_models(models, response_cache_path(config.models.cache, run_dir))
-    return with_model_objects(hub, objects or {}, models)
 
-
-def with_model_objects(hub: Any, objects: Mapping[str, Any], models: Mapping[str, Any]) -> Any:
+def with_model_objects(hub: Any, objects: Mapping[str, Any], *, toolkit: str = "",
+                       judge: str = "", reflector: str = "offline") -> Any:
     """``hub`` with some roles served by a caller's objects: ``objects`` maps chat roles to
     ``ChatModel``s and ``"embedder"`` to an ``Embedder``. A role the config leaves to the task
-    model (toolkit or judge ``""``, reflector ``"offline"``) follows a task model object, as it
-    follows a task model name. The cache, prices, limits and concurrency bound stay ``hub``'s.
+    model (``toolkit`` or ``judge`` ``""``, ``reflector`` ``"offline"``) follows a task model
+    object, as it follows a task model name. The cache, prices, limits and concurrency bound
+    stay ``hub``'s.
     """
     if not objects:
         return hub
     from ..llm.hub import CHAT_ROLES, ModelHub
 
-    follows_task = {"toolkit": not models.get("toolkit"), "judge": not models.get("judge"),
-                    "reflector": (models.get("reflector") or "offline") == "offline"}
+    follows_task = {"toolkit": not toolkit, "judge": not judge,
+                    "reflector": (reflector or "offline") == "offline"}
     chat = {}
     for role in CHAT_ROLES:
         if role in objects:
@@ -46,8 +47,9 @@ def with_model_objects(hub: Any, objects: Mapping[str, Any], models: Mapping[str
                     limits=hub.limits)
 
 
-def hub_from_models(models: dict[str, Any], cache_path: str | None) -> Any:
-    """A hub from a config's ``[models]`` table as a dict (what evaluation jobs carry).
+def hub_from_models(models: ModelsSection, cache_path: str | None) -> Any:
+    """A hub from a config's typed ``[models]`` section (what evaluation jobs carry); its
+    defaults are the section's own.
 
     ``cache_path`` None is the default shared cache (``~/.cache/evolve``); ``"off"`` none.
     """
@@ -56,25 +58,23 @@ def hub_from_models(models: dict[str, Any], cache_path: str | None) -> Any:
     from ..llm.openai_chat import RetryPolicy
     from ..llm.pricing import DEFAULT_PRICES, PriceTable
 
-    role_models = {role: models[role] for role in ("toolkit", "judge") if models.get(role)}
+    role_models = {role: name for role, name in (("toolkit", models.toolkit),
+                                                 ("judge", models.judge)) if name}
     # The reflector role is only an LLM when a model other than "offline" is named.
-    reflector = models.get("reflector") or "offline"
-    task = models.get("task") or "offline"
-    role_models["reflector"] = reflector if reflector != "offline" else task
+    role_models["reflector"] = models.reflector if models.reflector != "offline" \
+        else models.task
     prices = dict(DEFAULT_PRICES)
-    prices.update({name: tuple(value) for name, value in (models.get("prices") or {}).items()})
-    return build_hub(model=task, base_url=models.get("base_url") or None,
-                     api_key=os.environ.get(models.get("api_key_env") or "OPENAI_API_KEY")
-                     or None,
-                     embedder=models.get("embedder") or "offline",
-                     concurrency=int(models.get("concurrency") or 8),
+    prices.update({name: (value[0], value[1]) for name, value in models.prices.items()})
+    return build_hub(model=models.task, base_url=models.base_url or None,
+                     api_key=os.environ.get(models.api_key_env) or None,
+                     embedder=models.embedder, concurrency=models.concurrency,
                      cache_path=cache_path, role_models=role_models, prices=PriceTable(prices),
-                     timeout=float(models.get("timeout_s") or 120.0),
-                     retry=RetryPolicy(max_retries=int(models.get("max_retries", 4))),
-                     limits=RoleLimits(max_tokens=dict(models.get("max_tokens") or {}),
-                                       extra_body=dict(models.get("extra_body") or {}),
-                                       context_window=int(models.get("context_window") or 0)),
-                     revision=str(models.get("revision") or ""))
+                     timeout=float(models.timeout_s),
+                     retry=RetryPolicy(max_retries=models.max_retries),
+                     limits=RoleLimits(max_tokens=dict(models.max_tokens),
+                                       extra_body=dict(models.extra_body),
+                                       context_window=models.context_window),
+                     revision=models.revision)
 
 
 def response_cache_path(setting: str, run_dir: Path | None) -> str | None:

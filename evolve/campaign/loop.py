@@ -188,7 +188,7 @@ class Campaign:
         self.evaluator = CampaignEvaluator(
             self.store, self.campaign_id, subset_task, settings, subset_items, self.executor,
             (self.config.task.name, dict(self.config.task.args)),
-            config_to_dict(self.config)["models"], task_object=self.parts.task,
+            self.config.models, task_object=self.parts.task,
             model_objects=dict(self.parts.models))
         self.sampler = ReflectionSampler(self._data.reflection_pool,
                                          self.config.data.reflection_size,

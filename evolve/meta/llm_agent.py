@@ -37,6 +37,7 @@ from evolve_sandbox.importguard import ALLOWED_IMPORTS
 from ..agent.prompts import render
 from ..llm.base import Completion, Message
 from ..llm.limits import CHARS_PER_TOKEN, estimate_tokens
+from ..program.contract import READ_CHAR_CAP
 from ..program.parsing import parse_source
 from ..program.static_gate import FORBIDDEN_CALLS
 from .base import Proposal, ReflectionContext
@@ -111,7 +112,7 @@ class LLMMetaAgent:
         max_program_chars: int = 40_000,
         max_tokens: int | None = None,
         temperature: float | None = None,
-        read_char_cap: int = 3000,
+        read_char_cap: int = READ_CHAR_CAP,
         llm_budget: int = 1,
         call_timeout_s: float = 60.0,
         fix_rounds: int = 3,
