@@ -37,9 +37,9 @@ from .agent.qa_agent import ItemTrace, QAAgent
 from .errors import EndpointError
 from .eval_failures import DEFAULT_MAX_FAILED_SHARE, count_failures, share_verdict
 from .eval_run import EvalRun
+from .evaluation.smoke import run_smoke
 from .jail import ProgramRaised, RuntimeViolation, SandboxLimits, SandboxSession
 from .llm.base import CallRecord
-from .program.smoke import run_smoke
 from .program.static_gate import static_gate
 from .tasks.base import Group, Task
 

@@ -34,12 +34,12 @@ from typing import Any, Protocol
 
 from evolve_sandbox.importguard import ALLOWED_IMPORTS
 
-from ..agent.prompts import render
 from ..llm.base import Completion, Message
 from ..llm.limits import CHARS_PER_TOKEN, estimate_tokens
 from ..program.contract import READ_CHAR_CAP
 from ..program.parsing import parse_source
 from ..program.static_gate import FORBIDDEN_CALLS
+from ..templating import render
 from .base import Proposal, ReflectionContext
 from .context_render import render_program, render_sections, truncate_middle
 from .freeze import apply_freeze

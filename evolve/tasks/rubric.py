@@ -33,7 +33,9 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import UsageError
+from ..templating import render
 from .base import Episode, EvalItem, Group, Judge, ScoreResult, Split
+from .readers import read_records
 from .splits import Size, assign_splits, check_split
 
 RUBRIC_WORKERS = 4  # judge calls in flight per answer (the hub bounds the total as well)
@@ -74,8 +76,6 @@ def format_points(points: float) -> str:
 
 def judge_messages(conversation: str, response: str, criterion: Criterion) -> list[dict[str, str]]:
     """The chat messages of one rubric judge call (``judge_rubric.j2``)."""
-    from ..agent.prompts import render
-
     prompt = render("judge_rubric.j2", conversation=conversation.strip(),
                     response=response.strip() or "(empty response)",
                     criterion=criterion.text.strip(), points=format_points(criterion.points))
@@ -252,8 +252,6 @@ def load_rubric_files(paths: Sequence[Path], parse: RowParser, hard: str
     hard file (the hard subsets are subsets of the main files). Duplicate ids across files
     keep their first copy. Returns the records and provenance for ``describe()``.
     """
-    from .jsonl_task import read_records  # the readers live with the JSONL format
-
     if hard not in HARD_MODES:
         raise UsageError(f"bad value for hard: {hard!r} (choose from {', '.join(HARD_MODES)})")
     records: dict[str, ExpertRecord] = {}
