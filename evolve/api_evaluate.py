@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import UsageError
-from .evaluate import EvalResult
+from .evaluation.evaluate import EvalResult
 from .program.contract import READ_CHAR_CAP
 
 MODEL_ROLES = ("task", "toolkit", "judge", "reflector", "embedder")
@@ -19,7 +19,7 @@ def program_source(program: str | os.PathLike[str]) -> str:
     name of a shipped seed (``evolve seeds``)."""
     if isinstance(program, str) and "\n" in program:
         return program
-    from .commands.eval_cmd import resolve_program
+    from .seeds import resolve_program
 
     return resolve_program(str(Path(program)))[0]
 
@@ -42,11 +42,11 @@ def evaluate_program(program: str | os.PathLike[str], task: Any,
     ``embedder`` is a name or an ``evolve.Embedder``. The other keywords are the options of
     ``evolve eval`` (``cache`` None: in memory offline, the user cache otherwise; "off").
     """
-    from .campaign.hub_setup import with_model_objects
-    from .evaluate import EvalSettings
-    from .evaluate import evaluate_program as evaluate
+    from .evaluation.evaluate import EvalSettings
+    from .evaluation.evaluate import evaluate_program as evaluate
     from .jail import SandboxLimits, resolve_mode
     from .llm.factory import build_hub, preflight
+    from .llm.hub_setup import with_model_objects
     from .objects import require
     from .tasks.registry import make_task
 

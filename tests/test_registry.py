@@ -9,10 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from evolve.campaign.config_load import config_from_dict
-from evolve.campaign.executors import EXECUTOR_REGISTRY
-from evolve.campaign.selectors import SELECTOR_REGISTRY, PoolEntry, make_selector
+from evolve.config.load import config_from_dict
 from evolve.errors import UsageError
+from evolve.evaluation.executors import make_executor
+from evolve.registry import EXECUTORS, SELECTORS
+from evolve.strategies.selectors import PoolEntry, make_selector
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "config.md"
 
@@ -29,8 +30,8 @@ def _docs_row(key: str) -> str:
     return row
 
 
-@pytest.mark.parametrize("key,registry", [("selector", SELECTOR_REGISTRY),
-                                          ("executor", EXECUTOR_REGISTRY)])
+@pytest.mark.parametrize("key,registry", [("selector", SELECTORS),
+                                          ("executor", EXECUTORS)])
 def test_docs_list_every_registered_name(key, registry):
     listed = set(re.findall(r"`([a-z]+)`", _docs_row(key)))
     assert set(registry.builtin_names) <= listed, (registry.builtin_names, listed)
@@ -47,18 +48,44 @@ def test_installed_selector_is_accepted_by_name(monkeypatch):
     entry = EntryPoint("first", f"{__name__}:FirstSelector", "evolve.selectors")
     monkeypatch.setattr("importlib.metadata.entry_points",
                         lambda group=None: [entry] if group == "evolve.selectors" else [])
-    SELECTOR_REGISTRY.refresh()
+    SELECTORS.refresh()
     try:
-        assert SELECTOR_REGISTRY.names()[-1] == "first"
+        assert SELECTORS.names()[-1] == "first"
         config = config_from_dict({"search": {"selector": "first"}})
         selector = make_selector(config.search.selector)
         pool = [PoolEntry("b", 0.1), PoolEntry("a", 0.9)]
         assert selector.select(pool, np.random.default_rng(0)).program_id == "b"
     finally:
-        SELECTOR_REGISTRY.refresh()
+        SELECTORS.refresh()
 
 
 def test_unknown_selector_names_every_choice():
     with pytest.raises(UsageError, match="unknown parent selector 'best'; choose one of "
                                          "softmax, argmax, novelty, pareto"):
         make_selector("best")
+
+
+def test_every_builtin_name_builds_its_part():
+    """Each registered reference resolves: the names are not a list drifting from the code."""
+    for name in SELECTORS.builtin_names:
+        assert callable(make_selector(name).select)
+    executor = make_executor("threads", 1, None)
+    try:
+        assert callable(executor.map)
+    finally:
+        executor.close()
+    for name in EXECUTORS.builtin_names:
+        assert callable(EXECUTORS.get(name))
+
+
+def test_validating_a_config_does_not_import_the_implementations():
+    import subprocess
+    import sys
+
+    code = ("import sys; from evolve.config.load import config_from_dict; "
+            "config_from_dict({'search': {'selector': 'pareto'}, "
+            "'parallel': {'executor': 'processes'}}); "
+            "print('evolve.evaluation.executors' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    assert out == "False"

@@ -15,9 +15,9 @@ from typing import Any
 
 import numpy as np
 
+from ..config.sections import CampaignConfig
+from ..evaluation.subset_task import SubsetTask, restrict
 from ..tasks.base import Group, Task
-from .config import CampaignConfig
-from .subset_task import SubsetTask, restrict
 
 
 @dataclass
@@ -47,8 +47,8 @@ def record_campaign(store: Any, campaign_id: str, config: CampaignConfig,
     (a campaign given a task object records that task's name, and no task arguments)."""
     import platform
 
-    from .. import __version__
-    from .config_load import config_to_dict
+    from ..config.load import config_to_dict
+    from ..version import __version__
 
     store.add_campaign(
         campaign_id, name=config.campaign.name, task=task_object_name or config.task.name,

@@ -43,7 +43,7 @@ from ..templating import render
 from .base import Proposal, ReflectionContext
 from .context_render import render_program, render_sections, truncate_middle
 from .freeze import apply_freeze
-from .patch import ParsedReply, PatchError, apply_patch, parse_reply
+from .patch import PatchError, apply_patch
 from .prompt_fit import (
     FIX_LADDER,
     REFLECT_LADDER,
@@ -52,6 +52,7 @@ from .prompt_fit import (
     fit_prompt,
     min_reply_tokens,
 )
+from .reply import ParsedReply, parse_reply
 
 MODES = ("auto", "patch", "full")
 SYSTEM_PROMPT = (

@@ -28,7 +28,8 @@ from typing import Any
 
 from ..errors import UsageError
 from .base import Episode, EvalItem, Group, ScoreResult, Split, TaskArg
-from .envs import EnvPool, ExpertRun, Observation, play_expert, score_outcome, transcript_head
+from .envs import EnvPool, ExpertRun, Observation, play_expert
+from .transcripts import score_outcome, transcript_head
 
 TASK_TYPES: dict[str, str] = {
     "pick_and_place_simple": "pick",

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..meta.base import MetaAgent
-from .config import CampaignConfig
+from ..config.sections import CampaignConfig
+from .base import MetaAgent
 
 
 def make_meta_agent(config: CampaignConfig, hub: Any, agent: MetaAgent | None = None, *,
@@ -19,10 +19,10 @@ def make_meta_agent(config: CampaignConfig, hub: Any, agent: MetaAgent | None = 
 
         return require(agent, "meta_agent")
     if config.models.reflector == "offline" and not reflector_object:
-        from ..meta.offline.mutator import OfflineMutator
+        from .offline.mutator import OfflineMutator
 
         return OfflineMutator(policy=config.search.offline_policy)
-    from ..meta.llm_agent import LLMMetaAgent
+    from .llm_agent import LLMMetaAgent
 
     return LLMMetaAgent(hub, mode=config.search.mutation,
                         read_char_cap=config.sandbox.read_char_cap,

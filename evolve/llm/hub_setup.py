@@ -1,16 +1,62 @@
-"""Build the model hub a campaign config describes (response cache inside the run dir)."""
+"""Build the model hub a campaign config describes (response cache inside the run dir).
+
+The settings come typed (``evolve.config.sections.ModelsSection``), described here by the
+``ModelSettings`` Protocol so that the model layer does not import the config layer above it.
+"""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
-
-from .config import CampaignConfig, ModelsSection
+from typing import Any, Protocol
 
 
-def build_campaign_hub(config: CampaignConfig, run_dir: Path,
+class ModelSettings(Protocol):
+    """What a hub is built from: a campaign config's ``[models]`` section (read-only)."""
+
+    @property
+    def task(self) -> str: ...
+    @property
+    def toolkit(self) -> str: ...
+    @property
+    def judge(self) -> str: ...
+    @property
+    def reflector(self) -> str: ...
+    @property
+    def embedder(self) -> str: ...
+    @property
+    def base_url(self) -> str: ...
+    @property
+    def api_key_env(self) -> str: ...
+    @property
+    def concurrency(self) -> int: ...
+    @property
+    def timeout_s(self) -> float: ...
+    @property
+    def max_retries(self) -> int: ...
+    @property
+    def context_window(self) -> int: ...
+    @property
+    def revision(self) -> str: ...
+    @property
+    def max_tokens(self) -> Mapping[str, int]: ...
+    @property
+    def extra_body(self) -> Mapping[str, Mapping[str, Any]]: ...
+    @property
+    def cache(self) -> str: ...
+    @property
+    def prices(self) -> Mapping[str, list[float]]: ...
+
+
+class CampaignSettings(Protocol):
+    """A campaign config, as far as its hub is concerned."""
+
+    @property
+    def models(self) -> ModelSettings: ...
+
+
+def build_campaign_hub(config: CampaignSettings, run_dir: Path,
                        objects: Mapping[str, Any] | None = None) -> Any:
     """The campaign process's hub (its response cache in the run dir unless configured), with
     the roles in ``objects`` served by those model objects (see ``with_model_objects``)."""
@@ -30,7 +76,7 @@ def with_model_objects(hub: Any, objects: Mapping[str, Any], *, toolkit: str = "
     """
     if not objects:
         return hub
-    from ..llm.hub import CHAT_ROLES, ModelHub
+    from .hub import CHAT_ROLES, ModelHub
 
     follows_task = {"toolkit": not toolkit, "judge": not judge,
                     "reflector": (reflector or "offline") == "offline"}
@@ -47,16 +93,16 @@ def with_model_objects(hub: Any, objects: Mapping[str, Any], *, toolkit: str = "
                     limits=hub.limits)
 
 
-def hub_from_models(models: ModelsSection, cache_path: str | None) -> Any:
+def hub_from_models(models: ModelSettings, cache_path: str | None) -> Any:
     """A hub from a config's typed ``[models]`` section (what evaluation jobs carry); its
     defaults are the section's own.
 
     ``cache_path`` None is the default shared cache (``~/.cache/evolve``); ``"off"`` none.
     """
-    from ..llm.factory import build_hub
-    from ..llm.limits import RoleLimits
-    from ..llm.openai_chat import RetryPolicy
-    from ..llm.pricing import DEFAULT_PRICES, PriceTable
+    from .factory import build_hub
+    from .limits import RoleLimits
+    from .openai_chat import RetryPolicy
+    from .pricing import DEFAULT_PRICES, PriceTable
 
     role_models = {role: name for role, name in (("toolkit", models.toolkit),
                                                  ("judge", models.judge)) if name}

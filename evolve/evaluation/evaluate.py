@@ -1,9 +1,10 @@
 """Evaluate one memory program on one task: gates, sandboxed ingest and query, scoring.
 
-The orchestration (docs/architecture.md, "One evaluation"; "offline" protocol): for every group a fresh
-KnowledgeBase; episodes are turned into KnowledgeItems by the task agent in parallel and
-written in order; questions are answered in parallel; every item keeps a full trace. The
-LLM calls that do not depend on memory are queued across groups at once (``evolve.eval_run.EvalRun.play_qa``).
+The orchestration (docs/architecture.md, "One evaluation"; "offline" protocol): for every
+group a fresh KnowledgeBase; episodes are turned into KnowledgeItems by the task agent in
+parallel and written in order; questions are answered in parallel; every item keeps a full
+trace. The LLM calls that do not depend on memory are queued across groups at once
+(``evolve.evaluation.eval_run.EvalRun.play_qa``).
 Interactive tasks (``task.mode == "interactive"``) play their items as episodes instead
 (``evolve.agent.interactive``: one read per episode, then the action loop; the transcript is
 the trace; ``EvalSettings.protocol == "online"`` writes and observes each finished episode).
@@ -32,33 +33,19 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from .agent.interactive import InteractiveAgent, InteractiveRunner
-from .agent.qa_agent import ItemTrace, QAAgent
-from .errors import EndpointError
-from .eval_failures import DEFAULT_MAX_FAILED_SHARE, count_failures, share_verdict
+from ..agent.interactive import InteractiveAgent, InteractiveRunner
+from ..agent.qa_agent import ItemTrace, QAAgent
+from ..errors import EndpointError
+from ..eval_failures import count_failures, share_verdict
+from ..jail import ProgramRaised, RuntimeViolation, SandboxSession
+from ..llm.base import CallRecord
+from ..program.static_gate import static_gate
+from ..tasks.base import Group, Task
 from .eval_run import EvalRun
-from .evaluation.smoke import run_smoke
-from .jail import ProgramRaised, RuntimeViolation, SandboxLimits, SandboxSession
-from .llm.base import CallRecord
-from .program.static_gate import static_gate
-from .tasks.base import Group, Task
+from .settings import EvalSettings
+from .smoke import run_smoke
 
 MAX_LOG_LINES = 500
-
-
-@dataclass(frozen=True)
-class EvalSettings:
-    """How to evaluate: split, limits, sandbox mode, oracle diagnostics, parallelism."""
-
-    split: str = "val"
-    limits: SandboxLimits = field(default_factory=SandboxLimits)
-    sandbox_mode: str = "auto"
-    oracle: bool = False
-    concurrency: int = 8
-    max_items: int | None = None
-    protocol: str = "offline"  # "online": interactive episodes are written and observed
-    env_workers: int = 0  # interactive tasks: environment worker processes (0: automatic)
-    max_failed_share: float = DEFAULT_MAX_FAILED_SHARE  # above: status=error (eval_failures)
 
 
 @dataclass

@@ -7,13 +7,13 @@ distribution ``select`` samples from), used by tests and shown in reports.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from evolve.registry import Registry
+from evolve.registry import SELECTORS as REGISTRY
 
 TIE_TOLERANCE = 1e-9
 
@@ -161,34 +161,30 @@ class ParetoSelector:
         return _draw(pool, self.probabilities(pool), rng)
 
 
-SelectorFactory = Callable[[float], ParentSelector]  # temperature -> selector
+# Factories of the built-in names (``evolve.registry.SELECTORS`` lists them; softmax is
+# ``SoftmaxSelector`` itself): each takes the softmax temperature.
+def argmax_selector(_temperature: float) -> ParentSelector:
+    return ArgmaxSelector()
 
 
-def _installed(loaded: Callable[..., object]) -> SelectorFactory:
-    """An installed selector: its entry point names a class or factory taking no arguments."""
-    def factory(_temperature: float) -> ParentSelector:
-        from evolve.objects import require
-
-        return require(loaded(), "selector")  # type: ignore[return-value]
-    return factory
+def novelty_selector(_temperature: float) -> ParentSelector:
+    return NoveltySelector()
 
 
-# The one list of selector names: ``search.selector`` validation, ``make_selector`` and the
-# docs test read it; installed distributions add theirs in the ``evolve.selectors`` group.
-SELECTOR_REGISTRY: Registry[SelectorFactory] = Registry("parent selector", "evolve.selectors",
-                                                        _installed)
-SELECTOR_REGISTRY.add("softmax")(SoftmaxSelector)
-SELECTOR_REGISTRY.add("argmax")(lambda _temperature: ArgmaxSelector())
-SELECTOR_REGISTRY.add("novelty")(lambda _temperature: NoveltySelector())
-SELECTOR_REGISTRY.add("pareto")(lambda _temperature: ParetoSelector())
-SELECTORS = SELECTOR_REGISTRY.builtin_names
+def pareto_selector(_temperature: float) -> ParentSelector:
+    return ParetoSelector()
+
+
+SELECTORS = REGISTRY.builtin_names
 
 
 def make_selector(name: str | ParentSelector, temperature: float = 0.15) -> ParentSelector:
-    """The selector called ``name`` (a name of ``SELECTOR_REGISTRY``); UsageError otherwise.
-    An object with a ``select`` method is used as it is (TypeError when it has none)."""
+    """The selector called ``name`` (a name of ``evolve.registry.SELECTORS``); UsageError
+    otherwise. An object with a ``select`` method is used as it is (TypeError when it has
+    none)."""
     if not isinstance(name, str):
         from evolve.objects import require
 
         return require(name, "selector")
-    return SELECTOR_REGISTRY.get(name)(temperature)
+    selector: ParentSelector = REGISTRY.get(name)(temperature)
+    return selector

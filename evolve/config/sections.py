@@ -2,7 +2,7 @@
 
 The TOML file has one table per dataclass below: ``[campaign]``, ``[task]``, ``[models]``,
 ``[search]``, ``[data]``, ``[budget]``, ``[sandbox]``. Unknown keys and bad values are
-rejected by ``evolve.campaign.config_load.load_config`` with one line naming the key.
+rejected by ``evolve.config.load.load_config`` with one line naming the key.
 """
 
 from __future__ import annotations

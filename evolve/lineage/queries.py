@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import UsageError
-from ..lineage import LineageStore, StoreError, open_readonly
+from . import LineageStore, StoreError, open_readonly
 
 DB_NAME = "lineage.duckdb"
 
@@ -119,3 +119,26 @@ def program_table(store: LineageStore) -> list[dict[str, Any]]:
                       "tokens_per_query": row["tokens_per_query"],
                       "commit_message": (row["commit_message"] or "").split("\n")[0]})
     return table
+
+
+# -- what the campaign loop reads back --------------------------------------------------------
+
+def seed_programs(store: LineageStore, campaign_id: str) -> list[dict[str, Any]]:
+    """``{id, name, source}`` of the campaign's seeds, in the order they were added."""
+    return store.query_dicts("SELECT id, name, source FROM programs WHERE campaign_id = ? "
+                             "AND origin = 'seed' ORDER BY created_at, id", [campaign_id])
+
+
+def spend(store: LineageStore, campaign_id: str) -> tuple[float, int]:
+    """USD and tokens (in + out) of every model call the campaign made so far."""
+    usd, tokens = store.query("SELECT coalesce(sum(cost_usd), 0), coalesce(sum(tokens_in + "
+                              "tokens_out), 0) FROM llm_calls WHERE campaign_id = ?",
+                              [campaign_id])[0]
+    return float(usd), int(tokens)
+
+
+def first_seed_failure(store: LineageStore, campaign_id: str) -> str | None:
+    """The message of the campaign's first gate failure or evaluation error, if any."""
+    rows = store.query("SELECT message FROM events WHERE campaign_id = ? AND kind IN "
+                       "('gate_failed', 'evaluation_error') ORDER BY id LIMIT 1", [campaign_id])
+    return str(rows[0][0]) if rows else None

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..lineage import LineageStore
+from . import LineageStore
 
 KIND = "duplicate"
 

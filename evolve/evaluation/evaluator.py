@@ -14,9 +14,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..evaluate import EvalSettings
+from ..config.sections import ModelsSection
 from ..lineage import LineageStore
-from .config import ModelsSection
+from .evaluate import EvalSettings
 from .executors import EvalJob, Executor, JobResult
 from .records import subset_key
 from .subset_task import SubsetTask
