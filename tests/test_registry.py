@@ -89,3 +89,16 @@ def test_validating_a_config_does_not_import_the_implementations():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.strip()
     assert out == "False"
+
+
+def test_a_one_number_price_for_an_embedding_model_builds_a_hub():
+    """docs/config.md allows `[input]` alone for embedding models; the hub used to fail on it
+    unpacking a pair."""
+    from evolve.config.sections import ModelsSection
+    from evolve.llm.hub_setup import hub_from_models
+
+    hub = hub_from_models(ModelsSection(embedder="hashing", cache="off",
+                                        prices={"text-embedding-x": [0.02],
+                                                "chat-x": [1.0, 2.0]}), "off")
+    assert hub.prices.cost("text-embedding-x", 1_000_000, 0)[0] == pytest.approx(0.02)
+    assert hub.prices.cost("chat-x", 0, 1_000_000)[0] == pytest.approx(2.0)

@@ -12,8 +12,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
@@ -31,13 +30,13 @@ from ..evaluation.executors import make_executor
 from ..evaluation.records import call_rows
 from ..jail import SandboxLimits
 from ..jail.spares import SPARES
+from ..lineage import LineageStore
 from ..lineage.queries import first_seed_failure, spend
 from ..llm.hub_setup import build_campaign_hub
 from ..meta.base import Proposal, ReflectionContext
 from ..meta.factory import make_meta_agent
 from ..meta.freeze import apply_freeze
 from ..meta.guard import EndpointGuard
-from ..program.static_gate import static_gate
 from ..strategies.selectors import make_selector
 from ..strategies.stoppers import CampaignStatus, build_stoppers
 from ..tasks.registry import make_task
@@ -46,6 +45,7 @@ from .interpreter import campaign_interpreter, freeze_long_lived
 from .memory import after_iteration
 from .pool import pool_entries, program_row, snapshot
 from .progress import Progress, ProgressCallback
+from .proposing import propose_all
 from .reflection import reflection_context
 from .run_dir import create_run, open_store
 from .seeding import evaluate_seeds
@@ -91,7 +91,7 @@ class Campaign:
     def __init__(self, config: CampaignConfig, run_dir: Path, *, config_dir: Path | None = None,
                  resume: bool = False, progress: bool | ProgressCallback = True,
                  task: Any = None, selector: Any = None, meta_agent: Any = None,
-                 models: dict[str, Any] | None = None, stoppers: Iterable[Any] | None = None,
+                 models: Mapping[str, Any] | None = None, stoppers: Iterable[Any] | None = None,
                  executor: Any = None) -> None:
         config, self.parts = user_parts(config, task=task, selector=selector,
                                         meta_agent=meta_agent, models=models,
@@ -112,10 +112,13 @@ class Campaign:
             # checked before the run dir appears; from then on it holds a resumable record
             seeds = resolve_seeds(config, config_dir or Path.cwd())
             self.campaign_id = uuid.uuid4().hex[:12]
-            self.store = create_run(self.run_dir, self.campaign_id, lambda store: (
+
+            def record(store: LineageStore) -> None:
                 record_campaign(store, self.campaign_id, config, seeds,
-                                None if self.parts.task is None else self.parts.task.name),
-                record_parts(store, self.campaign_id, self.parts)))
+                                None if self.parts.task is None else self.parts.task.name)
+                record_parts(store, self.campaign_id, self.parts)
+
+            self.store = create_run(self.run_dir, self.campaign_id, record)
         try:
             if resume:
                 check_resumed_parts(self.store.get_state(self.campaign_id, STATE_KEY),
@@ -286,8 +289,8 @@ class Campaign:
                 requests.append(request)
             self._count_failed_proposal(request is None, proposal.error)
         children = self.developer.develop_batch(requests)
-        scores = [snapshot(self.store, child).score for child in children if child]
-        scores = [score for score in scores if score is not None]
+        found = [snapshot(self.store, child).score for child in children if child]
+        scores = [score for score in found if score is not None]
         return max(scores) if scores else None
 
     def _context(self, iteration: int, rng: np.random.Generator, parent: Any, other: Any,
@@ -296,25 +299,7 @@ class Campaign:
                                   other, reflection)
 
     def _propose_all(self, contexts: Iterable[ReflectionContext]) -> list[Proposal]:
-        """One proposal per context, in order; each starts as soon as its context is there (the
-        meta-agents are stateless and each context carries its own seed, so proposals running
-        at once give what they give one at a time). Contexts are built on this thread, which
-        stays the database's only writer."""
-        if self.config.parallel.batch_size <= 1:
-            return [self.meta.propose(context) for context in contexts]
-        with ThreadPoolExecutor(self.config.parallel.batch_size,
-                                thread_name_prefix="propose") as pool:
-            futures = [pool.submit(self._propose_and_gate, context) for context in contexts]
-            return [future.result() for future in futures]
-
-    def _propose_and_gate(self, context: ReflectionContext) -> Proposal:
-        """One proposal, then its static gate verdict while later proposals are still out:
-        the verdict is kept per source, so gating the round's children on the campaign thread
-        afterwards finds it ready instead of parsing each program there in turn."""
-        proposal = self.meta.propose(context)
-        if proposal.source is not None:
-            static_gate(proposal.source)
-        return proposal
+        return propose_all(self.meta, contexts, self.config.parallel.batch_size)
 
     def _count_failed_proposal(self, failed: bool, error: str | None) -> None:
         count_failed_proposal(self.store, self.campaign_id, failed, error)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..agent.qa_agent import Extraction, ItemTrace, QAAgent, QueryStep
 from ..errors import EndpointError
@@ -21,11 +21,14 @@ from ..jail import ProgramRaised, SandboxSession
 from ..tasks.base import EvalItem, Group, Task
 from .settings import EvalSettings
 
+if TYPE_CHECKING:
+    from ..llm.hub import ModelHub
+
 
 class EvalRun:
     """State of one evaluation in progress (used by ``evolve.evaluation.evaluate`` only)."""
 
-    def __init__(self, task: Task, hub: Any, settings: EvalSettings,
+    def __init__(self, task: Task, hub: ModelHub, settings: EvalSettings,
                  groups: list[Group]) -> None:
         self.task = task
         self.hub = hub

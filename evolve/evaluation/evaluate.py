@@ -31,7 +31,7 @@ import time
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..agent.interactive import InteractiveAgent, InteractiveRunner
 from ..agent.qa_agent import ItemTrace, QAAgent
@@ -44,6 +44,9 @@ from ..tasks.base import Group, Task
 from .eval_run import EvalRun
 from .settings import EvalSettings
 from .smoke import run_smoke
+
+if TYPE_CHECKING:
+    from ..llm.hub import ModelHub
 
 MAX_LOG_LINES = 500
 
@@ -118,7 +121,7 @@ class EvalResult:
 class HubCallbacks:
     """Serves the sandbox worker's toolkit callbacks from the model hub (trusted side)."""
 
-    def __init__(self, hub: Any) -> None:
+    def __init__(self, hub: ModelHub) -> None:
         self._hub = hub
         self.logs: list[tuple[str, str]] = []
         self._lock = threading.Lock()
@@ -167,7 +170,7 @@ def _env_workers(settings: EvalSettings) -> int:
     return max(1, min(settings.concurrency, os.cpu_count() or 1, 4))
 
 
-def evaluate_program(source: str, task: Task, hub: Any,
+def evaluate_program(source: str, task: Task, hub: ModelHub,
                      settings: EvalSettings | None = None) -> EvalResult:
     """Gate and evaluate ``source`` on ``task`` with the models of ``hub``."""
     settings = settings or EvalSettings()
@@ -214,7 +217,7 @@ def _count(result: EvalResult, run: EvalRun, traces: list[ItemTrace]) -> None:
     result.episode_notes = [n.to_dict() for n in run.episode_notes]
 
 
-def _evaluate(source: str, task: Task, hub: Any, settings: EvalSettings) -> EvalResult:
+def _evaluate(source: str, task: Task, hub: ModelHub, settings: EvalSettings) -> EvalResult:
     failure = static_gate(source)
     if failure is not None:
         return EvalResult("gate_failed", error=failure.message, gate_stage=failure.stage)

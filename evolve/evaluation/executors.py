@@ -16,10 +16,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..registry import EXECUTORS
 from .jobs import EvalJob, JobResult, run_job
+
+if TYPE_CHECKING:
+    from ..llm.hub import ModelHub
 
 
 class Executor(Protocol):
@@ -39,7 +42,7 @@ class ThreadExecutor:
 
     name = "threads"
 
-    def __init__(self, hub: Any, workers: int) -> None:
+    def __init__(self, hub: ModelHub, workers: int) -> None:
         self._hub = hub
         self._pool = ThreadPoolExecutor(max(1, workers), thread_name_prefix="evolve-eval")
 
@@ -82,25 +85,25 @@ class JoblibExecutor:
 
 # Factories of the built-in names (``evolve.registry.EXECUTORS`` lists them): each takes the
 # number of workers, the campaign's hub (threads share it) and the cluster address.
-def thread_executor(workers: int, hub: Any, _address: str) -> Executor:
+def thread_executor(workers: int, hub: ModelHub, _address: str) -> Executor:
     return ThreadExecutor(hub, workers)
 
 
-def process_executor(workers: int, _hub: Any, _address: str) -> Executor:
+def process_executor(workers: int, _hub: ModelHub, _address: str) -> Executor:
     return JoblibExecutor("loky", workers)
 
 
-def dask_executor(workers: int, _hub: Any, address: str) -> Executor:
+def dask_executor(workers: int, _hub: ModelHub, address: str) -> Executor:
     return JoblibExecutor("dask", workers, address)
 
 
-def ray_executor(workers: int, _hub: Any, address: str) -> Executor:
+def ray_executor(workers: int, _hub: ModelHub, address: str) -> Executor:
     from .clusters import RayExecutor
 
     return RayExecutor(workers, address)
 
 
-def make_executor(kind: str | Executor, workers: int, hub: Any, address: str = "") -> Executor:
+def make_executor(kind: str | Executor, workers: int, hub: ModelHub, address: str = "") -> Executor:
     """The executor ``parallel.executor`` names, or ``kind`` itself when it is an object with
     ``map`` and ``close`` (TypeError otherwise)."""
     if not isinstance(kind, str):

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..config.sections import ModelsSection
 from ..tasks.base import Group
 from .evaluate import EvalSettings, evaluate_program
 from .subset_task import SubsetTask
+
+if TYPE_CHECKING:
+    from ..llm.hub import ModelHub
 
 
 @dataclass(frozen=True)
@@ -74,7 +77,7 @@ def _worker_hub(models: ModelsSection) -> Any:
     return _WORKER_HUBS[key]
 
 
-def run_job(job: EvalJob, hub: Any = None) -> JobResult:
+def run_job(job: EvalJob, hub: ModelHub | None = None) -> JobResult:
     """Run one evaluation (in this process; ``hub`` defaults to a worker-local one)."""
     from .records import call_rows, evaluation_summary, item_rows
 

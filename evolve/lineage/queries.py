@@ -71,7 +71,7 @@ def campaign_status(store: LineageStore) -> dict[str, Any]:
 
     campaign = store.campaign() or {}
     config = json.loads(campaign.get("config") or "{}")
-    done = store.get_state(campaign.get("id"), "iterations_done", 0)
+    done = store.get_state(campaign.get("id") or "", "iterations_done", 0)
     best = _best_static(store)
     best_seed = _best_static(store, seeds_only=True)
     best_test = None
@@ -93,7 +93,7 @@ def campaign_status(store: LineageStore) -> dict[str, Any]:
         "programs": {str(k): int(v) for k, v in counts.items()},
         "duplicates": count_duplicates(store),  # proposals equal to a program already stored
         "spend": spend_by_role(store),
-        "pareto_front": store.get_state(campaign.get("id"), "pareto_front"),
+        "pareto_front": store.get_state(campaign.get("id") or "", "pareto_front"),
         "stop_reason": campaign.get("stop_reason"),
         "finished": campaign.get("finished_at") is not None,
     }

@@ -9,7 +9,10 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from .hub import ModelHub
 
 
 class ModelSettings(Protocol):
@@ -66,7 +69,7 @@ def build_campaign_hub(config: CampaignSettings, run_dir: Path,
                               reflector=models.reflector)
 
 
-def with_model_objects(hub: Any, objects: Mapping[str, Any], *, toolkit: str = "",
+def with_model_objects(hub: ModelHub, objects: Mapping[str, Any], *, toolkit: str = "",
                        judge: str = "", reflector: str = "offline") -> Any:
     """``hub`` with some roles served by a caller's objects: ``objects`` maps chat roles to
     ``ChatModel``s and ``"embedder"`` to an ``Embedder``. A role the config leaves to the task
@@ -102,7 +105,7 @@ def hub_from_models(models: ModelSettings, cache_path: str | None) -> Any:
     from .factory import build_hub
     from .limits import RoleLimits
     from .openai_chat import RetryPolicy
-    from .pricing import DEFAULT_PRICES, PriceTable
+    from .pricing import DEFAULT_PRICES, Price, PriceTable
 
     role_models = {role: name for role, name in (("toolkit", models.toolkit),
                                                  ("judge", models.judge)) if name}
@@ -110,7 +113,9 @@ def hub_from_models(models: ModelSettings, cache_path: str | None) -> Any:
     role_models["reflector"] = models.reflector if models.reflector != "offline" \
         else models.task
     prices = dict(DEFAULT_PRICES)
-    prices.update({name: (value[0], value[1]) for name, value in models.prices.items()})
+    # [input, output] per 1M tokens, or [input] alone for embedding models (config rules)
+    prices.update({name: Price(*(float(v) for v in value))
+                   for name, value in models.prices.items()})
     return build_hub(model=models.task, base_url=models.base_url or None,
                      api_key=os.environ.get(models.api_key_env) or None,
                      embedder=models.embedder, concurrency=models.concurrency,

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ..config.sections import CampaignConfig
 from .base import MetaAgent
 
+if TYPE_CHECKING:
+    from ..llm.hub import ModelHub
 
-def make_meta_agent(config: CampaignConfig, hub: Any, agent: MetaAgent | None = None, *,
+
+def make_meta_agent(config: CampaignConfig, hub: ModelHub, agent: MetaAgent | None = None, *,
                     reflector_object: bool = False) -> MetaAgent:
     """``agent`` itself when given (TypeError when it lacks part of the protocol); else
     ``models.reflector = "offline"`` -> the template-driven offline mutator, and the LLM

@@ -70,6 +70,8 @@ class ReflectorHub(Protocol):
     def chat(self, role: str, messages: list[Message], *, json_mode: bool = False,
              **kwargs: Any) -> Completion: ...
 
+    def reply_cap(self, role: str, requested: int | None = None) -> int: ...
+
 
 @dataclass(frozen=True)
 class _Child:

@@ -78,7 +78,7 @@ def parse_search_replace(text: str) -> list[Hunk]:
     """SEARCH/REPLACE blocks of ``text``; a block missing its closing marker ends at the next
     SEARCH marker or at the end of the text."""
     hunks: list[Hunk] = []
-    state, search, replace = "", [], []
+    state, search, replace = "", list[str](), list[str]()
 
     def emit() -> None:
         hunks.append(Hunk("\n".join(_strip_fence_lines(search)),
