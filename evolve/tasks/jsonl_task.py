@@ -35,7 +35,7 @@ from typing import Any
 
 from ..errors import UsageError
 from .answer_judge import judge_answer
-from .base import Episode, EvalItem, Group, Judge, ScoreResult, Split
+from .base import AgentMode, Episode, EvalItem, Group, Judge, ScoreResult, Split
 from .readers import read_jsonl
 from .rubric import Criterion, rubric_text, score_rubric
 from .scoring import is_abstention, normalize_locomo, squad_f1, stemmed_f1
@@ -218,7 +218,7 @@ SCORER_NAMES = (*SCORERS, "judge")
 class JsonlTask:
     """A user task from an items file and an optional episodes file (module docstring)."""
 
-    mode = "qa"
+    mode: AgentMode = "qa"
 
     def __init__(self, items_path: str | Path, episodes_path: str | Path | None = None, *,
                  scorer: str = "f1", seed: int = 0, test: Size = 0.2, train: Size = 0,

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import UsageError
-from .base import Episode, EvalItem, Group, ScoreResult, Split
+from .base import AgentMode, Episode, EvalItem, Group, ScoreResult, Split
 from .scoring import get_scorer
 from .splits import Size, assign_splits, check_split
 
@@ -191,7 +191,7 @@ class LocomoTask:
     count, see ``evolve.tasks.splits``); the rest of the items are ``val``.
     """
 
-    mode = "qa"
+    mode: AgentMode = "qa"
 
     def __init__(self, data: Any, *, source: str, name: str = "locomo",
                  conversations: int | Sequence[str] | None = None,

@@ -32,7 +32,7 @@ from typing import Any
 
 from ..errors import UsageError
 from .answer_judge import judge_answer
-from .base import Episode, EvalItem, Group, Judge, ScoreResult, Split
+from .base import AgentMode, Episode, EvalItem, Group, Judge, ScoreResult, Split
 from .locomo import load_locomo_json
 from .splits import Size, assign_splits, check_split
 
@@ -194,7 +194,7 @@ class LongMemEvalTask:
     questions. ``test``/``train``: split sizes (fraction or count), stratified by type.
     """
 
-    mode = "qa"
+    mode: AgentMode = "qa"
     needs_judge = True
 
     def __init__(self, data: Any, *, source: str, questions: int | Sequence[str] | None = None,

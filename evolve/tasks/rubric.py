@@ -34,7 +34,7 @@ from typing import Any
 
 from ..errors import UsageError
 from ..templating import render
-from .base import Episode, EvalItem, Group, Judge, ScoreResult, Split
+from .base import AgentMode, Episode, EvalItem, Group, Judge, ScoreResult, Split
 from .readers import read_records
 from .splits import Size, assign_splits, check_split
 
@@ -290,7 +290,7 @@ class RubricTask:
     episodes (seeded order), ``None`` for all.
     """
 
-    mode = "qa"
+    mode: AgentMode = "qa"
     needs_judge = True
 
     def __init__(self, records: Sequence[ExpertRecord], *, name: str, source: str,

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import UsageError
-from .base import Episode, EvalItem, Group, ScoreResult, Split, TaskArg
+from .base import AgentMode, Episode, EvalItem, Group, ScoreResult, Split, TaskArg
 from .envs import EnvPool, ExpertRun, Observation, play_expert
 from .transcripts import score_outcome, transcript_head
 
@@ -119,7 +119,7 @@ class TwxTask:
     """The ``twx`` task (see the module docstring). Games are generated on first use."""
 
     name = "twx"
-    mode = "interactive"
+    mode: AgentMode = "interactive"
 
     def __init__(self, games: tuple[str, ...] = ("twc",), *, params: dict[str, str] | None = None,
                  episodes: int = 60, train: int = 0, val: int = 30, test: int = 30,
