@@ -66,7 +66,7 @@ def load_run_task(run_dir: str | Path) -> RunTask:
         if not best:
             raise UsageError(f"{run_dir}: the run has no evaluated program yet")
         source = store.query("SELECT source FROM programs WHERE id = ?", [best])[0][0]
-        stored: dict[str, Any] = {}
+        stored: dict[tuple[str, str], dict[str, Any]] = {}
         for row in store.query_dicts(
                 "SELECT program_id, subset, status, score, n_items FROM evaluations "
                 "WHERE split IN ('test', 'static') ORDER BY id"):

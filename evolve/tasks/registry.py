@@ -9,6 +9,8 @@ argument dict already filled with defaults and checked against ``choices``.
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..errors import UsageError
 from .base import Task, TaskArg
 from .plugins import NAME_PREFIX, parse_options, register_entry_points, register_named
@@ -37,7 +39,7 @@ def _conversations(value: str) -> int | list[str] | None:
     return [v.strip() for v in value.split(",") if v.strip()]
 
 
-def _split_options(args: dict[str, str]) -> dict[str, object]:
+def _split_options(args: dict[str, str]) -> dict[str, Any]:
     return {"categories": parse_categories(args["categories"]),
             "test": parse_size("test", args["test"]), "train": parse_size("train", args["train"]),
             "scorer": args["scorer"]}
@@ -168,7 +170,7 @@ def _size_args(test: str, train: str) -> tuple[TaskArg, ...]:
             TaskArg("train", "train split size: a fraction or a count (rest is val)", train))
 
 
-def _sizes(args: dict[str, str]) -> dict[str, object]:
+def _sizes(args: dict[str, str]) -> dict[str, Any]:
     return {"seed": parse_int("split_seed", args["split_seed"]),
             "test": parse_size("test", args["test"]), "train": parse_size("train", args["train"])}
 
@@ -182,7 +184,7 @@ def _make_longmemeval(args: dict[str, str]) -> Task:
                                      abstention=args["abstention"], **_sizes(args))
 
 
-def _expert_options(args: dict[str, str]) -> dict[str, object]:
+def _expert_options(args: dict[str, str]) -> dict[str, Any]:
     return {"hard": args["hard"], "experience": args["experience"],
             "experience_limit": _count_or_all("experience_limit", args["experience_limit"]),
             **_sizes(args)}
