@@ -315,8 +315,8 @@ def run_campaign(run_dir: Path, overrides: list[str], campaign_class: Any = None
     ``(outcome, campaign, seconds)``."""
     import time
 
-    from evolve.campaign.config_load import load_config
     from evolve.campaign.loop import Campaign
+    from evolve.config.load import load_config
 
     config = load_config(QUICKSTART, overrides)
     started = time.monotonic()

@@ -45,7 +45,7 @@ import time
 
 import numpy as np
 
-from evolve.llm.embedders import make_embedder
+from evolve.llm.embedder_factory import make_embedder
 
 NAMES = ("hashing", "wordllama", "hybrid", "static64", "minilm")
 
@@ -80,7 +80,7 @@ def speed_corpus(n: int, seed: int = 0) -> list[str]:
 def cold_load_seconds(name: str) -> float:
     code = (
         "import time; t = time.perf_counter();"
-        "from evolve.llm.embedders import make_embedder;"
+        "from evolve.llm.embedder_factory import make_embedder;"
         f"make_embedder({name!r}).embed(['warm up']);"
         "print(time.perf_counter() - t)"
     )

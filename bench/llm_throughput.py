@@ -37,7 +37,7 @@ from typing import Any
 
 from _fake_llm import FakeEndpoint, load_text, print_table, ratio, use_dummy_key
 
-from evolve.evaluate import EvalSettings, evaluate_program
+from evolve.evaluation.evaluate import EvalSettings, evaluate_program
 from evolve.llm.factory import build_hub
 from evolve.seeds import seed_source
 from evolve.tasks.dialog_synth import DialogSynthTask

@@ -115,7 +115,7 @@ class OfflineCallbacks:
     """Toolkit callbacks of the sandbox: offline embedder and offline model."""
 
     def __init__(self) -> None:
-        from evolve.llm.embedders import make_embedder
+        from evolve.llm.embedder_factory import make_embedder
         from evolve.llm.offline import OfflineModel
 
         self.embedder = make_embedder("offline")

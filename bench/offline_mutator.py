@@ -17,9 +17,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from evolve.campaign.config_load import load_config
 from evolve.campaign.loop import Campaign
-from evolve.campaign.queries import open_run
+from evolve.config.load import load_config
+from evolve.lineage.queries import open_run
 
 ROOT = Path(__file__).resolve().parents[1]
 QUICKSTART = ROOT / "examples" / "quickstart.toml"

@@ -46,7 +46,7 @@ def catalog() -> None:
 
 
 def scores(task_name: str, task_args: dict[str, str], split: str) -> None:
-    from evolve.evaluate import EvalSettings, evaluate_program
+    from evolve.evaluation.evaluate import EvalSettings, evaluate_program
     from evolve.llm.factory import build_hub
     from evolve.tasks.registry import make_task
 

@@ -12,10 +12,10 @@ use, so ``import evolve`` (and the command line's start) stays cheap.
 
 from __future__ import annotations
 
+from .version import __version__
+
 # not typing.TYPE_CHECKING: importing typing would add ~5 ms to every command's start
 TYPE_CHECKING = False
-
-__version__ = "0.1.0"
 
 # public name -> module defining it
 _EXPORTS: dict[str, str] = {
@@ -28,8 +28,8 @@ _EXPORTS: dict[str, str] = {
     "evaluate_program": "evolve.api_evaluate",
     "Campaign": "evolve.campaign.loop",
     "CampaignOutcome": "evolve.campaign.loop",
-    "CampaignConfig": "evolve.campaign.config",
-    "EvalResult": "evolve.evaluate",
+    "CampaignConfig": "evolve.config.sections",
+    "EvalResult": "evolve.evaluation.evaluate",
     "UsageError": "evolve.errors",
     # typed records of a run
     "CampaignRecord": "evolve.lineage.records",
@@ -46,18 +46,18 @@ _EXPORTS: dict[str, str] = {
     "TaskArg": "evolve.tasks.base",
     "assign_splits": "evolve.tasks.splits",
     "check_split": "evolve.tasks.splits",
-    "ParentSelector": "evolve.campaign.selectors",
-    "PoolEntry": "evolve.campaign.selectors",
+    "ParentSelector": "evolve.strategies.selectors",
+    "PoolEntry": "evolve.strategies.selectors",
     "MetaAgent": "evolve.meta.base",
     "ReflectionContext": "evolve.meta.base",
     "ProgramSnapshot": "evolve.meta.base",
     "Proposal": "evolve.meta.base",
-    "Stopper": "evolve.campaign.stoppers",
-    "CampaignStatus": "evolve.campaign.stoppers",
-    "Executor": "evolve.campaign.executors",
-    "EvalJob": "evolve.campaign.executors",
-    "JobResult": "evolve.campaign.executors",
-    "run_job": "evolve.campaign.executors",
+    "Stopper": "evolve.strategies.stoppers",
+    "CampaignStatus": "evolve.strategies.stoppers",
+    "Executor": "evolve.evaluation.executors",
+    "EvalJob": "evolve.evaluation.executors",
+    "JobResult": "evolve.evaluation.executors",
+    "run_job": "evolve.evaluation.executors",
     "ChatModel": "evolve.llm.base",
     "Completion": "evolve.llm.base",
     "Embedder": "evolve.llm.base",
@@ -99,14 +99,12 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time names load on 
     from .api_campaign import load_config, resume_campaign, run_campaign
     from .api_evaluate import evaluate_program
     from .api_runs import Run, open_run
-    from .campaign.config import CampaignConfig
-    from .campaign.executors import EvalJob, Executor, JobResult, run_job
     from .campaign.loop import Campaign, CampaignOutcome
     from .campaign.progress import ProgressCallback, ProgressEvent
-    from .campaign.selectors import ParentSelector, PoolEntry
-    from .campaign.stoppers import CampaignStatus, Stopper
+    from .config.sections import CampaignConfig
     from .errors import UsageError
-    from .evaluate import EvalResult
+    from .evaluation.evaluate import EvalResult
+    from .evaluation.executors import EvalJob, Executor, JobResult, run_job
     from .lineage.records import (
         CampaignRecord,
         EvaluationRecord,
@@ -116,5 +114,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time names load on 
     )
     from .llm.base import ChatModel, Completion, Embedder
     from .meta.base import MetaAgent, ProgramSnapshot, Proposal, ReflectionContext
+    from .strategies.selectors import ParentSelector, PoolEntry
+    from .strategies.stoppers import CampaignStatus, Stopper
     from .tasks.base import Episode, EvalItem, Group, ScoreResult, Task, TaskArg
     from .tasks.splits import assign_splits, check_split

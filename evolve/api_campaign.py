@@ -16,9 +16,9 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from .campaign.config import CampaignConfig
 from .campaign.loop import Campaign, CampaignOutcome
 from .campaign.progress import ProgressCallback
+from .config.sections import CampaignConfig
 from .errors import UsageError
 
 ConfigSource = CampaignConfig | Mapping[str, Any] | str | os.PathLike[str]
@@ -29,7 +29,7 @@ def load_config(config: ConfigSource, overrides: Iterable[str] = ()) -> Campaign
     (the TOML file's tables) or a ``CampaignConfig``, with ``overrides`` applied
     (``"section.key=value"``, as ``evolve run --set``). Bad keys or values raise
     ``UsageError`` with one line naming them (and the file)."""
-    from .campaign import config_load
+    from .config import load as config_load
 
     overrides = list(overrides)
     if isinstance(config, (str, os.PathLike)):
@@ -101,8 +101,8 @@ def resume_campaign(run_dir: str | os.PathLike[str], *, overrides: Iterable[str]
     """
     import json
 
-    from .campaign.queries import open_run
-    from .campaign.resume_settings import resume_config
+    from .config.resume import resume_config
+    from .lineage.queries import open_run
 
     target = Path(run_dir)
     store = open_run(target)

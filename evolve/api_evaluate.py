@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from .errors import UsageError
-from .evaluate import EvalResult
+from .evaluation.evaluate import EvalResult
+from .program.contract import READ_CHAR_CAP
 
 MODEL_ROLES = ("task", "toolkit", "judge", "reflector", "embedder")
 
@@ -18,7 +19,7 @@ def program_source(program: str | os.PathLike[str]) -> str:
     name of a shipped seed (``evolve seeds``)."""
     if isinstance(program, str) and "\n" in program:
         return program
-    from .commands.eval_cmd import resolve_program
+    from .seeds import resolve_program
 
     return resolve_program(str(Path(program)))[0]
 
@@ -29,7 +30,7 @@ def evaluate_program(program: str | os.PathLike[str], task: Any,
                      embedder: Any = "offline", base_url: str | None = None,
                      cache: str | None = None, concurrency: int = 8, limit: int | None = None,
                      sandbox: str = "auto", protocol: str = "offline", oracle: bool = False,
-                     read_cap: int = 3000, call_timeout_s: float = 60.0,
+                     read_cap: int = READ_CHAR_CAP, call_timeout_s: float = 60.0,
                      llm_budget_per_call: int = 1, max_failed_share: float = 0.5) -> EvalResult:
     """Gate and evaluate ``program`` on ``task``; the ``EvalResult`` (``.score``,
     ``.per_category``, ``.items`` traces, ``.summary()`` = ``evolve eval --json``).
@@ -41,11 +42,11 @@ def evaluate_program(program: str | os.PathLike[str], task: Any,
     ``embedder`` is a name or an ``evolve.Embedder``. The other keywords are the options of
     ``evolve eval`` (``cache`` None: in memory offline, the user cache otherwise; "off").
     """
-    from .campaign.hub_setup import with_model_objects
-    from .evaluate import EvalSettings
-    from .evaluate import evaluate_program as evaluate
+    from .evaluation.evaluate import EvalSettings
+    from .evaluation.evaluate import evaluate_program as evaluate
     from .jail import SandboxLimits, resolve_mode
     from .llm.factory import build_hub, preflight
+    from .llm.hub_setup import with_model_objects
     from .objects import require
     from .tasks.registry import make_task
 
@@ -70,8 +71,8 @@ def evaluate_program(program: str | os.PathLike[str], task: Any,
                     embedder=names.pop("embedder", "offline"), concurrency=concurrency,
                     cache_path=cache, role_models=names)
     if objects:
-        hub = with_model_objects(hub, objects, {"toolkit": names.get("toolkit", ""),
-                                                "judge": names.get("judge", "")})
+        hub = with_model_objects(hub, objects, toolkit=names.get("toolkit", ""),
+                                 judge=names.get("judge", ""))
     preflight(hub)
     limits = SandboxLimits(call_timeout_s=call_timeout_s, read_char_cap=read_cap,
                            llm_budget_per_call=llm_budget_per_call)

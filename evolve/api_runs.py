@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from .campaign.config import CampaignConfig
+from .config.sections import CampaignConfig
 from .lineage import LineageStore
 from .lineage.records import (
     CampaignRecord,
@@ -43,7 +43,7 @@ class Run:
     @property
     def config(self) -> CampaignConfig:
         """The campaign's config as recorded (validated again, so it is a full config)."""
-        from .campaign.config_load import config_from_dict
+        from .config.load import config_from_dict
 
         return config_from_dict(self.campaign.config)
 
@@ -59,7 +59,7 @@ class Run:
 
     def program(self, id_or_prefix: str) -> ProgramRecord:
         """The program whose id starts with ``id_or_prefix`` (UsageError: none or several)."""
-        from .campaign.queries import resolve_program_id
+        from .lineage.queries import resolve_program_id
 
         record = read_program(self._store, resolve_program_id(self._store, id_or_prefix))
         assert record is not None
@@ -118,7 +118,7 @@ class Run:
 def open_run(run_dir: str | os.PathLike[str]) -> Run:
     """A read-only handle on RUN_DIR (UsageError: not a run directory). Close it, or use it
     in a ``with`` block."""
-    from .campaign.queries import open_run as open_snapshot
+    from .lineage.queries import open_run as open_snapshot
 
     if not isinstance(run_dir, (str, os.PathLike)):
         raise TypeError(f"open_run takes a run directory, got {type(run_dir).__name__}")

@@ -1,4 +1,4 @@
-"""The ``evolve`` command line (DESIGN section 11).
+"""The ``evolve`` command line (README.md, "Commands").
 
 Exit codes: 0 done, 1 the program or campaign failed, 2 bad usage or input, or a condition
 the user can fix such as a full disk or a damaged file (one line on stderr, no traceback; see
@@ -14,6 +14,7 @@ import traceback
 from collections.abc import Sequence
 
 from .errors import EndpointError, UsageError
+from .program.contract import READ_CHAR_CAP
 
 
 class _Parser(argparse.ArgumentParser):
@@ -58,7 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--protocol", default="offline", choices=["offline", "online"],
                     help="offline: fresh memory, expert episodes only; online: also write "
                          "each finished episode and call observe(outcome)")
-    ev.add_argument("--read-cap", type=int, default=3000, help="max chars read() may return")
+    ev.add_argument("--read-cap", type=int, default=READ_CHAR_CAP,
+                    help="max chars read() may return")
     ev.add_argument("--call-timeout", type=float, default=60.0,
                     help="seconds per write/read call")
     ev.add_argument("--llm-budget", type=int, default=1,

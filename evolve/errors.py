@@ -2,7 +2,7 @@
 
 ``UsageError`` is bad usage or bad input: the CLI prints its message as one line on stderr
 and exits with code 2. Everything a *program* does wrong is not an exception of ours but a
-status in an evaluation result (see ``evolve.evaluate``).
+status in an evaluation result (see ``evolve.evaluation.evaluate``).
 """
 
 from __future__ import annotations

@@ -15,9 +15,12 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import CallFailed, EndpointError
+
+if TYPE_CHECKING:
+    from .llm.hub import ModelHub
 
 DEFAULT_MAX_FAILED_SHARE = 0.5
 NOT_SENT = "not sent: "
@@ -99,7 +102,7 @@ def _over(failed: int, total: int, share: float) -> bool:
 class GuardedHub:
     """The task agent's and judge's view of the hub: refuses calls once the ledger is stopping."""
 
-    def __init__(self, hub: Any, ledger: FailureLedger) -> None:
+    def __init__(self, hub: ModelHub, ledger: FailureLedger) -> None:
         self._hub = hub
         self._ledger = ledger
 

@@ -151,3 +151,19 @@ def program_file_source(path: Path) -> str:
     shared seed helpers (a seed's file, or a copy of one: then the ``_shared.py`` beside it,
     else the shipped one); any other file as it is. OSError/UnicodeDecodeError as reading."""
     return build_seed_file(path, SEEDS_DIR / f"{SHARED_MODULE}.py")
+
+
+def resolve_program(spec: str) -> tuple[str, str]:
+    """Read a program given as a path, or as a seed name when no such file exists."""
+    path = Path(spec)
+    if path.is_file():
+        try:
+            return program_file_source(path), str(path)  # a seed file (or copy): helpers inlined
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"cannot read program {spec}: {exc}") from None
+    if path.exists():
+        raise UsageError(f"program {spec} is not a file")
+    name = path.stem if path.suffix == ".py" else spec
+    if path.parent.name in ("", "seeds") and name in {s.name for s in list_seeds()}:
+        return seed_source(name), str(seed_path(name))
+    raise UsageError(f"program file not found: {spec}")

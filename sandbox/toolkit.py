@@ -1,6 +1,6 @@
 """The toolkit object a memory program receives: ``KnowledgeBase(toolkit)``.
 
-Attributes (DESIGN section 4, M*-compatible names):
+Attributes (README.md, "Memory programs"; M*-compatible names):
 - ``db``: in-memory sqlite3 connection (FTS5 available), serialised for threads;
 - ``chroma``: Chroma-compatible client over numpy (``sandbox.chroma``);
 - ``embed(texts) -> list[list[float]]``: embeddings from the harness's embedder;

@@ -143,7 +143,7 @@ def test_expert_episodes_and_items(task):
 
 @needs_alfworld
 def test_play_with_oracle_and_with_memory(task):
-    from evolve.evaluate import EvalSettings, evaluate_program
+    from evolve.evaluation.evaluate import EvalSettings, evaluate_program
     from evolve.llm.factory import build_hub
     from evolve.seeds import seed_source
 

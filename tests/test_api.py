@@ -161,7 +161,7 @@ def test_import_evolve_stays_light():
 
 
 def test_load_config_from_a_file_a_dict_and_a_config(tmp_path):
-    from evolve.campaign.config_load import load_config as load_toml
+    from evolve.config.load import load_config as load_toml
 
     toml = Path(__file__).resolve().parents[1] / "examples" / "quickstart.toml"
     from_file = evolve.load_config(toml, ["search.iterations=2"])
@@ -386,8 +386,8 @@ def test_evaluate_program_by_name_and_with_objects():
 # -- the pieces behind the calls --------------------------------------------------------------
 
 def test_model_objects_per_role_and_the_roles_that_follow_the_task_model(tmp_path):
-    from evolve.campaign.hub_setup import build_campaign_hub
-    from evolve.campaign.meta_factory import make_meta_agent
+    from evolve.llm.hub_setup import build_campaign_hub
+    from evolve.meta.factory import make_meta_agent
     from evolve.meta.llm_agent import LLMMetaAgent
 
     settings = evolve.load_config(config())

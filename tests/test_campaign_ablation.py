@@ -5,9 +5,9 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from evolve.campaign.config_load import load_config
 from evolve.campaign.loop import Campaign
-from evolve.campaign.queries import campaign_status, open_run
+from evolve.config.load import load_config
+from evolve.lineage.queries import campaign_status, open_run
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 CONSTANTS = ("INSTRUCTION_KNOWLEDGE_ITEM", "INSTRUCTION_QUERY", "INSTRUCTION_RESPONSE",

@@ -11,14 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from evolve.campaign import config_load
-from evolve.campaign.config import CampaignConfig
-from evolve.campaign.config_load import (
+from evolve.config import load as config_load
+from evolve.config.load import (
     config_from_dict,
     config_to_dict,
     load_config,
     resolve_seeds,
 )
+from evolve.config.rules import RULES
+from evolve.config.sections import CampaignConfig
 from evolve.errors import UsageError
 from evolve.seeds import seed_source
 
@@ -198,7 +199,7 @@ def test_round_trip_through_json(tmp_path, monkeypatch):
 def test_rules_refer_to_real_fields():
     keys = {f"{s}.{f.name}" for s, cls in config_load.SECTIONS.items()
             for f in dataclasses.fields(cls)}
-    assert set(config_load._RULES) <= keys
+    assert set(RULES) <= keys
 
 
 def _documented() -> dict[str, dict[str, str]]:

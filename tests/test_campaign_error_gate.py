@@ -12,10 +12,10 @@ from pathlib import Path
 from fakes import FakeOpenAIServer
 from fakes.task_replies import TaskReplies, rejected
 
-from evolve.campaign.config_load import load_config
 from evolve.campaign.loop import Campaign
 from evolve.campaign.pool import pool_entries
-from evolve.campaign.queries import campaign_status, open_run
+from evolve.config.load import load_config
+from evolve.lineage.queries import campaign_status, open_run
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 MARKER = "REJECT-THIS-QUERY"

@@ -7,9 +7,9 @@ from pathlib import Path
 
 from fakes import FakeOpenAIServer, Fault
 
-from evolve.campaign.config_load import load_config
 from evolve.campaign.loop import Campaign
-from evolve.campaign.queries import open_run
+from evolve.config.load import load_config
+from evolve.lineage.queries import open_run
 from evolve.llm.offline import OfflineModel
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"

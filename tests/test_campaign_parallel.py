@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from evolve.campaign.config_load import load_config
 from evolve.campaign.loop import Campaign
-from evolve.campaign.queries import open_run
 from evolve.cli import main
+from evolve.config.load import load_config
+from evolve.lineage.queries import open_run
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
@@ -162,13 +162,14 @@ def test_a_bad_cluster_address_is_one_line_and_exit_2(tmp_path, capsys, executor
 
 def test_worker_hubs_follow_the_models_table(tmp_path):
     """Worker processes rebuild their hub from the job's [models] table: cache and prices too."""
-    from evolve.campaign.executors import _worker_hub
+    from evolve.config.sections import ModelsSection
+    from evolve.evaluation.jobs import _worker_hub
 
     base = {"task": "offline", "embedder": "hashing", "concurrency": 3}
-    assert _worker_hub({**base, "cache": "off"}).cache is None
+    assert _worker_hub(ModelsSection(**base, cache="off")).cache is None
     shared = tmp_path / "shared.sqlite"
-    assert _worker_hub({**base, "cache": str(shared)}).cache.path == shared
-    priced = _worker_hub({**base, "cache": "off", "prices": {"my-model": [2.0, 4.0]}})
+    assert _worker_hub(ModelsSection(**base, cache=str(shared))).cache.path == shared
+    priced = _worker_hub(ModelsSection(**base, cache="off", prices={"my-model": [2.0, 4.0]}))
     assert priced.prices.cost("my-model", 1_000_000, 0)[0] == pytest.approx(2.0)
 
 

@@ -12,9 +12,9 @@ import duckdb
 import pytest
 from test_report import make_synthetic_run
 
-from evolve.campaign.queries import open_run, resolve_program_id
 from evolve.cli import main
 from evolve.errors import UsageError
+from evolve.lineage.queries import open_run, resolve_program_id
 from evolve.program.static_gate import static_gate
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -57,12 +57,12 @@ def test_percent_and_underscore_are_literal_in_program_prefixes(
 def test_unwritable_traces_path_is_refused_before_any_work(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
-    import evolve.evaluate
+    import evolve.evaluation.evaluate
 
     def no_work(*_args, **_kwargs):  # noqa: ANN002, ANN003
         raise AssertionError("the evaluation ran before --traces was checked")
 
-    monkeypatch.setattr(evolve.evaluate, "evaluate_program", no_work)
+    monkeypatch.setattr(evolve.evaluation.evaluate, "evaluate_program", no_work)
     line = one_line(["eval", *EVAL_TINY, "--traces", str(tmp_path)], capsys)
     assert line == f"evolve: error: --traces {tmp_path}: cannot write it (Is a directory)"
     missing = tmp_path / "no" / "such" / "t.jsonl"

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from evolve.campaign.config_load import load_config, resolve_seeds
 from evolve.campaign.loop import Campaign
 from evolve.campaign.pool import lineage_log, snapshot
-from evolve.campaign.queries import open_run
 from evolve.cli import main
+from evolve.config.load import load_config, resolve_seeds
+from evolve.lineage.queries import open_run
 from evolve.meta.base import LineageEntry, ProgramSnapshot, Proposal, ReflectionContext
 from evolve.meta.context_render import render_lineage
 from evolve.meta.offline.mutator import OfflineMutator, tried_moves

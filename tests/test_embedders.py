@@ -12,12 +12,12 @@ import pytest
 
 from evolve.errors import UsageError
 from evolve.llm.base import Embedder
+from evolve.llm.embedder_factory import make_embedder
 from evolve.llm.embedders import (
     HashingEmbedder,
     HybridEmbedder,
     StaticModelEmbedder,
     WordLlamaEmbedder,
-    make_embedder,
     normalise_rows,
 )
 

@@ -13,7 +13,7 @@ from fakes import FakeOpenAIServer
 from fakes.programs import minimal_program
 
 from evolve.cli import main
-from evolve.evaluate import EvalSettings, evaluate_program
+from evolve.evaluation.evaluate import EvalSettings, evaluate_program
 from evolve.llm.factory import build_hub
 from evolve.llm.offline import OfflineModel
 from evolve.seeds import list_seeds, seed_source

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from fakes.programs import minimal_program
 
-from evolve.evaluate import EvalSettings, evaluate_program
+from evolve.evaluation.evaluate import EvalSettings, evaluate_program
 from evolve.llm.factory import build_hub
 from evolve.seeds import seed_source
 from evolve.tasks.registry import make_task

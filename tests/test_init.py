@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from fakes import FakeOpenAIServer
 
-from evolve.campaign.config_load import load_config
 from evolve.cli import main
 from evolve.commands.init_cmd import INIT_FILES, init_file_text
+from evolve.config.load import load_config
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -16,8 +16,8 @@ import time
 import pytest
 
 from evolve.agent.interactive import map_action
-from evolve.campaign.subset_task import SubsetTask
-from evolve.evaluate import EvalSettings, evaluate_program
+from evolve.evaluation.evaluate import EvalSettings, evaluate_program
+from evolve.evaluation.subset_task import SubsetTask
 from evolve.llm.factory import build_hub
 from evolve.llm.offline import OfflineModel
 from evolve.llm.offline_action import fill_transcript_item, is_transcript, parse_tips, pick_action
@@ -30,9 +30,8 @@ from evolve.tasks.envs import (
     EnvProcess,
     EnvTimeout,
     register_env,
-    render_transcript,
-    score_outcome,
 )
+from evolve.tasks.transcripts import render_transcript, score_outcome
 
 TOY_ENV = textwrap.dedent('''
     import time

@@ -15,7 +15,7 @@ from fakes import FakeOpenAIServer, Fault
 from fakes.task_replies import TaskReplies, rejected
 
 from evolve.cli import main
-from evolve.evaluate import EvalSettings, evaluate_program
+from evolve.evaluation.evaluate import EvalSettings, evaluate_program
 from evolve.llm.factory import build_hub
 from evolve.llm.openai_chat import RetryPolicy
 from evolve.seeds import seed_source

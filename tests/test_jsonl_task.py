@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from evolve.campaign.config_load import load_config
 from evolve.campaign.loop import Campaign
 from evolve.cli import main
+from evolve.config.load import load_config
 from evolve.tasks.base import Task
 from evolve.tasks.jsonl_task import JsonlTask
 from evolve.tasks.registry import make_task

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from evolve.campaign.config_load import load_config
 from evolve.campaign.loop import Campaign
-from evolve.campaign.queries import campaign_status, open_run
+from evolve.config.load import load_config
+from evolve.lineage.queries import campaign_status, open_run
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -103,7 +103,7 @@ def test_reopen_releases_what_duckdb_keeps_per_replaced_row_and_keeps_the_data(t
     assert grown > 1.0, grown  # DuckDB kept ~1.6 KB per replaced row
     assert kept < grown / 4, (grown, kept)
     assert store.get_state("c1", "iterations_done") == 1499
-    assert store.has_program("p1")
+    assert store.query("SELECT 1 FROM programs WHERE id = ?", ["p1"])
     with store.transaction():
         with pytest.raises(RuntimeError, match="inside a transaction"):
             store.reopen()

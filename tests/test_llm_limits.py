@@ -10,14 +10,14 @@ import pytest
 from fakes.llamacpp import LlamaCpp
 from fakes.openai_server import FakeOpenAIServer
 
-from evolve.campaign.config import ModelsSection
-from evolve.campaign.config_load import config_to_dict
-from evolve.campaign.hub_setup import hub_from_models
+from evolve.config.load import config_to_dict
+from evolve.config.sections import ModelsSection
 from evolve.errors import CallFailed, PromptTooLong, UsageError
-from evolve.evaluate import EvalSettings, evaluate_program
+from evolve.evaluation.evaluate import EvalSettings, evaluate_program
 from evolve.llm.cache import ResponseCache, chat_key
 from evolve.llm.factory import build_hub
 from evolve.llm.hub import ModelHub
+from evolve.llm.hub_setup import hub_from_models
 from evolve.llm.limits import DEFAULT_MAX_TOKENS, RoleLimits, estimate_tokens
 from evolve.llm.openai_chat import OpenAIChatModel, RetryPolicy
 from evolve.seeds import seed_source
@@ -55,7 +55,8 @@ def test_every_role_sends_its_default_cap(llama):
 def test_campaign_config_caps_and_extra_body_reach_the_server(llama):
     models = config_to_dict_models(max_tokens={"task": 64, "judge": 32},
                                    extra_body={"task": {"top_k": 40}})
-    hub = hub_from_models({**models, "task": "local", "base_url": llama.url}, "off")
+    hub = hub_from_models(ModelsSection(**{**models, "task": "local", "base_url": llama.url}),
+                          "off")
     hub.chat("task", MSG)
     hub.chat("judge", MSG)
     hub.chat("toolkit", MSG, max_tokens=10_000)  # a program may ask; the cap still holds
@@ -67,7 +68,7 @@ def test_campaign_config_caps_and_extra_body_reach_the_server(llama):
 
 
 def config_to_dict_models(**fields) -> dict:
-    from evolve.campaign.config import CampaignConfig
+    from evolve.config.sections import CampaignConfig
 
     return config_to_dict(CampaignConfig(models=ModelsSection(**fields)))["models"]
 
@@ -257,7 +258,7 @@ def test_bad_request_flags_are_one_line_exit_2(flag, value, capsys):
 
 
 def test_bad_limits_in_a_config_are_one_line(tmp_path):
-    from evolve.campaign.config_load import load_config
+    from evolve.config.load import load_config
 
     path = tmp_path / "c.toml"
     path.write_text("[models.max_tokens]\nanswerer = 5\n")
@@ -271,7 +272,7 @@ def test_bad_limits_in_a_config_are_one_line(tmp_path):
 def test_truncated_calls_are_persisted_in_the_lineage_database(tmp_path):
     import duckdb
 
-    from evolve.campaign.records import call_rows
+    from evolve.evaluation.records import call_rows
     from evolve.lineage import LineageStore
     from evolve.lineage.schema import DDL
     from evolve.llm.base import CallRecord

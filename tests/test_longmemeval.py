@@ -10,18 +10,13 @@ import pytest
 
 from evolve.cli import main
 from evolve.errors import UsageError
-from evolve.evaluate import EvalSettings, evaluate_program
+from evolve.evaluation.evaluate import EvalSettings, evaluate_program
 from evolve.llm.factory import build_hub
 from evolve.llm.offline import OfflineModel
 from evolve.seeds import seed_source
+from evolve.tasks.answer_judge import answer_check_messages, parse_yes_no
 from evolve.tasks.base import Task
-from evolve.tasks.longmemeval import (
-    LongMemEvalTask,
-    answer_check_messages,
-    judge_kind,
-    parse_yes_no,
-    render_date,
-)
+from evolve.tasks.longmemeval import LongMemEvalTask, judge_kind, render_date
 from evolve.tasks.registry import make_task
 
 FIXTURE = Path(__file__).parent / "fixtures" / "longmemeval_mini.json"

@@ -8,13 +8,8 @@ import textwrap
 import pytest
 
 from evolve.meta.freeze import apply_freeze, freeze_code, freeze_instructions
-from evolve.meta.patch import (
-    Hunk,
-    PatchError,
-    apply_patch,
-    extract_program,
-    parse_reply,
-)
+from evolve.meta.patch import Hunk, PatchError, apply_patch
+from evolve.meta.reply import extract_program, parse_reply
 from evolve.program.static_gate import static_gate
 
 SOURCE = textwrap.dedent('''\

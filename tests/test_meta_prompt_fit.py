@@ -8,13 +8,13 @@ from fakes.llamacpp import LlamaCpp
 from fakes.openai_server import FakeOpenAIServer
 from test_meta_llm import GOOD_PATCH, LONG_RETRIEVED, PARENT, make_context, trace
 
-from evolve.campaign.meta_guard import EndpointGuard
 from evolve.errors import PromptTooLong
 from evolve.llm.hub import ModelHub
 from evolve.llm.limits import RoleLimits, estimate_tokens
 from evolve.llm.openai_chat import OpenAIChatModel, RetryPolicy
 from evolve.meta.base import LineageEntry
 from evolve.meta.context_render import trim_lineage
+from evolve.meta.guard import EndpointGuard
 from evolve.meta.llm_agent import LLMMetaAgent
 from evolve.meta.prompt_fit import FIX_LADDER, REFLECT_LADDER
 

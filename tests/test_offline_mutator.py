@@ -428,7 +428,7 @@ def test_fix_and_repair():
 
 # -- a short run through the real evaluator ----------------------------------------------------
 def test_three_iterations_on_tiny_improve_or_hold():
-    from evolve.evaluate import EvalSettings, evaluate_program
+    from evolve.evaluation.evaluate import EvalSettings, evaluate_program
     from evolve.llm.factory import build_hub
     from evolve.tasks.registry import make_task
 

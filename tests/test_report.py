@@ -20,11 +20,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from evolve.campaign.config import CampaignConfig, CampaignSection
-from evolve.campaign.config_load import config_to_dict
-from evolve.campaign.records import program_id
 from evolve.cli import main
+from evolve.config.load import config_to_dict
+from evolve.config.sections import CampaignConfig, CampaignSection
 from evolve.lineage import LineageStore
+from evolve.program.identity import program_id
 from evolve.report import build_report, load_run, plot
 from evolve.report.highlight import diff_html, highlight_python
 from evolve.seeds import seed_source

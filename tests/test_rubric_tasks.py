@@ -14,7 +14,7 @@ from fakes import FakeOpenAIServer
 
 from evolve.cli import main
 from evolve.errors import UsageError
-from evolve.evaluate import EvalSettings, evaluate_program
+from evolve.evaluation.evaluate import EvalSettings, evaluate_program
 from evolve.llm.factory import build_hub
 from evolve.llm.offline import OfflineModel
 from evolve.seeds import seed_source

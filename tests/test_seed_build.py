@@ -16,12 +16,11 @@ import sys
 
 import pytest
 
-from evolve.campaign.config_load import load_config, resolve_seeds
-from evolve.commands.eval_cmd import resolve_program
+from evolve.config.load import load_config, resolve_seeds
 from evolve.errors import UsageError
 from evolve.meta.offline.seed_render import main as seed_render_main
 from evolve.seed_build import HEADER, SeedBuildError, build_seed, copied_definitions
-from evolve.seeds import SEEDS_DIR, list_seeds, program_file_source, seed_source
+from evolve.seeds import SEEDS_DIR, list_seeds, program_file_source, resolve_program, seed_source
 
 SHARED = '''"""Made-up shared helpers."""
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from evolve.campaign.config_load import load_config
 from evolve.campaign.loop import Campaign
-from evolve.campaign.queries import open_run
+from evolve.config.load import load_config
+from evolve.lineage.queries import open_run
 from evolve.meta.offline.design import LIBRARY_DESIGNS, render, validate
 from evolve.meta.offline.mutator import OfflineMutator
 from evolve.program.static_gate import static_gate

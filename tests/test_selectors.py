@@ -7,8 +7,9 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from evolve.campaign.pareto import pareto_front
-from evolve.campaign.selectors import (
+from evolve.errors import UsageError
+from evolve.strategies.pareto import pareto_front
+from evolve.strategies.selectors import (
     ArgmaxSelector,
     NoveltySelector,
     ParentSelector,
@@ -17,7 +18,6 @@ from evolve.campaign.selectors import (
     SoftmaxSelector,
     make_selector,
 )
-from evolve.errors import UsageError
 
 DRAWS = 20000
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from evolve.campaign.config import BudgetSection, CampaignConfig, SearchSection
-from evolve.campaign.stoppers import (
+from evolve.config.sections import BudgetSection, CampaignConfig, SearchSection
+from evolve.strategies.stoppers import (
     CampaignStatus,
     CompositeStopper,
     FailedProposalsStopper,

@@ -30,7 +30,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
 
 
 def _stored_test_score(run: Path) -> float:
-    from evolve.campaign.queries import campaign_status
+    from evolve.lineage.queries import campaign_status
     from evolve.report.data import open_snapshot
 
     store = open_snapshot(run)

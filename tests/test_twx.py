@@ -86,7 +86,7 @@ def test_official_folds_use_the_dev_and_test_seed_ranges():
 
 @needs_twx
 def test_oracle_tips_solve_and_no_memory_mostly_fails(task):
-    from evolve.evaluate import EvalSettings, evaluate_program
+    from evolve.evaluation.evaluate import EvalSettings, evaluate_program
     from evolve.llm.factory import build_hub
     from evolve.seeds import seed_source
 
@@ -105,7 +105,7 @@ def test_oracle_tips_solve_and_no_memory_mostly_fails(task):
 @needs_twx
 @pytest.mark.slow
 def test_trajectory_memory_beats_no_memory():
-    from evolve.evaluate import EvalSettings, evaluate_program
+    from evolve.evaluation.evaluate import EvalSettings, evaluate_program
     from evolve.llm.factory import build_hub
     from evolve.seeds import seed_source
 

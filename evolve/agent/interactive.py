@@ -1,4 +1,4 @@
-"""The fixed task agent in interactive mode (DESIGN section 5) and the episode player.
+"""The fixed task agent in interactive mode (docs/embodied.md) and the episode player.
 
 Per episode (one ``EvalItem`` of an interactive task):
 1. reset the item's environment (out of process, ``evolve.tasks.envs``);
@@ -9,7 +9,7 @@ Per episode (one ``EvalItem`` of an interactive task):
    and the admissible actions; the reply is mapped to an admissible action (exact, then
    substring, then the first admissible action) and played;
 4. the transcript is the item's trace (``ItemTrace.answer``, with a closing result line);
-   the task scores the outcome JSON (``envs.outcome_json``): success 1, else 0.
+   the task scores the outcome JSON (``transcripts.outcome_json``): success 1, else 0.
 An environment that hangs is killed on its step timeout and the episode scores 0.
 
 Protocols (``EvalSettings.protocol``): ``offline`` plays the episodes of a group in parallel
@@ -31,15 +31,8 @@ from ..eval_failures import is_local_failure
 from ..jail import ProgramRaised
 from ..llm.base import Message
 from ..tasks.base import EvalItem, Group
-from ..tasks.envs import (
-    ACTION_PREFIX,
-    EnvError,
-    EnvPool,
-    Observation,
-    one_line,
-    outcome_json,
-    transcript_head,
-)
+from ..tasks.envs import EnvError, EnvPool, Observation
+from ..tasks.transcripts import ACTION_PREFIX, one_line, outcome_json, transcript_head
 from . import prompts
 from .qa_agent import ItemTrace, QAAgent, QueryStep
 
@@ -129,7 +122,7 @@ class PlayedEpisode:
 class InteractiveRunner:
     """Plays the items of interactive groups for one evaluation (see the module docstring).
 
-    ``run`` is the evaluation's ``evolve.eval_run.EvalRun`` (``program_error``, ``hub_log``,
+    ``run`` is the evaluation's ``evolve.evaluation.eval_run.EvalRun`` (``program_error``, ``hub_log``,
     ``ingest``, ``write_episode``, ``take_query``, ``read``, ``fail_item``, ``task``,
     ``settings``); the environment workers live in one ``EnvPool`` closed by ``close()``.
     A model call that fails for good fails its episode (score 0, reason in the trace); a

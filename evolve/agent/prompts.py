@@ -2,39 +2,21 @@
 
 The templates wrap each variable part in a tag (``<instruction>``, ``<schema>``, ``<text>``,
 ``<question>``, ``<retrieved_memory>``) so that any model, including the offline stand-in, can
-find the parts. The message layout follows DESIGN section 5.
+find the parts. The message layout is described in docs/architecture.md, "One evaluation".
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from functools import lru_cache
 from typing import Any
-
-import jinja2
 
 from ..llm.base import Message
 from ..program.contract import normalise_type
+from ..templating import render
 from .schema_examples import example_value
 
 FieldSpec = dict[str, Any]  # {"name", "type", "description", "default"?}
-
-
-@lru_cache(maxsize=1)
-def _env() -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.PackageLoader("evolve", "templates"),
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=False,
-        autoescape=False,  # prompts are plain text, not HTML
-        auto_reload=False,  # templates ship with the package: no stat() per prompt
-    )
-
-
-def render(template: str, **context: Any) -> str:
-    """Render ``evolve/templates/<template>`` with ``context``."""
-    return _env().get_template(template).render(**context).strip()
 
 
 OPTIONAL_NOTE = "may be null"

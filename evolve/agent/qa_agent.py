@@ -1,4 +1,4 @@
-"""The fixed task agent in QA mode (DESIGN section 5).
+"""The fixed task agent in QA mode (docs/architecture.md, "One evaluation").
 
 It never sees gold answers. For each episode it asks the task model to fill the program's
 KnowledgeItem; for each question it asks for a Query, hands it to the program's ``read`` (done

@@ -14,12 +14,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..evaluation.evaluator import CampaignEvaluator
 from ..lineage import LineageStore
+from ..lineage.duplicates import is_replay, record_duplicate
 from ..meta.base import MetaAgent, Proposal, ReflectionContext
+from ..program.identity import program_id
 from ..program.static_gate import static_gate
-from .duplicates import is_replay, record_duplicate
-from .evaluator import CampaignEvaluator
-from .records import program_id
 
 
 @dataclass

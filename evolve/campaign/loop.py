@@ -1,4 +1,4 @@
-"""The campaign loop (DESIGN section 7): seeds, then per iteration select a parent, reflect on
+"""The campaign loop (docs/architecture.md, "The campaign loop"): seeds, then per iteration select a parent, reflect on
 its failures, propose, gate, evaluate and add the child; finally score the best on test.
 
 Exact resume: every random draw of iteration ``i`` comes from ``default_rng([seed, i])``, the
@@ -12,8 +12,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
@@ -21,31 +20,35 @@ from typing import Any, TypeVar
 import duckdb
 import numpy as np
 
+from ..config.load import config_to_dict, resolve_seeds
+from ..config.resume import changed_settings
+from ..config.sections import CampaignConfig
 from ..errors import UsageError
-from ..evaluate import EvalSettings
+from ..evaluation.evaluate import EvalSettings
+from ..evaluation.evaluator import CampaignEvaluator
+from ..evaluation.executors import make_executor
+from ..evaluation.records import call_rows
 from ..jail import SandboxLimits
 from ..jail.spares import SPARES
+from ..lineage import LineageStore
+from ..lineage.queries import first_seed_failure, spend
+from ..llm.hub_setup import build_campaign_hub
 from ..meta.base import Proposal, ReflectionContext
+from ..meta.factory import make_meta_agent
 from ..meta.freeze import apply_freeze
-from ..program.static_gate import static_gate
+from ..meta.guard import EndpointGuard
+from ..strategies.selectors import make_selector
+from ..strategies.stoppers import CampaignStatus, build_stoppers
 from ..tasks.registry import make_task
 from .child import ChildDeveloper, ChildRequest, ChildSettings
-from .config import CampaignConfig
-from .config_load import config_to_dict, resolve_seeds
-from .evaluator import CampaignEvaluator
-from .executors import make_executor
-from .hub_setup import build_campaign_hub
 from .interpreter import campaign_interpreter, freeze_long_lived
 from .memory import after_iteration
-from .meta_factory import make_meta_agent
-from .meta_guard import EndpointGuard
-from .pareto import pareto_front
-from .pool import lineage_log, pool_entries, program_row, snapshot
+from .pool import pool_entries, program_row, snapshot
 from .progress import Progress, ProgressCallback
-from .records import call_rows, program_id
-from .resume_settings import changed_settings
+from .proposing import propose_all
+from .reflection import reflection_context
 from .run_dir import create_run, open_store
-from .selectors import make_selector
+from .seeding import evaluate_seeds
 from .setup import (
     SEED_SOURCES,
     CampaignData,
@@ -54,8 +57,13 @@ from .setup import (
     record_campaign,
     reflection_groups,
 )
-from .stoppers import CampaignStatus, build_stoppers
-from .subsets import ReflectionSampler, pick_failed_cases
+from .standing import (
+    best_in_pool,
+    count_failed_proposal,
+    iterations_since_best,
+    record_pareto_front,
+)
+from .subsets import ReflectionSampler
 from .user_parts import STATE_KEY, check_resumed_parts, record_parts, user_parts
 
 T = TypeVar("T")
@@ -83,7 +91,7 @@ class Campaign:
     def __init__(self, config: CampaignConfig, run_dir: Path, *, config_dir: Path | None = None,
                  resume: bool = False, progress: bool | ProgressCallback = True,
                  task: Any = None, selector: Any = None, meta_agent: Any = None,
-                 models: dict[str, Any] | None = None, stoppers: Iterable[Any] | None = None,
+                 models: Mapping[str, Any] | None = None, stoppers: Iterable[Any] | None = None,
                  executor: Any = None) -> None:
         config, self.parts = user_parts(config, task=task, selector=selector,
                                         meta_agent=meta_agent, models=models,
@@ -104,10 +112,13 @@ class Campaign:
             # checked before the run dir appears; from then on it holds a resumable record
             seeds = resolve_seeds(config, config_dir or Path.cwd())
             self.campaign_id = uuid.uuid4().hex[:12]
-            self.store = create_run(self.run_dir, self.campaign_id, lambda store: (
+
+            def record(store: LineageStore) -> None:
                 record_campaign(store, self.campaign_id, config, seeds,
-                                None if self.parts.task is None else self.parts.task.name),
-                record_parts(store, self.campaign_id, self.parts)))
+                                None if self.parts.task is None else self.parts.task.name)
+                record_parts(store, self.campaign_id, self.parts)
+
+            self.store = create_run(self.run_dir, self.campaign_id, record)
         try:
             if resume:
                 check_resumed_parts(self.store.get_state(self.campaign_id, STATE_KEY),
@@ -188,7 +199,7 @@ class Campaign:
         self.evaluator = CampaignEvaluator(
             self.store, self.campaign_id, subset_task, settings, subset_items, self.executor,
             (self.config.task.name, dict(self.config.task.args)),
-            config_to_dict(self.config)["models"], task_object=self.parts.task,
+            self.config.models, task_object=self.parts.task,
             model_objects=dict(self.parts.models))
         self.sampler = ReflectionSampler(self._data.reflection_pool,
                                          self.config.data.reflection_size,
@@ -209,36 +220,11 @@ class Campaign:
                 self.store.add_calls(self.campaign_id, call_rows(list(made)))
 
     def _evaluate_seeds(self) -> None:
-        for name, source in self.seeds:
-            pid = program_id(source)
-            self.store.add_program(pid, self.campaign_id, source, name=name, iteration=0,
-                                   origin="seed", mutator="seed",
-                                   commit_message=f"seed: {name}")
-        rows = self.store.query_dicts("SELECT id, name, source FROM programs WHERE campaign_id = ? "
-                                      "AND origin = 'seed' ORDER BY created_at, id",
-                                      [self.campaign_id])
-        for row in rows:
-            evaluation = self.evaluator.evaluate(row["id"], row["source"], "static")
-            passed = evaluation.status not in ("gate_failed", "error")
-            if evaluation.status == "error":  # not a pool member (see child.py)
-                self.store.set_gate(row["id"], "error", "evaluation", evaluation.error)
-                self.store.add_event(self.campaign_id, "evaluation_error",
-                                     f"seed {row['name']}: {evaluation.error}", iteration=0,
-                                     program_id=row["id"])
-            else:
-                self.store.set_gate(row["id"], "passed" if passed else "failed",
-                                    evaluation.gate_stage, None if passed else evaluation.error)
-            if evaluation.status == "gate_failed":
-                self.store.add_event(self.campaign_id, "gate_failed",
-                                     f"seed {row['name']}: {evaluation.error}", iteration=0,
-                                     program_id=row["id"])
-            self.progress.seed(row["name"], evaluation.status, evaluation.score)
+        evaluate_seeds(self.store, self.campaign_id, self.seeds, self.evaluator, self.progress)
 
     # -- the loop ------------------------------------------------------------------------
     def _status(self, done: int) -> CampaignStatus:
-        spent = self.store.query("SELECT coalesce(sum(cost_usd), 0), coalesce(sum(tokens_in + "
-                                 "tokens_out), 0) FROM llm_calls WHERE campaign_id = ?",
-                                 [self.campaign_id])[0]
+        spent = spend(self.store, self.campaign_id)
         return CampaignStatus(
             iterations_done=done, iterations_target=self.config.search.iterations,
             usd_spent=float(spent[0]), tokens_spent=int(spent[1]),
@@ -252,11 +238,7 @@ class Campaign:
         return before + time.monotonic() - self.started
 
     def _since_best(self, done: int) -> int:
-        pool = pool_entries(self.store, self.campaign_id, done + 1)
-        if not pool:
-            return 0
-        best = max(pool, key=lambda p: p.score)
-        return done - best.iteration
+        return iterations_since_best(self.store, self.campaign_id, done)
 
     def _step(self, iteration: int) -> float | None:
         """One round: ``batch_size`` children, each from its own seeded generator."""
@@ -264,11 +246,9 @@ class Campaign:
         pool = pool_entries(self.store, self.campaign_id, iteration,
                             self.config.search.cost_objective)
         if not pool:
-            first = self.store.query(
-                "SELECT message FROM events WHERE campaign_id = ? AND kind IN ('gate_failed', "
-                "'evaluation_error') ORDER BY id LIMIT 1", [self.campaign_id])
+            first = first_seed_failure(self.store, self.campaign_id)
             raise UsageError("no seed passed the gates and evaluated without error; nothing to "
-                             "evolve" + (f" (first: {first[0][0]})" if first else ""))
+                             "evolve" + (f" (first: {first})" if first else ""))
         plans = []
         for slot in range(batch):
             seed = [self.config.campaign.seed, iteration] + ([slot] if batch > 1 else [])
@@ -309,56 +289,20 @@ class Campaign:
                 requests.append(request)
             self._count_failed_proposal(request is None, proposal.error)
         children = self.developer.develop_batch(requests)
-        scores = [snapshot(self.store, child).score for child in children if child]
-        scores = [score for score in scores if score is not None]
+        found = [snapshot(self.store, child).score for child in children if child]
+        scores = [score for score in found if score is not None]
         return max(scores) if scores else None
 
     def _context(self, iteration: int, rng: np.random.Generator, parent: Any, other: Any,
                  reflection: Any) -> ReflectionContext:
-        """What the meta-agent sees for one child: the parent, its lineage and sampled cases."""
-        case_seed = int(rng.integers(2**31))
-        failed, success = pick_failed_cases(reflection.items, self.config.data.failed_cases,
-                                            self.config.data.success_cases, case_seed)
-        return ReflectionContext(
-            parent=snapshot(self.store, parent.program_id),
-            lineage=lineage_log(self.store, parent.program_id, iteration),
-            failed_cases=tuple(failed), success_cases=tuple(success),
-            write_example=reflection.write_example,
-            category_names=dict(self.task.category_names), iteration=iteration,
-            seed=int(rng.integers(2**31)),
-            freeze_instructions=self.config.search.freeze_instructions,
-            freeze_code=self.config.search.freeze_code,
-            other=snapshot(self.store, other.program_id) if other else None)
+        return reflection_context(self.store, self.config, self.task, iteration, rng, parent,
+                                  other, reflection)
 
     def _propose_all(self, contexts: Iterable[ReflectionContext]) -> list[Proposal]:
-        """One proposal per context, in order; each starts as soon as its context is there (the
-        meta-agents are stateless and each context carries its own seed, so proposals running
-        at once give what they give one at a time). Contexts are built on this thread, which
-        stays the database's only writer."""
-        if self.config.parallel.batch_size <= 1:
-            return [self.meta.propose(context) for context in contexts]
-        with ThreadPoolExecutor(self.config.parallel.batch_size,
-                                thread_name_prefix="propose") as pool:
-            futures = [pool.submit(self._propose_and_gate, context) for context in contexts]
-            return [future.result() for future in futures]
-
-    def _propose_and_gate(self, context: ReflectionContext) -> Proposal:
-        """One proposal, then its static gate verdict while later proposals are still out:
-        the verdict is kept per source, so gating the round's children on the campaign thread
-        afterwards finds it ready instead of parsing each program there in turn."""
-        proposal = self.meta.propose(context)
-        if proposal.source is not None:
-            static_gate(proposal.source)
-        return proposal
+        return propose_all(self.meta, contexts, self.config.parallel.batch_size)
 
     def _count_failed_proposal(self, failed: bool, error: str | None) -> None:
-        """Failed proposals in a row (for the ``max_failed_proposals`` stopper; kept in the
-        store so a resumed campaign goes on counting)."""
-        streak = self.store.get_state(self.campaign_id, "failed_proposals", None) or {}
-        count = int(streak.get("failed_proposals_in_a_row", 0)) + 1 if failed else 0
-        self.store.set_state(self.campaign_id, "failed_proposals", {
-            "failed_proposals_in_a_row": count,
-            "last_proposal_error": (error or "no program") if failed else ""})
+        count_failed_proposal(self.store, self.campaign_id, failed, error)
 
     def _request(self, iteration: int, parent: Any, other: Any, context: ReflectionContext,
                  proposal: Proposal) -> ChildRequest | None:
@@ -381,21 +325,10 @@ class Campaign:
                             int(parent_row.get("generation") or 0) + 1)
 
     def _record_pareto_front(self) -> None:
-        """Score vs cost per query (the campaign's second objective), kept in the record."""
-        pool = pool_entries(self.store, self.campaign_id, 10**9,
-                            self.config.search.cost_objective)
-        front = pareto_front([(p.program_id, p.score, p.cost) for p in pool])
-        self.store.set_state(self.campaign_id, "pareto_front", {
-            "cost_objective": self.config.search.cost_objective,
-            "programs": [{"id": p.program_id, "score": p.score, "cost": p.cost}
-                         for p in pool if p.program_id in set(front)]})
+        record_pareto_front(self.store, self.campaign_id, self.config.search.cost_objective)
 
     def _best(self) -> tuple[str | None, float | None]:
-        pool = pool_entries(self.store, self.campaign_id, 10**9)
-        if not pool:
-            return None, None
-        best = max(pool, key=lambda p: p.score)  # max keeps the first (oldest) among ties
-        return best.program_id, best.score
+        return best_in_pool(self.store, self.campaign_id)
 
     def request_stop(self) -> None:
         """Stop after the current step (the campaign stays unfinished; ``resume`` continues

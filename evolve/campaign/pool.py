@@ -10,9 +10,9 @@ import json
 from typing import Any
 
 from ..lineage import LineageStore
+from ..lineage.duplicates import duplicate_children
 from ..meta.base import LineageEntry, ProgramSnapshot
-from .duplicates import duplicate_children
-from .selectors import PoolEntry
+from ..strategies.selectors import PoolEntry
 
 
 def pool_entries(store: LineageStore, campaign_id: str, before_iteration: int,

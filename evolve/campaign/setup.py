@@ -11,13 +11,16 @@ later resumes rebuild them from the recorded ids, so no embedding or sampling ru
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..config.sections import CampaignConfig
+from ..evaluation.subset_task import SubsetTask, restrict
 from ..tasks.base import Group, Task
-from .config import CampaignConfig
-from .subset_task import SubsetTask, restrict
+
+if TYPE_CHECKING:
+    from ..llm.hub import ModelHub
 
 
 @dataclass
@@ -47,8 +50,8 @@ def record_campaign(store: Any, campaign_id: str, config: CampaignConfig,
     (a campaign given a task object records that task's name, and no task arguments)."""
     import platform
 
-    from .. import __version__
-    from .config_load import config_to_dict
+    from ..config.load import config_to_dict
+    from ..version import __version__
 
     store.add_campaign(
         campaign_id, name=config.campaign.name, task=task_object_name or config.task.name,
@@ -64,7 +67,7 @@ def _all_items(groups: list[Group]) -> list:
     return [item for group in groups for item in group.items]
 
 
-def choose_data(task: Task, config: CampaignConfig, hub: Any) -> CampaignData:
+def choose_data(task: Task, config: CampaignConfig, hub: ModelHub) -> CampaignData:
     """Choose the campaign's subsets (deterministic for the config's seed)."""
     from .subsets import select_episodes, select_static_val
 

@@ -9,7 +9,7 @@ Resume exactness: a config records names, not objects. A campaign run with objec
 each object's class path in its state (key ``python_objects``), and resuming it requires the
 same kinds of objects again, of the same classes -- from Python, since the command line has
 none to give. The executor is left out of that check: where evaluations run never changes
-what they give (``evolve.campaign.resume_settings``).
+what they give (``evolve.config.resume``).
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..config.sections import CampaignConfig
 from ..errors import UsageError
 from ..objects import check_picklable, class_path, require
-from .config import CampaignConfig
 
 STATE_KEY = "python_objects"
 CHAT_ROLES = ("task", "toolkit", "judge", "reflector")
@@ -86,7 +86,7 @@ def user_parts(config: CampaignConfig, *, task: Any = None, selector: Any = None
         raise TypeError("meta_agent takes a MetaAgent object; name the LLM one by its model, "
                         "models={'reflector': NAME} (\"offline\": the offline mutator)")
     if names:
-        from .config_load import _build, config_to_dict
+        from ..config.load import _build, config_to_dict
 
         raw = config_to_dict(config)
         for section, values in names.items():

@@ -27,7 +27,7 @@ def _report(outcome) -> int:
 
 def _start(make: Callable[[], Any], run_dir: Path) -> Any:
     """``make()`` the campaign; a Ctrl-C during its setup says how to continue, if it can."""
-    from ..campaign.queries import open_run
+    from ..lineage.queries import open_run
 
     try:
         return make()
@@ -43,8 +43,8 @@ def _start(make: Callable[[], Any], run_dir: Path) -> Any:
 
 
 def run_cmd(args: argparse.Namespace) -> int:
-    from ..campaign.config_load import load_config
     from ..campaign.loop import Campaign
+    from ..config.load import load_config
 
     if args.config is None:
         raise UsageError("evolve run needs a config file: `evolve init` writes quickstart.toml "
@@ -59,8 +59,8 @@ def run_cmd(args: argparse.Namespace) -> int:
 
 def resume_cmd(args: argparse.Namespace) -> int:
     from ..campaign.loop import Campaign
-    from ..campaign.queries import open_run
-    from ..campaign.resume_settings import resume_config
+    from ..config.resume import resume_config
+    from ..lineage.queries import open_run
 
     run_dir = Path(args.run_dir)
     if not run_dir.exists():

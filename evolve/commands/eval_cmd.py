@@ -6,7 +6,6 @@ import argparse
 import json
 import os
 import sys
-from pathlib import Path
 
 from ..errors import UsageError
 
@@ -20,24 +19,6 @@ def parse_task_args(pairs: list[str]) -> dict[str, str]:
             raise UsageError(f"--task-arg expects KEY=VALUE, got {pair!r}")
         parsed[key.strip()] = value.strip()
     return parsed
-
-
-def resolve_program(spec: str) -> tuple[str, str]:
-    """Read a program given as a path, or as a seed name when no such file exists."""
-    from ..seeds import list_seeds, program_file_source, seed_path, seed_source
-
-    path = Path(spec)
-    if path.is_file():
-        try:
-            return program_file_source(path), str(path)  # a seed file (or copy): helpers inlined
-        except (OSError, UnicodeDecodeError) as exc:
-            raise UsageError(f"cannot read program {spec}: {exc}") from None
-    if path.exists():
-        raise UsageError(f"program {spec} is not a file")
-    name = path.stem if path.suffix == ".py" else spec
-    if path.parent.name in ("", "seeds") and name in {s.name for s in list_seeds()}:
-        return seed_source(name), str(seed_path(name))
-    raise UsageError(f"program file not found: {spec}")
 
 
 def check_traces_writable(path: str) -> None:
@@ -111,9 +92,10 @@ def _print_human(result, task, program_name: str, split: str) -> None:
 
 
 def run_eval(args: argparse.Namespace) -> int:
-    from ..evaluate import EvalSettings, evaluate_program
+    from ..evaluation.evaluate import EvalSettings, evaluate_program
     from ..jail import resolve_mode
     from ..llm.factory import build_hub, preflight
+    from ..seeds import resolve_program
     from ..tasks.registry import make_task
 
     source, program_name = resolve_program(args.program)

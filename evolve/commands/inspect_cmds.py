@@ -7,7 +7,7 @@ import difflib
 import json
 from typing import Any
 
-from ..campaign.queries import campaign_status, open_run, program_table, resolve_program_id
+from ..lineage.queries import campaign_status, open_run, program_table, resolve_program_id
 
 
 def _fmt(value: float | None, digits: int = 4) -> str:
@@ -40,7 +40,7 @@ def status_cmd(args: argparse.Namespace) -> int:
 
 
 def programs_cmd(args: argparse.Namespace) -> int:
-    from ..campaign.duplicates import duplicate_rows
+    from ..lineage.duplicates import duplicate_rows
 
     store = open_run(args.run_dir)
     try:
@@ -126,7 +126,7 @@ def diff_cmd(args: argparse.Namespace) -> int:
 
 
 def lineage_cmd(args: argparse.Namespace) -> int:
-    from ..campaign.tree import render_tree
+    from ..lineage.tree import render_tree
 
     store = open_run(args.run_dir)
     try:
@@ -142,9 +142,9 @@ def snapshot_cmd(args: argparse.Namespace) -> int:
     database (its WAL checkpointed in), safe to take while the campaign runs."""
     from pathlib import Path
 
-    from ..campaign.queries import DB_NAME
     from ..errors import UsageError
     from ..lineage import StoreError, write_snapshot
+    from ..lineage.queries import DB_NAME
 
     run_dir, out = Path(args.run_dir), Path(args.out)
     if not run_dir.is_dir():

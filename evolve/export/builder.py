@@ -73,7 +73,7 @@ def _golden(export: ProgramExport, sandbox_mode: str) -> Golden:
         origin = "stored write examples and queries of the program's evaluations"
     if not writes or not queries:
         return Golden(writes, [], info=info, skipped="the run stored no write or query")
-    from ..llm.embedders import make_embedder
+    from ..llm.embedder_factory import make_embedder
 
     hub = None
     if export.toolkit_model == "offline":

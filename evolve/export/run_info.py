@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..campaign.queries import campaign_status, resolve_program_id
 from ..errors import UsageError
 from ..lineage import LineageStore, decode_json
+from ..lineage.queries import campaign_status, resolve_program_id
 from ..report.data import category_names_for, open_snapshot
 from .runtime import OFFLINE_EMBEDDERS
 

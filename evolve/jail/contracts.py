@@ -15,6 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from ..program.contract import READ_CHAR_CAP
+
 VIOLATION_KINDS = ("timeout", "read_cap", "llm_budget", "output_cap", "worker_died", "protocol",
                    "closed")
 
@@ -25,7 +27,7 @@ class SandboxLimits:
 
     call_timeout_s: float = 60.0  # per write/read/observe call (wall clock)
     load_timeout_s: float = 30.0  # worker start + module load + KnowledgeBase(toolkit)
-    read_char_cap: int = 3000  # read() result longer than this -> RuntimeViolation
+    read_char_cap: int = READ_CHAR_CAP  # read() result longer than this -> RuntimeViolation
     llm_budget_per_call: int = 1  # toolkit.llm_completion calls allowed per call
     output_cap_bytes: int = 2_000_000  # program prints + toolkit log text, whole session
     memory_bytes: int = 2 * 1024**3  # RLIMIT_AS (numpy import breaks below ~1 GiB)

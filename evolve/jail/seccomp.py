@@ -1,6 +1,6 @@
 """The worker's seccomp policy, compiled once per process with libseccomp and exported as BPF.
 
-Two filters (DESIGN section 9), both "allow by default, deny the listed calls with EPERM":
+Two filters (README.md, "The sandbox"), both "allow by default, deny the listed calls with EPERM":
 
 - ``base_filter()``: what no program ever needs and every escape uses: new processes (fork,
   vfork, clone without CLONE_THREAD; clone3 gets ENOSYS so glibc falls back to clone for
@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import errno
 import functools
-import hashlib
 import os
 import tempfile
 
@@ -106,12 +105,6 @@ def lockdown_filter() -> bytes:
     _deny(flt, "prlimit64", pyseccomp.Arg(2, pyseccomp.NE, 0))
     _deny(flt, "prctl", pyseccomp.Arg(0, pyseccomp.EQ, PR_SET_PDEATHSIG))
     return _export(flt)
-
-
-def bpf_fingerprint() -> str:
-    """Short hash of both filters (recorded next to the sandbox mode)."""
-    digest = hashlib.sha256(base_filter() + lockdown_filter()).hexdigest()
-    return digest[:12]
 
 
 def available() -> tuple[bool, str]:

@@ -108,10 +108,6 @@ class WorkerProcess:
         if over:
             self._on_cap(total)
 
-    @property
-    def output_bytes(self) -> int:
-        return self._bytes
-
     def output_tail(self) -> str:
         with self._count_lock:
             return self._tail.decode("utf-8", "replace")

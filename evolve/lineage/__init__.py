@@ -1,5 +1,5 @@
 """The lineage store: every campaign, program, evaluation, item result, LLM call and event in
-one DuckDB file (DESIGN section 10)."""
+one DuckDB file (docs/lineage.md)."""
 
 from .snapshot import open_readonly, write_snapshot
 from .store import LineageStore, StoreError, decode_json

@@ -129,7 +129,7 @@ class EventRecord:
 
 
 # JSON columns -> the value a NULL reads as
-_JSON = {"task_args": {}, "config": {}, "seeds": (), "versions": {}, "design": None,
+_JSON: dict[str, Any] = {"task_args": {}, "config": {}, "seeds": (), "versions": {}, "design": None,
          "per_category": {}, "trace": None, "data": None}
 
 

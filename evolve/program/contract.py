@@ -1,4 +1,4 @@
-"""Names and types of the memory-program contract (DESIGN section 3)."""
+"""Names and types of the memory-program contract (README.md, "Memory programs")."""
 
 from __future__ import annotations
 
@@ -13,6 +13,10 @@ KB_CLASS = "KnowledgeBase"
 # method name -> positional parameters after ``self``
 KB_METHODS = {"__init__": ("toolkit",), "write": ("item", "raw_text"), "read": ("query",)}
 OPTIONAL_KB_METHODS = {"observe": ("outcome",)}
+# Default cap on what ``read()`` may return, in characters (longer is a runtime violation).
+# The one source of this figure: the sandbox limits, the config default, ``evolve eval
+# --read-cap``, the Python API, the meta-agent's prompt and the report all read it.
+READ_CHAR_CAP = 3000
 
 # Dataclass field types a task agent can fill from JSON.
 SCALAR_TYPES = ("str", "int", "float", "bool")

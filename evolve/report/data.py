@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..campaign.queries import campaign_status, open_run
 from ..errors import UsageError
 from ..lineage import LineageStore, decode_json
+from ..lineage.queries import campaign_status, open_run
 
 FAILED_ITEMS_PER_PROGRAM = 8  # traces kept per program page (pages stay small)
 
@@ -198,8 +198,8 @@ def _failed_items(store: LineageStore, programs: list[ProgramInfo],
 
 def _with_defaults(config: dict[str, Any]) -> dict[str, Any]:
     """The recorded config over the defaults, so older or partial records still render."""
-    from ..campaign.config import CampaignConfig
-    from ..campaign.config_load import config_to_dict
+    from ..config.load import config_to_dict
+    from ..config.sections import CampaignConfig
 
     merged = config_to_dict(CampaignConfig())
     for section, values in (config or {}).items():

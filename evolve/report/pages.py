@@ -11,11 +11,12 @@ from typing import Any
 
 from markupsafe import Markup
 
+from ..program.contract import READ_CHAR_CAP
 from .data import ProgramInfo, RunData
 from .highlight import diff_html, diff_stats, highlight_python, line_numbers
 
 MAX_EVENTS_ON_INDEX = 300
-RETRIEVED_CHARS = 3000  # a read() is capped at this many chars in campaigns by default
+RETRIEVED_CHARS = READ_CHAR_CAP  # a read() is capped at this many chars in campaigns by default
 
 
 def page_names(data: RunData) -> dict[str, str]:

@@ -19,8 +19,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
-from ..campaign.pareto import pareto_front  # noqa: E402
 from ..errors import UsageError  # noqa: E402
+from ..strategies.pareto import pareto_front  # noqa: E402
 from .data import ProgramInfo, RunData  # noqa: E402
 
 KINDS = ("scores", "pareto", "categories", "tree")

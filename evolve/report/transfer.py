@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..campaign.queries import campaign_status
 from ..errors import UsageError
+from ..lineage.queries import campaign_status
 from .data import open_snapshot
 
 
@@ -66,7 +66,7 @@ def load_run_task(run_dir: str | Path) -> RunTask:
         if not best:
             raise UsageError(f"{run_dir}: the run has no evaluated program yet")
         source = store.query("SELECT source FROM programs WHERE id = ?", [best])[0][0]
-        stored = {}
+        stored: dict[tuple[str, str], dict[str, Any]] = {}
         for row in store.query_dicts(
                 "SELECT program_id, subset, status, score, n_items FROM evaluations "
                 "WHERE split IN ('test', 'static') ORDER BY id"):
@@ -85,12 +85,12 @@ def load_run_task(run_dir: str | Path) -> RunTask:
 
 def _column(run: RunTask, cache_dir: Path) -> tuple[Any, Any, Any, str]:
     """(subset task, hub, eval settings, subset key) of a run's task, as its campaign had it."""
-    from ..campaign.config_load import config_from_dict
-    from ..campaign.hub_setup import build_campaign_hub
-    from ..campaign.records import subset_key
     from ..campaign.setup import CampaignData, build_subset_task
-    from ..evaluate import EvalSettings
+    from ..config.load import config_from_dict
+    from ..evaluation.evaluate import EvalSettings
+    from ..evaluation.records import subset_key
     from ..jail import SandboxLimits
+    from ..llm.hub_setup import build_campaign_hub
     from ..tasks.registry import make_task
 
     config = config_from_dict(run.config)
@@ -114,7 +114,7 @@ def _column(run: RunTask, cache_dir: Path) -> tuple[Any, Any, Any, str]:
 def transfer_matrix(run_dirs: list[str | Path], *, reuse: bool = True,
                     progress: Any = None) -> tuple[list[RunTask], list[list[Cell]]]:
     """(runs, matrix[row][column]) as described in the module contract."""
-    from ..evaluate import evaluate_program
+    from ..evaluation.evaluate import evaluate_program
 
     if len(run_dirs) < 2:
         raise UsageError("transfer needs at least two run directories")

@@ -27,8 +27,9 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import UsageError
-from .base import Episode, EvalItem, Group, ScoreResult, Split, TaskArg
-from .envs import EnvPool, ExpertRun, Observation, play_expert, score_outcome, transcript_head
+from .base import AgentMode, Episode, EvalItem, Group, ScoreResult, Split, TaskArg
+from .envs import EnvPool, ExpertRun, Observation, play_expert
+from .transcripts import score_outcome, transcript_head
 
 TASK_TYPES: dict[str, str] = {
     "pick_and_place_simple": "pick",
@@ -154,7 +155,7 @@ class AlfworldTask:
     """The ``alfworld`` task (see the module docstring)."""
 
     name = "alfworld"
-    mode = "interactive"
+    mode: AgentMode = "interactive"
     category_names = dict(CATEGORY_NAMES)
 
     def __init__(self, path: str, *, memory_dir: str = "train", val_dir: str = "valid_seen",

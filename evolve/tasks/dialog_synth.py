@@ -1,4 +1,4 @@
-"""The built-in synthetic dialog task ``dialog-synth`` (DESIGN section 6).
+"""The built-in synthetic dialog task ``dialog-synth`` (docs/tasks.md).
 
 Deterministic by ``seed``: two people per conversation with jobs, relatives, pets, homes,
 hobbies, trips and dated events, told across dated sessions full of small talk; homes, jobs and

@@ -5,7 +5,7 @@ An ``Environment`` is a text game: ``reset(**options)`` starts one game and retu
 ``expert_actions()`` returns a gold action path for the current game when the environment has
 one. Environments talk to foreign runtimes (a JVM for TextWorldExpress, a PDDL planner for
 ALFWorld) that may hang or crash, so the harness never hosts one in its own process:
-``EnvProcess`` runs one environment in a worker subprocess (``python -m evolve.tasks.envs``,
+``EnvProcess`` runs one environment in a worker subprocess (``evolve.tasks.env_worker``,
 JSON lines on stdin/stdout, its own session so the worker and everything it started can be
 killed together) and every call has a timeout. A call that times out kills the worker and
 raises ``EnvTimeout``; a worker that dies or reports an error raises ``EnvFailed``. Callers
@@ -21,7 +21,6 @@ called with the item's ``env_options``); tasks put the kind and the options into
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import select
@@ -31,12 +30,12 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from .base import ScoreResult
+from .transcripts import render_transcript
 
 ENV_KINDS: dict[str, str] = {
     "twx": "evolve.tasks.twx:TwxEnvironment",
@@ -44,10 +43,6 @@ ENV_KINDS: dict[str, str] = {
 }
 DEFAULT_START_TIMEOUT_S = 120.0  # worker start + first reset (JVM start, game compilation)
 DEFAULT_STEP_TIMEOUT_S = 30.0
-TRANSCRIPT_OBS_CHARS = 600  # one observation line in a transcript is clipped to this length
-FIRST_OBS_CHARS = 1500  # ... except the first one, which says what the episode starts from
-GOAL_PREFIX = "Your task is to: "
-ACTION_PREFIX = "> "
 _MAX_REPLY_BYTES = 8 * 1024 * 1024
 
 
@@ -113,46 +108,6 @@ def _target(kind: str) -> str:
     return target
 
 
-def _load(target: str) -> Any:
-    module, _, attribute = target.partition(":")
-    return getattr(importlib.import_module(module), attribute)
-
-
-# ------------------------------------------------------------------------- transcripts
-
-
-def one_line(text: str, limit: int = TRANSCRIPT_OBS_CHARS) -> str:
-    """Whitespace-collapsed text on one line, clipped to ``limit`` characters."""
-    flat = " ".join(str(text or "").split())
-    return flat if len(flat) <= limit else flat[: limit - 3].rstrip() + "..."
-
-
-def goal_line(goal: str) -> str:
-    """ "Your task is to: <goal>" (a goal that already starts that way is not doubled)."""
-    text = one_line(goal, 400)
-    if text.lower().startswith("your task is to"):
-        text = text[len("your task is to"):].lstrip(" :")
-    return GOAL_PREFIX + text
-
-
-def transcript_head(goal: str, first_observation: str) -> list[str]:
-    """The first lines of every transcript: the goal line and the first observation."""
-    return [goal_line(goal), one_line(first_observation, FIRST_OBS_CHARS)]
-
-
-def render_transcript(goal: str, first_observation: str,
-                      steps: Sequence[tuple[str, str]]) -> str:
-    """Transcript text: goal line, first observation, then "> action" / observation lines.
-
-    Expert episodes and played episodes share this format, so memory programs can parse
-    actions ("> " lines) and goals ("Your task is to:") the same way in both.
-    """
-    lines = transcript_head(goal, first_observation)
-    for action, observation in steps:
-        lines += [ACTION_PREFIX + action, one_line(observation)]
-    return "\n".join(lines)
-
-
 @dataclass
 class ExpertRun:
     """A gold action path played through: its transcript and whether it reached the goal."""
@@ -182,29 +137,6 @@ def play_expert(env: EnvProcess, reset_options: dict[str, Any], max_steps: int) 
     return run
 
 
-def outcome_json(success: bool, score: float, steps: int, error: str | None = None) -> str:
-    """The outcome of one played episode as handed to ``Task.score`` (JSON text)."""
-    return json.dumps({"success": bool(success), "score": round(float(score), 6),
-                       "steps": int(steps), "error": error})
-
-
-def score_outcome(outcome: str) -> ScoreResult:
-    """Binary success score from ``outcome_json`` text (anything unreadable scores 0)."""
-    try:
-        data = json.loads(outcome)
-    except (TypeError, ValueError):
-        return ScoreResult(0.0, "no episode outcome")
-    if not isinstance(data, dict):
-        return ScoreResult(0.0, "no episode outcome")
-    steps = data.get("steps", 0)
-    if data.get("error"):
-        return ScoreResult(0.0, f"failed: {data['error']} (after {steps} steps)")
-    if data.get("success"):
-        return ScoreResult(1.0, f"goal reached in {steps} steps")
-    return ScoreResult(0.0, f"goal not reached in {steps} steps "
-                            f"(environment score {float(data.get('score') or 0):.2f})")
-
-
 # ------------------------------------------------------------------------- worker process
 
 
@@ -225,7 +157,7 @@ class EnvProcess:
         self._stderr = tempfile.TemporaryFile()
         self._buffer = b""
         self._proc = subprocess.Popen(
-            [sys.executable, "-m", "evolve.tasks.envs"], stdin=subprocess.PIPE,
+            [sys.executable, "-m", "evolve.tasks.env_worker"], stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, stderr=self._stderr, start_new_session=True,
             env={**os.environ, "PYTHONUNBUFFERED": "1"})
         self._started = False
@@ -412,60 +344,3 @@ class EnvPool:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-# ------------------------------------------------------------------------- worker side
-
-
-def _serve(protocol_out: Any) -> None:
-    """Worker loop: one environment, JSON requests on stdin, replies on ``protocol_out``."""
-    env: Any = None
-
-    def reply(payload: dict[str, Any]) -> None:
-        protocol_out.write(json.dumps(payload).encode() + b"\n")
-        protocol_out.flush()
-
-    for raw in sys.stdin.buffer:
-        try:
-            request = json.loads(raw)
-            op, args = request.get("op"), request.get("args")
-        except ValueError:
-            reply({"error": "malformed request"})
-            continue
-        if op == "close":
-            break
-        try:
-            if op == "make":
-                env = _load(str(args["target"]))(**dict(args.get("options") or {}))
-                value: Any = True
-            elif env is None:
-                raise RuntimeError("no environment (send 'make' first)")
-            elif op == "reset":
-                value = env.reset(**dict(args or {})).to_json()
-            elif op == "step":
-                value = env.step(str(args)).to_json()
-            elif op == "expert":
-                value = list(env.expert_actions())
-            else:
-                raise RuntimeError(f"unknown op {op!r}")
-            reply({"value": value})
-        except Exception as exc:  # noqa: BLE001 - reported to the harness, worker lives on
-            reply({"error": f"{type(exc).__name__}: {exc}"[:2000]})
-    if env is not None:
-        try:
-            env.close()
-        except Exception:  # noqa: BLE001 - closing is best effort
-            pass
-
-
-def main() -> None:
-    # Environment libraries may print to stdout: keep the protocol on a private copy of it
-    # and send fd 1 to stderr, so stray prints cannot corrupt the JSON lines.
-    protocol_out = os.fdopen(os.dup(1), "wb")
-    os.dup2(2, 1)
-    sys.stdout = sys.stderr
-    _serve(protocol_out)
-
-
-if __name__ == "__main__":
-    main()

@@ -22,21 +22,21 @@ data under ``meta``). Blank lines are skipped.
 Every problem is one ``UsageError`` line naming the file, the line and the field, e.g.
 ``items.jsonl:7: field 'question' must be a string, got int`` (exit code 2 in the CLI).
 
-The readers here (``read_jsonl``, ``read_records``) are shared with the HealthBench and PRBench
-loaders: JSON lines, a JSON list, or Parquet (read with DuckDB).
+Files are read by ``evolve.tasks.readers`` (JSON lines, a JSON list, or Parquet read with
+DuckDB), as the HealthBench and PRBench loaders read theirs.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..errors import UsageError
-from .base import Episode, EvalItem, Group, Judge, ScoreResult, Split
-from .longmemeval import judge_answer
+from .answer_judge import judge_answer
+from .base import AgentMode, Episode, EvalItem, Group, Judge, ScoreResult, Split
+from .readers import read_jsonl
 from .rubric import Criterion, rubric_text, score_rubric
 from .scoring import is_abstention, normalize_locomo, squad_f1, stemmed_f1
 from .splits import SPLITS, Size, assign_splits, check_split
@@ -47,82 +47,6 @@ ITEM_FIELDS = ("id", "question", "answer", "rubric", "category", "evidence", "gr
                "meta")
 EPISODE_FIELDS = ("id", "text", "group", "meta")
 _ABSTAIN_GOLD = ("not mentioned", "no information available")
-
-
-# -- readers ------------------------------------------------------------------------------------
-
-def _read_text(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UsageError(f"{path}: file not found") from None
-    except IsADirectoryError:
-        raise UsageError(f"{path}: is a directory, expected a file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"{path}: cannot read ({type(exc).__name__}: {exc})") from None
-
-
-def read_jsonl(path: str | Path) -> list[tuple[str, Any]]:
-    """``[(where, value)]`` for every non-blank line; ``where`` is ``"file:line"``."""
-    file = Path(path)
-    out: list[tuple[str, Any]] = []
-    for number, line in enumerate(_read_text(file).splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            value = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise UsageError(f"{file}:{number}: not valid JSON ({exc.msg} at column "
-                             f"{exc.colno})") from None
-        out.append((f"{file}:{number}", value))
-    if not out:
-        raise UsageError(f"{file}: the file is empty (expected one JSON object per line)")
-    return out
-
-
-def _read_json_list(file: Path) -> list[tuple[str, Any]]:
-    try:
-        data = json.loads(_read_text(file))
-    except json.JSONDecodeError as exc:
-        raise UsageError(f"{file}:{exc.lineno}: not valid JSON ({exc.msg} at column "
-                         f"{exc.colno})") from None
-    if not isinstance(data, list):
-        raise UsageError(f"{file}: expected a JSON list of objects, got {type(data).__name__}")
-    if not data:
-        raise UsageError(f"{file}: the file holds no records")
-    return [(f"{file}: entry {i}", value) for i, value in enumerate(data)]
-
-
-def _read_parquet(file: Path) -> list[tuple[str, Any]]:
-    if not file.is_file():
-        raise UsageError(f"{file}: file not found")
-    import duckdb  # a dependency already; reads Parquet without pyarrow
-
-    try:
-        conn = duckdb.connect()
-        try:
-            cursor = conn.execute("SELECT * FROM read_parquet(?)", [str(file)])
-            names = [d[0] for d in cursor.description]
-            rows = cursor.fetchall()
-        finally:
-            conn.close()
-    except duckdb.Error as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise UsageError(f"{file}: cannot read Parquet ({first})") from None
-    if not rows:
-        raise UsageError(f"{file}: the file holds no records")
-    return [(f"{file}: row {i}", dict(zip(names, row, strict=True))) for i, row in enumerate(rows)]
-
-
-def read_records(path: str | Path) -> list[tuple[str, Any]]:
-    """Records of a ``.jsonl``/``.ndjson``, ``.json`` (a list) or ``.parquet`` file."""
-    file = Path(path)
-    suffix = file.suffix.lower()
-    if suffix == ".parquet":
-        return _read_parquet(file)
-    if suffix == ".json":
-        return _read_json_list(file)
-    return read_jsonl(file)
 
 
 # -- field checks -------------------------------------------------------------------------------
@@ -294,7 +218,7 @@ SCORER_NAMES = (*SCORERS, "judge")
 class JsonlTask:
     """A user task from an items file and an optional episodes file (module docstring)."""
 
-    mode = "qa"
+    mode: AgentMode = "qa"
 
     def __init__(self, items_path: str | Path, episodes_path: str | Path | None = None, *,
                  scorer: str = "f1", seed: int = 0, test: Size = 0.2, train: Size = 0,

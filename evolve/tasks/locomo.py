@@ -1,4 +1,4 @@
-"""The LoCoMo task: long conversations, one memory per conversation (DESIGN section 6).
+"""The LoCoMo task: long conversations, one memory per conversation (docs/tasks.md).
 
 File format (``locomo10.json``, users bring their own copy): a JSON list of samples
 ``{sample_id, conversation, qa, ...}``. ``conversation`` has ``speaker_a``, ``speaker_b``,
@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import UsageError
-from .base import Episode, EvalItem, Group, ScoreResult, Split
+from .base import AgentMode, Episode, EvalItem, Group, ScoreResult, Split
 from .scoring import get_scorer
 from .splits import Size, assign_splits, check_split
 
@@ -191,7 +191,7 @@ class LocomoTask:
     count, see ``evolve.tasks.splits``); the rest of the items are ``val``.
     """
 
-    mode = "qa"
+    mode: AgentMode = "qa"
 
     def __init__(self, data: Any, *, source: str, name: str = "locomo",
                  conversations: int | Sequence[str] | None = None,

@@ -31,7 +31,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import UsageError
-from .base import Episode, EvalItem, Group, Judge, ScoreResult, Split
+from .answer_judge import judge_answer
+from .base import AgentMode, Episode, EvalItem, Group, Judge, ScoreResult, Split
 from .locomo import load_locomo_json
 from .splits import Size, assign_splits, check_split
 
@@ -185,38 +186,6 @@ def judge_kind(item: EvalItem) -> str:
     return item.category if item.category in _JUDGE_KINDS else "default"
 
 
-def answer_check_messages(kind: str, question: str, gold: str,
-                          response: str) -> list[dict[str, str]]:
-    """The one-message judge prompt for an answer check of ``kind``."""
-    from ..agent.prompts import render
-
-    prompt = render("judge_longmemeval.j2", kind=kind, question=question.strip(),
-                    gold=gold.strip(), response=response.strip() or "(empty response)")
-    return [{"role": "user", "content": prompt}]
-
-
-def parse_yes_no(text: str) -> bool:
-    """True for a "yes" verdict: a leading yes/no word wins, else any standalone "yes"."""
-    low = str(text).strip().lower()
-    m = re.match(r'^\W*(?:\{\s*"answer"\s*:\s*")?(yes|no)\b', low)
-    if m:
-        return m.group(1) == "yes"
-    return bool(re.search(r"\byes\b", low)) and not re.search(r"\bno\b", low)
-
-
-def judge_answer(kind: str, question: str, gold: str, response: str,
-                 judge: Judge | None) -> ScoreResult:
-    """Score 1/0 from one answer-check judge call."""
-    if judge is None:
-        raise RuntimeError("LongMemEval scoring needs a judge: call score(item, answer, "
-                           "judge=...)")
-    reply = judge(answer_check_messages(kind, question, gold, response))
-    verdict = parse_yes_no(reply)
-    short = " ".join(str(reply).split())[:120]
-    return ScoreResult(score=1.0 if verdict else 0.0,
-                       rationale=f"{kind} judge said {short!r} (gold {gold[:120]!r})")
-
-
 class LongMemEvalTask:
     """LongMemEval QA (see the module docstring).
 
@@ -225,7 +194,7 @@ class LongMemEvalTask:
     questions. ``test``/``train``: split sizes (fraction or count), stratified by type.
     """
 
-    mode = "qa"
+    mode: AgentMode = "qa"
     needs_judge = True
 
     def __init__(self, data: Any, *, source: str, questions: int | Sequence[str] | None = None,

@@ -39,13 +39,11 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..errors import UsageError
 from .base import Episode, EvalItem, Group, ScoreResult, TaskArg
-
-if TYPE_CHECKING:
-    from .registry import TaskSpec
+from .spec import TASKS, TaskSpec, register
 
 ENTRY_POINT_GROUP = "evolve.tasks"
 DEFAULT_FACTORY = "make_task"
@@ -187,8 +185,6 @@ def _task_args(raw: Any, origin: str) -> tuple[TaskArg, ...]:
 def spec_from_object(name: str, obj: Any, origin: str, module: ModuleType | None = None
                      ) -> TaskSpec:
     """A ``TaskSpec`` named ``name`` for a plugin object (a TaskSpec or a factory)."""
-    from .registry import TaskSpec
-
     if isinstance(obj, TaskSpec):
         factory = obj.factory
         return TaskSpec(name=name, description=obj.description, args=obj.args, mode=obj.mode,
@@ -278,8 +274,6 @@ def file_spec(target: str, name: str | None = None) -> TaskSpec:
 
 def register_named(name: str) -> TaskSpec:
     """Register and return the spec of a task named ``plugin:path.py[:factory]``."""
-    from .registry import register
-
     return register(file_spec(name[len(NAME_PREFIX):], name))
 
 
@@ -297,20 +291,9 @@ def parse_options(text: str) -> dict[str, str]:
     return out
 
 
-def make_plugin_task(args: dict[str, str]) -> Any:
-    """Factory of the registered ``plugin`` task (arguments ``plugin`` and ``options``)."""
-    from .registry import make_task
-
-    name = f"{NAME_PREFIX}{args['plugin'].strip()}"
-    register_named(name)
-    return make_task(name, parse_options(args.get("options", "")))
-
-
 # -- entry points -------------------------------------------------------------------------------
 
 def _failed_spec(name: str, message: str) -> TaskSpec:
-    from .registry import TaskSpec
-
     def fail(_: dict[str, str]) -> Any:
         raise UsageError(message)
 
@@ -320,8 +303,6 @@ def _failed_spec(name: str, message: str) -> TaskSpec:
 
 def register_entry_points(builtin: set[str] | None = None) -> list[str]:
     """Register every ``evolve.tasks`` entry point; returns the names registered."""
-    from .registry import TASKS, register
-
     taken = set(TASKS) if builtin is None else set(builtin)
     added: list[str] = []
     for entry in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):

@@ -11,10 +11,10 @@ File format (the released Parquet splits, or the same rows as ``.jsonl`` / a ``.
 
 A conversation has up to N turns: ``prompt_i`` (user), ``response_i`` (an earlier assistant
 reply, absent for the last turn) and ``reference_texts_i`` (documents placed before that
-prompt). Extra keys are ignored. Criterion points come from ``weight_class`` (DESIGN section 6:
-critically important 10, important 5, slightly important 2, slightly detrimental -2,
-detrimental -5, critically detrimental -10); a numeric ``<class>_weight`` annotation is used
-only for a class outside that table. The hard subsets (``finance_hard``, ``legal_hard``) are
+prompt). Extra keys are ignored. Criterion points come from ``weight_class`` (docs/tasks.md,
+"Rubric scoring": critically important 10, important 5, slightly important 2, slightly
+detrimental -2, detrimental -5, critically detrimental -10); a numeric ``<class>_weight``
+annotation is used only for a class outside that table. The hard subsets (``finance_hard``, ``legal_hard``) are
 the records of files whose name contains "hard"; they are left out by default as in M*.
 Category = ``topic`` (``category=field`` for the field); ``fields=finance`` keeps one field.
 """

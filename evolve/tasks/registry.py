@@ -9,39 +9,14 @@ argument dict already filled with defaults and checked against ``choices``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from typing import Any
 
 from ..errors import UsageError
 from .base import Task, TaskArg
+from .plugins import NAME_PREFIX, parse_options, register_entry_points, register_named
+from .spec import REQUIRED, TASKS, TaskSpec, register
 from .splits import parse_categories, parse_int, parse_size
 from .synth_world import SIZES
-
-Factory = Callable[[dict[str, str]], Task]
-REQUIRED = None  # a TaskArg default of None means the argument is required
-
-
-@dataclass(frozen=True)
-class TaskSpec:
-    """One registered task: name, one-line description, arguments, factory and agent mode."""
-
-    name: str
-    description: str
-    args: tuple[TaskArg, ...]
-    factory: Factory
-    mode: str = "qa"  # the AgentMode of the tasks it builds: "qa" | "interactive"
-
-    def arg(self, name: str) -> TaskArg | None:
-        return next((a for a in self.args if a.name == name), None)
-
-
-TASKS: dict[str, TaskSpec] = {}
-
-
-def register(spec: TaskSpec) -> TaskSpec:
-    """Add (or replace) a task in the registry."""
-    TASKS[spec.name] = spec
-    return spec
 
 
 def _split_args(categories_help: str) -> tuple[TaskArg, ...]:
@@ -64,7 +39,7 @@ def _conversations(value: str) -> int | list[str] | None:
     return [v.strip() for v in value.split(",") if v.strip()]
 
 
-def _split_options(args: dict[str, str]) -> dict[str, object]:
+def _split_options(args: dict[str, str]) -> dict[str, Any]:
     return {"categories": parse_categories(args["categories"]),
             "test": parse_size("test", args["test"]), "train": parse_size("train", args["train"]),
             "scorer": args["scorer"]}
@@ -150,9 +125,7 @@ def make_task(name: str | Task, args: dict[str, str] | None = None) -> Task:
             raise TypeError("task arguments go to a task built by name, not to a task object")
         return require(name, "task")
     spec = TASKS.get(name)
-    if spec is None and name.startswith("plugin:"):  # a file plugin named in place (plugins.py)
-        from .plugins import register_named
-
+    if spec is None and name.startswith(NAME_PREFIX):  # a file plugin named in place
         spec = register_named(name)
     if spec is None:
         raise UsageError(f"unknown task {name!r}; choose from: {', '.join(sorted(TASKS))}")
@@ -197,7 +170,7 @@ def _size_args(test: str, train: str) -> tuple[TaskArg, ...]:
             TaskArg("train", "train split size: a fraction or a count (rest is val)", train))
 
 
-def _sizes(args: dict[str, str]) -> dict[str, object]:
+def _sizes(args: dict[str, str]) -> dict[str, Any]:
     return {"seed": parse_int("split_seed", args["split_seed"]),
             "test": parse_size("test", args["test"]), "train": parse_size("train", args["train"])}
 
@@ -211,7 +184,7 @@ def _make_longmemeval(args: dict[str, str]) -> Task:
                                      abstention=args["abstention"], **_sizes(args))
 
 
-def _expert_options(args: dict[str, str]) -> dict[str, object]:
+def _expert_options(args: dict[str, str]) -> dict[str, Any]:
     return {"hard": args["hard"], "experience": args["experience"],
             "experience_limit": _count_or_all("experience_limit", args["experience_limit"]),
             **_sizes(args)}
@@ -249,9 +222,10 @@ def _make_jsonl(args: dict[str, str]) -> Task:
 
 
 def _make_plugin(args: dict[str, str]) -> Task:
-    from .plugins import make_plugin_task
-
-    return make_plugin_task(args)
+    """Factory of the ``plugin`` task (arguments ``plugin`` and ``options``)."""
+    name = f"{NAME_PREFIX}{args['plugin'].strip()}"
+    register_named(name)
+    return make_task(name, parse_options(args.get("options", "")))
 
 
 register(TaskSpec(
@@ -307,10 +281,4 @@ register(TaskSpec(
     factory=_make_plugin))
 
 
-def _register_plugins() -> None:
-    from .plugins import register_entry_points
-
-    register_entry_points()
-
-
-_register_plugins()
+register_entry_points()

@@ -1,6 +1,6 @@
 """Rubric scoring and the shared "expert reasoning" task (HealthBench, PRBench, JSONL rubrics).
 
-Scoring contract (DESIGN section 6):
+Scoring contract (docs/tasks.md, "Rubric scoring and experience"):
 - one judge call per criterion, made in parallel (a small thread pool), each asking for a JSON
   object ``{"explanation": str, "criteria_met": bool}`` (template ``judge_rubric.j2``);
 - replies are parsed leniently (code fences, surrounding prose, "true"/"yes" strings); a reply
@@ -33,7 +33,9 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import UsageError
-from .base import Episode, EvalItem, Group, Judge, ScoreResult, Split
+from ..templating import render
+from .base import AgentMode, Episode, EvalItem, Group, Judge, ScoreResult, Split
+from .readers import read_records
 from .splits import Size, assign_splits, check_split
 
 RUBRIC_WORKERS = 4  # judge calls in flight per answer (the hub bounds the total as well)
@@ -74,8 +76,6 @@ def format_points(points: float) -> str:
 
 def judge_messages(conversation: str, response: str, criterion: Criterion) -> list[dict[str, str]]:
     """The chat messages of one rubric judge call (``judge_rubric.j2``)."""
-    from ..agent.prompts import render
-
     prompt = render("judge_rubric.j2", conversation=conversation.strip(),
                     response=response.strip() or "(empty response)",
                     criterion=criterion.text.strip(), points=format_points(criterion.points))
@@ -252,8 +252,6 @@ def load_rubric_files(paths: Sequence[Path], parse: RowParser, hard: str
     hard file (the hard subsets are subsets of the main files). Duplicate ids across files
     keep their first copy. Returns the records and provenance for ``describe()``.
     """
-    from .jsonl_task import read_records  # the readers live with the JSONL format
-
     if hard not in HARD_MODES:
         raise UsageError(f"bad value for hard: {hard!r} (choose from {', '.join(HARD_MODES)})")
     records: dict[str, ExpertRecord] = {}
@@ -292,7 +290,7 @@ class RubricTask:
     episodes (seeded order), ``None`` for all.
     """
 
-    mode = "qa"
+    mode: AgentMode = "qa"
     needs_judge = True
 
     def __init__(self, records: Sequence[ExpertRecord], *, name: str, source: str,

@@ -1,4 +1,4 @@
-"""Answer scoring for LoCoMo-format QA (DESIGN section 6).
+"""Answer scoring for LoCoMo-format QA (docs/tasks.md, "dialog-synth and locomo").
 
 Two F1 flavours:
 

@@ -17,7 +17,7 @@ Data layout (deterministic for the arguments):
 - ``EvalItem.question`` is the goal line plus the first observation (what the agent knows
   before acting); ``evidence`` is the item's own gold transcript (``--oracle`` tips);
   ``category`` is the game type, so success is reported overall and per game type.
-Scoring is binary success within ``max_steps`` steps (``envs.score_outcome``).
+Scoring is binary success within ``max_steps`` steps (``transcripts.score_outcome``).
 
 The games are generated lazily (first ``groups`` call) in environment worker processes.
 """
@@ -31,8 +31,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import UsageError
-from .base import Episode, EvalItem, Group, ScoreResult, Split, TaskArg
-from .envs import EnvPool, ExpertRun, Observation, play_expert, score_outcome, transcript_head
+from .base import AgentMode, Episode, EvalItem, Group, ScoreResult, Split, TaskArg
+from .envs import EnvPool, ExpertRun, Observation, play_expert
+from .transcripts import score_outcome, transcript_head
 
 GAMES = ("twc", "cookingworld", "coin", "mapreader", "arithmetic", "sorting", "simonsays",
          "peckingorder")
@@ -118,7 +119,7 @@ class TwxTask:
     """The ``twx`` task (see the module docstring). Games are generated on first use."""
 
     name = "twx"
-    mode = "interactive"
+    mode: AgentMode = "interactive"
 
     def __init__(self, games: tuple[str, ...] = ("twc",), *, params: dict[str, str] | None = None,
                  episodes: int = 60, train: int = 0, val: int = 30, test: int = 30,

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
-from ..meta.base import MetaAgent
-from .config import CampaignConfig
+from ..config.sections import CampaignConfig
+from .base import MetaAgent
+
+if TYPE_CHECKING:
+    from ..llm.hub import ModelHub
 
 
-def make_meta_agent(config: CampaignConfig, hub: Any, agent: MetaAgent | None = None, *,
+def make_meta_agent(config: CampaignConfig, hub: ModelHub, agent: MetaAgent | None = None, *,
                     reflector_object: bool = False) -> MetaAgent:
     """``agent`` itself when given (TypeError when it lacks part of the protocol); else
     ``models.reflector = "offline"`` -> the template-driven offline mutator, and the LLM
@@ -19,10 +22,10 @@ def make_meta_agent(config: CampaignConfig, hub: Any, agent: MetaAgent | None = 
 
         return require(agent, "meta_agent")
     if config.models.reflector == "offline" and not reflector_object:
-        from ..meta.offline.mutator import OfflineMutator
+        from .offline.mutator import OfflineMutator
 
         return OfflineMutator(policy=config.search.offline_policy)
-    from ..meta.llm_agent import LLMMetaAgent
+    from .llm_agent import LLMMetaAgent
 
     return LLMMetaAgent(hub, mode=config.search.mutation,
                         read_char_cap=config.sandbox.read_char_cap,

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import UsageError
-from ..lineage import LineageStore, StoreError, open_readonly
+from . import LineageStore, StoreError, open_readonly
 
 DB_NAME = "lineage.duckdb"
 
@@ -66,12 +66,12 @@ def _best_static(store: LineageStore, seeds_only: bool = False) -> dict[str, Any
 
 
 def campaign_status(store: LineageStore) -> dict[str, Any]:
+    """The ``evolve status --json`` object (README.md, "Commands")."""
     from .duplicates import count_duplicates
 
-    """The ``evolve status --json`` object (DESIGN section 11)."""
     campaign = store.campaign() or {}
     config = json.loads(campaign.get("config") or "{}")
-    done = store.get_state(campaign.get("id"), "iterations_done", 0)
+    done = store.get_state(campaign.get("id") or "", "iterations_done", 0)
     best = _best_static(store)
     best_seed = _best_static(store, seeds_only=True)
     best_test = None
@@ -93,7 +93,7 @@ def campaign_status(store: LineageStore) -> dict[str, Any]:
         "programs": {str(k): int(v) for k, v in counts.items()},
         "duplicates": count_duplicates(store),  # proposals equal to a program already stored
         "spend": spend_by_role(store),
-        "pareto_front": store.get_state(campaign.get("id"), "pareto_front"),
+        "pareto_front": store.get_state(campaign.get("id") or "", "pareto_front"),
         "stop_reason": campaign.get("stop_reason"),
         "finished": campaign.get("finished_at") is not None,
     }
@@ -119,3 +119,26 @@ def program_table(store: LineageStore) -> list[dict[str, Any]]:
                       "tokens_per_query": row["tokens_per_query"],
                       "commit_message": (row["commit_message"] or "").split("\n")[0]})
     return table
+
+
+# -- what the campaign loop reads back --------------------------------------------------------
+
+def seed_programs(store: LineageStore, campaign_id: str) -> list[dict[str, Any]]:
+    """``{id, name, source}`` of the campaign's seeds, in the order they were added."""
+    return store.query_dicts("SELECT id, name, source FROM programs WHERE campaign_id = ? "
+                             "AND origin = 'seed' ORDER BY created_at, id", [campaign_id])
+
+
+def spend(store: LineageStore, campaign_id: str) -> tuple[float, int]:
+    """USD and tokens (in + out) of every model call the campaign made so far."""
+    usd, tokens = store.query("SELECT coalesce(sum(cost_usd), 0), coalesce(sum(tokens_in + "
+                              "tokens_out), 0) FROM llm_calls WHERE campaign_id = ?",
+                              [campaign_id])[0]
+    return float(usd), int(tokens)
+
+
+def first_seed_failure(store: LineageStore, campaign_id: str) -> str | None:
+    """The message of the campaign's first gate failure or evaluation error, if any."""
+    rows = store.query("SELECT message FROM events WHERE campaign_id = ? AND kind IN "
+                       "('gate_failed', 'evaluation_error') ORDER BY id LIMIT 1", [campaign_id])
+    return str(rows[0][0]) if rows else None

@@ -7,7 +7,7 @@ A campaign resumed exactly must make the choices it would have made uninterrupte
   the same results in job order (``tests/test_campaign_parallel.py``), so a run started on a
   cluster that went away can finish on threads;
 - ``models.concurrency``: evaluations keep their writes, reads and traces in dataset order
-  whatever the number of calls in flight (``evolve.evaluate``);
+  whatever the number of calls in flight (``evolve.evaluation.evaluate``);
 - ``models.timeout_s``, ``models.max_retries``: transport settings of remote models; they
   decide how long a slow or failing endpoint is waited for, not what a call returns (answers
   already received are in the response cache).
@@ -23,8 +23,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ..errors import UsageError
-from .config import CampaignConfig
-from .config_load import _apply_override, _build, _parse_override, config_to_dict
+from .load import _apply_override, _build, _parse_override, config_to_dict
+from .sections import CampaignConfig
 
 RESUMABLE_KEYS = ("parallel.executor", "parallel.address", "parallel.workers",
                   "models.concurrency", "models.timeout_s", "models.max_retries")

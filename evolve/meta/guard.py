@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ..errors import EndpointError
-from ..meta.base import MetaAgent, Proposal, ReflectionContext
+from .base import MetaAgent, Proposal, ReflectionContext
 
 
 class EndpointGuard:

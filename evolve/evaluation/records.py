@@ -1,4 +1,5 @@
-"""Small helpers that turn in-memory results into lineage-store rows."""
+"""Small helpers that turn in-memory results into lineage-store rows (the program id itself
+is born in ``evolve.program.identity``)."""
 
 from __future__ import annotations
 
@@ -6,13 +7,8 @@ import hashlib
 from dataclasses import asdict
 from typing import Any
 
-from ..evaluate import EvalResult
 from ..llm.base import CallRecord
-
-
-def program_id(source: str) -> str:
-    """Programs are identified by the sha256 of their source text."""
-    return hashlib.sha256(source.encode("utf-8")).hexdigest()
+from .evaluate import EvalResult
 
 
 def subset_key(name: str, item_ids: list[str]) -> str:

@@ -13,7 +13,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from evolve.errors import UsageError
+from evolve.registry import SELECTORS as REGISTRY
 
 TIE_TOLERANCE = 1e-9
 
@@ -161,22 +161,30 @@ class ParetoSelector:
         return _draw(pool, self.probabilities(pool), rng)
 
 
-SELECTORS = ("softmax", "argmax", "novelty", "pareto")
+# Factories of the built-in names (``evolve.registry.SELECTORS`` lists them; softmax is
+# ``SoftmaxSelector`` itself): each takes the softmax temperature.
+def argmax_selector(_temperature: float) -> ParentSelector:
+    return ArgmaxSelector()
+
+
+def novelty_selector(_temperature: float) -> ParentSelector:
+    return NoveltySelector()
+
+
+def pareto_selector(_temperature: float) -> ParentSelector:
+    return ParetoSelector()
+
+
+SELECTORS = REGISTRY.builtin_names
 
 
 def make_selector(name: str | ParentSelector, temperature: float = 0.15) -> ParentSelector:
-    """The selector called ``name`` (one of ``SELECTORS``); UsageError otherwise. An object
-    with a ``select`` method is used as it is (TypeError when it has none)."""
+    """The selector called ``name`` (a name of ``evolve.registry.SELECTORS``); UsageError
+    otherwise. An object with a ``select`` method is used as it is (TypeError when it has
+    none)."""
     if not isinstance(name, str):
         from evolve.objects import require
 
         return require(name, "selector")
-    if name == "softmax":
-        return SoftmaxSelector(temperature)
-    if name == "argmax":
-        return ArgmaxSelector()
-    if name == "novelty":
-        return NoveltySelector()
-    if name == "pareto":
-        return ParetoSelector()
-    raise UsageError(f"unknown parent selector {name!r}; choose one of {', '.join(SELECTORS)}")
+    selector: ParentSelector = REGISTRY.get(name)(temperature)
+    return selector

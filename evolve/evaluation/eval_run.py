@@ -1,6 +1,6 @@
 """One evaluation in progress: the offline QA protocol and per-item bookkeeping.
 
-``evolve.evaluate`` gates the program and opens the sandbox; ``EvalRun`` then plays the items:
+``evolve.evaluation.evaluate`` gates the program and opens the sandbox; ``EvalRun`` then plays the items:
 extractions and queries queued across groups, writes in dataset order, reads, answers and
 scores. A model call that fails for good fails only its item or skips its episode
 (``evolve.eval_failures``); interactive tasks reuse the writing and item bookkeeping through
@@ -14,20 +14,21 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
-from .agent.qa_agent import Extraction, ItemTrace, QAAgent, QueryStep
-from .errors import EndpointError
-from .eval_failures import EpisodeNote, FailureLedger, GuardedHub, is_local_failure
-from .jail import ProgramRaised, SandboxSession
-from .tasks.base import EvalItem, Group, Task
+from ..agent.qa_agent import Extraction, ItemTrace, QAAgent, QueryStep
+from ..errors import EndpointError
+from ..eval_failures import EpisodeNote, FailureLedger, GuardedHub, is_local_failure
+from ..jail import ProgramRaised, SandboxSession
+from ..tasks.base import EvalItem, Group, Task
+from .settings import EvalSettings
 
 if TYPE_CHECKING:
-    from .evaluate import EvalSettings
+    from ..llm.hub import ModelHub
 
 
 class EvalRun:
-    """State of one evaluation in progress (used by ``evolve.evaluate`` only)."""
+    """State of one evaluation in progress (used by ``evolve.evaluation.evaluate`` only)."""
 
-    def __init__(self, task: Task, hub: Any, settings: EvalSettings,
+    def __init__(self, task: Task, hub: ModelHub, settings: EvalSettings,
                  groups: list[Group]) -> None:
         self.task = task
         self.hub = hub

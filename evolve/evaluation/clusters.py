@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ..errors import UsageError
-from .executors import EvalJob, JobResult, run_job
+from .jobs import EvalJob, JobResult, run_job
 
 CONNECT_TIMEOUT_S = 10.0
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from .config import CampaignConfig
+from ..config.sections import CampaignConfig
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 The TOML file has one table per dataclass below: ``[campaign]``, ``[task]``, ``[models]``,
 ``[search]``, ``[data]``, ``[budget]``, ``[sandbox]``. Unknown keys and bad values are
-rejected by ``evolve.campaign.config_load.load_config`` with one line naming the key.
+rejected by ``evolve.config.load.load_config`` with one line naming the key.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..llm.limits import DEFAULT_MAX_TOKENS
+from ..program.contract import READ_CHAR_CAP
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,7 @@ class BudgetSection:
 @dataclass(frozen=True)
 class SandboxSection:
     mode: str = "auto"                # auto | bwrap | unshare | none
-    read_char_cap: int = 3000         # max characters read() may return (longer is cut)
+    read_char_cap: int = READ_CHAR_CAP  # max characters read() may return (longer is cut)
     call_timeout_s: float = 60.0      # seconds allowed per write/read call
     llm_budget_per_call: int = 1      # toolkit LLM calls allowed per write/read call
 

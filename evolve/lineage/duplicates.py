@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..lineage import LineageStore
+from . import LineageStore
 
 KIND = "duplicate"
 
@@ -48,7 +48,7 @@ def record_duplicate(store: LineageStore, campaign_id: str, *, iteration: int, c
 
 def _duplicates(store: LineageStore, campaign_id: str | None = None,
                 before_iteration: int | None = None) -> list[dict[str, Any]]:
-    where, params = ["kind = ?"], [KIND]
+    where, params = ["kind = ?"], list[Any]([KIND])
     if campaign_id is not None:
         where.append("campaign_id = ?")
         params.append(campaign_id)

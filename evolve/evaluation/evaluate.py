@@ -1,9 +1,10 @@
 """Evaluate one memory program on one task: gates, sandboxed ingest and query, scoring.
 
-The orchestration follows DESIGN section 5 ("offline" protocol): for every group a fresh
-KnowledgeBase; episodes are turned into KnowledgeItems by the task agent in parallel and
-written in order; questions are answered in parallel; every item keeps a full trace. The
-LLM calls that do not depend on memory are queued across groups at once (``evolve.eval_run.EvalRun.play_qa``).
+The orchestration (docs/architecture.md, "One evaluation"; "offline" protocol): for every
+group a fresh KnowledgeBase; episodes are turned into KnowledgeItems by the task agent in
+parallel and written in order; questions are answered in parallel; every item keeps a full
+trace. The LLM calls that do not depend on memory are queued across groups at once
+(``evolve.evaluation.eval_run.EvalRun.play_qa``).
 Interactive tasks (``task.mode == "interactive"``) play their items as episodes instead
 (``evolve.agent.interactive``: one read per episode, then the action loop; the transcript is
 the trace; ``EvalSettings.protocol == "online"`` writes and observes each finished episode).
@@ -30,35 +31,24 @@ import time
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .agent.interactive import InteractiveAgent, InteractiveRunner
-from .agent.qa_agent import ItemTrace, QAAgent
-from .errors import EndpointError
-from .eval_failures import DEFAULT_MAX_FAILED_SHARE, count_failures, share_verdict
+from ..agent.interactive import InteractiveAgent, InteractiveRunner
+from ..agent.qa_agent import ItemTrace, QAAgent
+from ..errors import EndpointError
+from ..eval_failures import count_failures, share_verdict
+from ..jail import ProgramRaised, RuntimeViolation, SandboxSession
+from ..llm.base import CallRecord
+from ..program.static_gate import static_gate
+from ..tasks.base import Group, Task
 from .eval_run import EvalRun
-from .jail import ProgramRaised, RuntimeViolation, SandboxLimits, SandboxSession
-from .llm.base import CallRecord
-from .program.smoke import run_smoke
-from .program.static_gate import static_gate
-from .tasks.base import Group, Task
+from .settings import EvalSettings
+from .smoke import run_smoke
+
+if TYPE_CHECKING:
+    from ..llm.hub import ModelHub
 
 MAX_LOG_LINES = 500
-
-
-@dataclass(frozen=True)
-class EvalSettings:
-    """How to evaluate: split, limits, sandbox mode, oracle diagnostics, parallelism."""
-
-    split: str = "val"
-    limits: SandboxLimits = field(default_factory=SandboxLimits)
-    sandbox_mode: str = "auto"
-    oracle: bool = False
-    concurrency: int = 8
-    max_items: int | None = None
-    protocol: str = "offline"  # "online": interactive episodes are written and observed
-    env_workers: int = 0  # interactive tasks: environment worker processes (0: automatic)
-    max_failed_share: float = DEFAULT_MAX_FAILED_SHARE  # above: status=error (eval_failures)
 
 
 @dataclass
@@ -131,7 +121,7 @@ class EvalResult:
 class HubCallbacks:
     """Serves the sandbox worker's toolkit callbacks from the model hub (trusted side)."""
 
-    def __init__(self, hub: Any) -> None:
+    def __init__(self, hub: ModelHub) -> None:
         self._hub = hub
         self.logs: list[tuple[str, str]] = []
         self._lock = threading.Lock()
@@ -180,7 +170,7 @@ def _env_workers(settings: EvalSettings) -> int:
     return max(1, min(settings.concurrency, os.cpu_count() or 1, 4))
 
 
-def evaluate_program(source: str, task: Task, hub: Any,
+def evaluate_program(source: str, task: Task, hub: ModelHub,
                      settings: EvalSettings | None = None) -> EvalResult:
     """Gate and evaluate ``source`` on ``task`` with the models of ``hub``."""
     settings = settings or EvalSettings()
@@ -227,7 +217,7 @@ def _count(result: EvalResult, run: EvalRun, traces: list[ItemTrace]) -> None:
     result.episode_notes = [n.to_dict() for n in run.episode_notes]
 
 
-def _evaluate(source: str, task: Task, hub: Any, settings: EvalSettings) -> EvalResult:
+def _evaluate(source: str, task: Task, hub: ModelHub, settings: EvalSettings) -> EvalResult:
     failure = static_gate(source)
     if failure is not None:
         return EvalResult("gate_failed", error=failure.message, gate_stage=failure.stage)
@@ -236,7 +226,7 @@ def _evaluate(source: str, task: Task, hub: Any, settings: EvalSettings) -> Eval
     run = EvalRun(task, hub, settings, groups)
     result = EvalResult("ok")
     traces: list[ItemTrace] = []
-    # Interactive tasks play episodes in environment worker processes (DESIGN section 5).
+    # Interactive tasks play episodes in environment worker processes (docs/embodied.md).
     runner = InteractiveRunner(run, _env_workers(settings)) \
         if getattr(task, "mode", "qa") == "interactive" else None
     try:

@@ -14,8 +14,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..evaluate import EvalSettings
+from ..config.sections import ModelsSection
 from ..lineage import LineageStore
+from .evaluate import EvalSettings
 from .executors import EvalJob, Executor, JobResult
 from .records import subset_key
 from .subset_task import SubsetTask
@@ -44,7 +45,7 @@ class CampaignEvaluator:
     def __init__(self, store: LineageStore, campaign_id: str, task: SubsetTask,
                  settings: EvalSettings, subset_items: dict[str, list[str]],
                  executor: Executor, task_spec: tuple[str, dict[str, str]],
-                 models: dict[str, Any], *, task_object: Any = None,
+                 models: ModelsSection, *, task_object: Any = None,
                  model_objects: dict[str, Any] | None = None) -> None:
         self.store = store
         self.campaign_id = campaign_id

@@ -36,7 +36,7 @@ class SubsetTask:
         self.name = task.name
         self.mode = task.mode
         self.category_names = task.category_names
-        # LLM-judged tasks are scored with the evaluation's judge (see evolve.evaluate)
+        # LLM-judged tasks are scored with the evaluation's judge (see evolve.evaluation.evaluate)
         self.needs_judge = bool(getattr(task, "needs_judge", False))
 
     def add_subset(self, name: str, groups: list[Group]) -> None:

@@ -1,0 +1,34 @@
+"""What the meta-agent sees for one child: the parent, its lineage, sampled failed and
+successful cases of its reflection evaluation, and the ablation switches."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..config.sections import CampaignConfig
+from ..lineage import LineageStore
+from ..meta.base import ReflectionContext
+from ..tasks.base import Task
+from .pool import lineage_log, snapshot
+from .subsets import pick_failed_cases
+
+
+def reflection_context(store: LineageStore, config: CampaignConfig, task: Task,
+                       iteration: int, rng: np.random.Generator, parent: Any, other: Any,
+                       reflection: Any) -> ReflectionContext:
+    """The context of one child; its draws come from ``rng`` (the slot's seeded generator)."""
+    case_seed = int(rng.integers(2**31))
+    failed, success = pick_failed_cases(reflection.items, config.data.failed_cases,
+                                        config.data.success_cases, case_seed)
+    return ReflectionContext(
+        parent=snapshot(store, parent.program_id),
+        lineage=lineage_log(store, parent.program_id, iteration),
+        failed_cases=tuple(failed), success_cases=tuple(success),
+        write_example=reflection.write_example,
+        category_names=dict(task.category_names), iteration=iteration,
+        seed=int(rng.integers(2**31)),
+        freeze_instructions=config.search.freeze_instructions,
+        freeze_code=config.search.freeze_code,
+        other=snapshot(store, other.program_id) if other else None)
