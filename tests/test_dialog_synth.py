@@ -10,16 +10,16 @@ from collections import Counter
 import pytest
 
 from evolve.errors import UsageError
-from evolve.tasks import synth_vocab as V
 from evolve.tasks.base import Task
-from evolve.tasks.dialog_synth import (
+from evolve.tasks.locomo import LocomoTask, parse_samples
+from evolve.tasks.registry import TASKS, make_task
+from evolve.tasks.synth import vocab as V
+from evolve.tasks.synth.dialog_synth import (
     SYNTH_CATEGORIES,
     DialogSynthTask,
     generate_samples,
     write_locomo_json,
 )
-from evolve.tasks.locomo import LocomoTask, parse_samples
-from evolve.tasks.registry import TASKS, make_task
 
 DATE_TIME = re.compile(r"^\d{1,2}:\d{2} (am|pm) on \d{1,2} [A-Z][a-z]+, \d{4}$")
 GOLD_DATE = re.compile(r"^\d{1,2} [A-Z][a-z]+ \d{4}$")

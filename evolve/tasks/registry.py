@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from ..errors import UsageError
 from .base import Task, TaskArg
 from .splits import parse_categories, parse_int, parse_size
-from .synth_world import SIZES
+from .synth.world import SIZES
 
 Factory = Callable[[dict[str, str]], Task]
 REQUIRED = None  # a TaskArg default of None means the argument is required
@@ -79,7 +79,7 @@ def _make_locomo(args: dict[str, str]) -> Task:
 
 
 def _make_dialog_synth(args: dict[str, str]) -> Task:
-    from .dialog_synth import DialogSynthTask
+    from .synth.dialog_synth import DialogSynthTask
 
     conversations = args["conversations"].strip()
     return DialogSynthTask(

@@ -16,7 +16,7 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import synth_vocab as V
+from . import vocab as V
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ Each schema field gets a *role* from its name (last word first, e.g. ``event_dat
 extraction roles: raw (text/content/transcript: the text itself), summary (the factual
 sentences, dated), date (the date of the ``[date_time]`` header), speakers / entities
 (capitalised names), keywords (names, lexicon terms and frequent content words), facts
-("[8 May, 2023] Ana: I adopted a dog named Biscuit last Saturday" strings), type (a guess);
+("[8 May, 2023] Quill: I bought a kayak last Saturday" strings), type (a guess);
 query roles: question (the question), keywords (content words plus a few synonyms), names,
 date (a date in the question), type (temporal | multi-hop | knowledge-update | single-hop);
 other types: bool -> false, int/float -> 0 (5 for top_k/limit-like names), unknown str ->
@@ -20,9 +20,10 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from . import offline_lexicon as L
-from .offline_question import analyze
-from .offline_text import (
+from .english import SYNONYMS
+from .question import analyze
+from .spans import places
+from .text import (
     STOPWORDS,
     find_dates,
     find_relative,
@@ -131,15 +132,14 @@ def is_factual(sentence: str) -> bool:
     s = sentence.strip()
     if s.endswith("?") or len(words(s)) < 4:
         return False
-    low = s.lower()
     if find_relative(s) or find_dates(s) or re.search(r"\b\d+\b", s):
         return True
-    for vocab in (L.CITIES, L.JOBS, L.ANIMALS, L.HOBBIES):
-        if L.longest_matches(low, vocab):
-            return True
-    if any(w in L.FAMILY for w in re.findall(r"[a-z]+", low)):
+    if names_in(s, skip_initial=True):
         return True
-    return bool(names_in(s, skip_initial=True))
+    # A first-person statement with a role or an activity: "... as a <noun>", "my <noun> ..."
+    return bool(re.search(r"\b(?:i|we|my|our)\b", s, re.I)) and bool(
+        re.search(r"\bas an? \w+|\b(?:started|began|took up|picked up|joined|adopted|bought|"
+                  r"moved|work|works|worked|working|lives?|lived|living)\b", s, re.I))
 
 
 @dataclass(frozen=True)
@@ -174,13 +174,11 @@ def view_episode(text: str) -> EpisodeView:
             when = f"[{date}] " if date else ""
             facts.append(f"{when}{who}{unit.text.rstrip('.!')}")
     names = list(dict.fromkeys(speakers + names_in(text, skip_initial=True)))
-    low = text.lower()
-    terms = [t for vocab in (L.CITIES, L.JOBS, L.ANIMALS, L.HOBBIES)
-             for _, t in L.longest_matches(low, vocab)]
+    terms = [p.lower() for u in parse_units(text) for p, _ in places(u.text, set())]
     freq = Counter(w.lower() for w in words(" ".join(f.partition("] ")[2] for f in facts))
                    if w.lower() not in STOPWORDS and w.lower() not in _TIME_WORDS
-                   and len(w) > 3 and not w[0].isupper() and not w.isdigit())
-    keywords = list(dict.fromkeys(names + terms + [w for w, _ in freq.most_common(8)]))[:20]
+                   and len(w) > 2 and not w[0].isupper() and not w.isdigit())
+    keywords = list(dict.fromkeys(names + terms + [w for w, _ in freq.most_common(12)]))[:20]
     return EpisodeView(date, speakers, names, facts, keywords, text)
 
 
@@ -205,7 +203,7 @@ def fill_knowledge_item(fields: list[FieldSpec], text: str) -> dict[str, Any]:
 
 def question_type(question: str) -> str:
     info = analyze(question)
-    if info.answer_type == "date":
+    if info.kind == "date":
         return "temporal"
     if info.plural:
         return "multi-hop"
@@ -221,7 +219,7 @@ def query_keywords(question: str) -> list[str]:
             if w.lower() not in STOPWORDS and w not in info.names and len(w) > 1]
     extra: list[str] = []
     for w in base:
-        for group in L.SYNONYMS:
+        for group in SYNONYMS:
             if w in group and len(group) <= 12:
                 extra.extend(sorted(group - {w})[:3])
     return list(dict.fromkeys([*info.names, *base, *extra]))

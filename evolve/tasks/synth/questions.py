@@ -16,7 +16,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from .synth_world import Fact, Person, World, format_date
+from .world import Fact, Person, World, format_date
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 free-form memory text into sentence units that know their speaker and date.
 
 Memory text can be anything a program returns: raw sessions (``[date]`` header lines followed by
-``Speaker: text`` lines), chunks cut mid-line, fact lists (``[8 May, 2023] Ana: ...``), JSON-ish
+``Speaker: text`` lines), chunks cut mid-line, fact lists (``[8 May, 2023] Quill: ...``), JSON-ish
 dumps or prose summaries. ``parse_units`` splits it into sentences; each sentence inherits the
 speaker of its line (if the line starts with ``Name:``) and the nearest date seen so far.
 """
@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from .offline_lexicon import IRREGULAR, NUMBER_WORDS, SYNONYMS
+from .english import IRREGULAR, NUMBER_WORDS, SYNONYMS
 
 STOPWORDS = frozenset("""
 a an the and or but if of at by for with about against between into through during before after
@@ -38,7 +38,7 @@ WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", 
 NON_NAMES = frozenset({w.capitalize() for w in STOPWORDS} | {m.capitalize() for m in MONTHS}
                       | {d.capitalize() for d in WEEKDAYS}
                       | {"I", "Mr", "Mrs", "Ms", "Dr", "Yes", "No", "Thanks", "Thank", "Sure",
-                         "Guess", "Anyway", "Big", "News", "Wow", "Haha", "Ha", "Ugh", "Lol",
+                         "Guess", "Big", "News", "Wow", "Haha", "Ha", "Ugh", "Lol",
                          "Totally", "Honestly", "Same", "Good", "Great", "Nice", "Awesome",
                          "Congrats", "Congratulations", "Aww", "Omg", "Speaker", "Session",
                          "Date", "Time", "Question", "Answer", "Note", "Notes", "Summary",
@@ -83,8 +83,8 @@ def stem(word: str) -> str:
             break
     if low.endswith("e") and len(low) > 3:
         low = low[:-1]
-    if low.endswith("y") and len(low) > 3:
-        low = low[:-1] + "i"
+    if low.endswith("y") and len(low) >= 3:
+        low = low[:-1] + "i"  # try/tried -> "tri"
     return low
 
 
@@ -247,7 +247,7 @@ class Unit:
     """One sentence of memory text with its context."""
 
     text: str  # the sentence, without speaker prefix and bracketed date
-    speaker: str | None  # "Ana" when the line started with "Ana:"
+    speaker: str | None  # "Quill" when the line started with "Quill:"
     date: dt.date | None  # the sentence's own date, else the nearest date seen before it
     order: int  # position in the memory text
     stems: frozenset[str]
@@ -315,7 +315,7 @@ def parse_units(text: str) -> tuple[Unit, ...]:
                 if sdates:
                     date = sdates[0][2]
                 stems = frozenset(content_stems(sentence))
-                if speaker:  # "Ana: I moved ..." is about Ana
+                if speaker:  # "Quill: I moved ..." is about Quill
                     stems |= {stem(w) for w in speaker.split()}
                 units.append(Unit(sentence, speaker, date, len(units), stems, line))
             if dates and own is None:

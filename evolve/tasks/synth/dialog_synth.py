@@ -20,12 +20,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ..errors import UsageError
-from . import synth_vocab as V
-from .locomo import LocomoTask
-from .splits import Size
-from .synth_questions import article, pick_questions
-from .synth_world import SIZES, Fact, World, format_date_time, plan_conversation
+from ...errors import UsageError
+from ..locomo import LocomoTask
+from ..splits import Size
+from . import vocab as V
+from .questions import article, pick_questions
+from .world import SIZES, Fact, World, format_date_time, plan_conversation
 
 SYNTH_CATEGORIES: dict[str, str] = {
     "1": "multi-hop", "2": "temporal", "3": "knowledge-update", "4": "single-hop",
