@@ -88,7 +88,7 @@ def test_query_fills_question_keywords_names_and_type():
         "Q", fields, "Where does Ana live now?"), json_mode=True).text)
     assert out["question"] == "Where does Ana live now?"
     assert out["keywords"][0] == "Ana" and "live" in out["keywords"]
-    assert "moved" in out["keywords"]  # synonyms help keyword retrieval
+    assert {"based", "apartment"} <= set(out["keywords"])  # synonyms help keyword retrieval
     assert out["speaker"] == "Ana" and out["when"] is None
     assert out["question_type"] == "knowledge-update" and out["top_k"] == 5
     when = json.loads(MODEL.complete(query_messages(

@@ -13,7 +13,8 @@ from __future__ import annotations
 # Groups of words used for the same thing (compared after stemming; irregular forms folded).
 SYNONYMS: tuple[frozenset[str], ...] = (
     frozenset({"adopt", "adopted", "got", "get", "bring", "brought", "rescue", "rescued"}),
-    frozenset({"move", "moved", "relocate", "relocated", "settle", "live", "based", "reside"}),
+    frozenset({"move", "moved", "relocate", "relocated", "settle", "live", "based", "reside",
+               "rent", "renting", "apartment", "flat", "house", "home"}),
     frozenset({"name", "named", "called", "call"}),
     frozenset({"visit", "visited", "came", "come", "stay", "stayed"}),
     frozenset({"start", "started", "begin", "began", "take", "took", "pick", "picked",

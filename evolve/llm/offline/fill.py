@@ -220,7 +220,7 @@ def query_keywords(question: str) -> list[str]:
     extra: list[str] = []
     for w in base:
         for group in SYNONYMS:
-            if w in group and len(group) <= 12:
+            if w in group and len(group) <= 16:
                 extra.extend(sorted(group - {w})[:3])
     return list(dict.fromkeys([*info.names, *base, *extra]))
 

@@ -135,7 +135,12 @@ def phrase_after(sentence: str, content: tuple[str, ...], *, max_words: int = 4)
     if not hits:
         return ""
     for start in reversed(hits):
-        phrase = _noun_phrase(toks[start + 1:], max_words)
+        rest = toks[start + 1:]
+        role = next((i for i in range(len(rest) - 1) if rest[i].lower() == "as"
+                     and rest[i + 1].lower() in ("a", "an")), None)
+        if role is not None:  # "... as a <role>" names what the matched word is about
+            rest = rest[role:]
+        phrase = _noun_phrase(rest, max_words)
         if phrase:
             return phrase
     return ""
