@@ -3,7 +3,8 @@
 Every word-pool entry (names, cities, jobs, animals, hobbies, relations, event phrases) and
 every sentence template of ``evolve.tasks.synth.vocab`` is searched, as a whole word or phrase
 and case-insensitively, in the sources of ``evolve/llm/offline/`` and ``evolve/meta/offline/``;
-for templates each literal fragment of three or more words is searched too. Calendar words
+for templates each literal fragment of three or more words is searched too, and the relation
+phrase before each slot ("lives in {city}", "works as {a} {job}"). Calendar words
 (months, weekdays, relative-date phrases) are general English that any date resolver needs,
 so they are the one exemption.
 """
@@ -15,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from evolve.tasks.synth import phrasing as P
+from evolve.tasks.synth import pools
 from evolve.tasks.synth import vocab as V
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,18 +40,21 @@ def pool_entries() -> tuple[set[str], set[str]]:
     """(word and phrase entries, template fragments) of the generator's pools."""
     words: set[str] = set()
     fragments: set[str] = set()
-    for name in dir(V):
-        if not name.isupper() or name in CALENDAR:
-            continue
-        for text in _strings(getattr(V, name)):
+    values = [getattr(V, n) for n in dir(V) if n.isupper() and n not in CALENDAR]
+    values += [P.TEMPLATES, *(tuple(vars(pool).values()) for pool in pools.POOLS.values())]
+    for value in values:
+        for text in _strings(value):
             text = text.strip()
             if not text:
                 continue
             if "{" in text or len(text.split()) > 4:  # a sentence template
                 for part in re.split(r"\{[^}]*\}", text):
                     part = " ".join(re.findall(r"[A-Za-z']+", part))
-                    if len(part.split()) >= 2:
+                    if len(part.split()) >= 3:
                         fragments.add(part)
+                # the relation phrase right before a slot: "lives in {city}", "works as {a}"
+                for m in re.finditer(r"\b((?!is\b|was\b|has\b)[a-z]+(?:s|ed) (?:in|to|as)) \{", text):
+                    fragments.add(m.group(1))
             else:
                 words.add(text)
     return words, fragments
@@ -65,7 +71,9 @@ def _found(entry: str, source: str) -> bool:
 def test_the_pools_are_read():
     words, fragments = pool_entries()
     assert {"Lisbon", "nurse", "pottery", "sister", "Biscuit"} <= words
+    assert {"Trondheim", "sommelier", "falconry", "godmother", "Gnocchi"} <= words  # held-out
     assert any(f.startswith("I adopted") for f in fragments)
+    assert any(f.startswith("I earn my living") for f in fragments)  # phrasing.py
     assert len(SOURCES) >= 10
 
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from collections import Counter
 from functools import lru_cache
 
@@ -37,6 +38,7 @@ from .spans import (
     phrase_after,
     places,
     possessed,
+    role,
 )
 from .text import (
     Unit,
@@ -69,12 +71,16 @@ def overlap(unit: Unit, info: QuestionInfo, idf: dict[str, float]) -> float:
     if not info.content:
         return 1.0
     total = hit = 0.0
+    absent = max(idf.values(), default=1.0)  # a word the memory never uses: as rare as its rarest
+    focus = stem(info.focus) if info.focus else None
     for s in info.content:
-        w = idf.get(s, math.log(len(idf) + 2) + 1.0)
+        if s == focus and len(info.content) > 1 and not any(v in idf for v in variants(s)):
+            continue  # a list's topic word the memory never uses cannot tell sentences apart
+        w = idf.get(s, absent)
         total += w
         if s in unit.stems or variants(s) & unit.stems:
             hit += w
-    return hit / total if total else 0.0
+    return hit / total if total else 1.0
 
 
 def _tokens(text: str) -> set[str]:
@@ -161,7 +167,16 @@ def _values(unit: Unit, info: QuestionInfo, style: AnswerStyle) -> list[str]:
         return ["Yes"]
     focus = (stem(info.focus),) if info.focus else ()
     phrase = phrase_after(unit.text, info.content + info.anchors + focus)
+    if _asks_role(info):
+        phrase = role(unit.text) or phrase
     return [phrase] if phrase else []
+
+
+def _asks_role(info: QuestionInfo) -> bool:
+    """An occupation question ("do for a living", "which jobs"): "<person> am/is a X" answers it."""
+    work = variants(stem("work"))
+    return bool(work & set(info.content) or (info.focus and stem(info.focus) in work)
+                or (info.relation and stem(info.relation) in work))
 
 
 def _event_day(unit: Unit) -> dt.date:
@@ -172,25 +187,41 @@ def _event_day(unit: Unit) -> dt.date:
 
 
 def _supported(info: QuestionInfo, units: list[Unit], idf: dict[str, float],
-               style: AnswerStyle) -> list[tuple[float, Unit, list[str]]]:
+               style: AnswerStyle, counting: bool = False
+               ) -> list[tuple[float, Unit, list[str]]]:
     typed = info.kind in ("date", "place", "name", "person", "count", "kind")
-    floor = 0.6 if info.kind == "yesno" else 0.5
+    floor = 0.6 if info.kind == "yesno" else 0.4 if info.kind == "date" else 0.5
     out = []
     for unit in units:
         if not _anchored(unit, info):
             continue
         if info.kind == "thing" and not info.content and info.focus and \
-                not variants(stem(info.focus)) & unit.stems:
+                not variants(stem(info.focus)) & unit.stems and \
+                not (_asks_role(info) and role(unit.text)):
             continue
         score = overlap(unit, info, idf)
+        if score < 0.5 and _asks_role(info) and role(unit.text) and info.kind == "thing":
+            score = 0.5  # a role sentence answers an occupation question without its words
         named = any(stem(n) in info.anchors for n in info.names)
         if score < floor and not (typed and score > 0 and (info.kind != "date" or named)) \
                 and not (typed and not info.content):
             continue
         values = _values(unit, info, style)
+        if not values and counting and info.kind == "thing":
+            values = [unit.text]  # a count needs the supporting sentence, not a span of it
         if values:
             out.append((score, unit, values))
     return out
+
+
+def _keep(supported: list[tuple[float, Unit, list[str]]]
+          ) -> list[tuple[float, Unit, list[str]]]:
+    """The list members: support at least a third of the best, in time order."""
+    if not supported:
+        return []
+    best = max(s for s, _, _ in supported)
+    keep = [t for t in supported if t[0] > 0 and t[0] >= 0.34 * best]
+    return sorted(keep, key=lambda t: (_event_day(t[1]), t[1].order))
 
 
 def _finish(value: str, unit: Unit, style: AnswerStyle, info: QuestionInfo) -> str:
@@ -216,16 +247,17 @@ def answer_question(question: str, memory: str, instruction: str | None = None) 
             not any(v.isdigit() for _, _, vals in supported for v in vals):
         supported = []
     if info.kind == "count" and not supported and info.focus and plural_noun(info.focus):
-        # "how many <things>": count the list answer
-        listed = answer_question(question.replace("How many", "Which").replace(
-            "how many", "which"), memory, instruction)
-        if listed != NOT_MENTIONED:
-            return str(len(listed.split(style.list_joiner)))
-        return NOT_MENTIONED
+        # "how many <things>": the list question's supported sentences (distinct places or
+        # names when the list is typed, else one per sentence)
+        listing = analyze(re.sub(r"\b[Hh]ow many\b", "Which", question))
+        found = _keep(_supported(listing, eligible, idf, style, counting=True))
+        if not found:
+            return NOT_MENTIONED
+        if listing.kind == "thing":
+            return str(len(found))
+        return str(len({v.lower() for _, _, vals in found for v in vals}))
     if info.plural:
-        best_score = max(s for s, _, _ in supported)
-        keep = [t for t in supported if t[0] > 0 and t[0] >= 0.34 * best_score]
-        ordered = sorted(keep, key=lambda t: (_event_day(t[1]), t[1].order))
+        ordered = _keep(supported)
         values: dict[str, str] = {}
         for _, _unit, vals in ordered:
             for v in vals:

@@ -107,8 +107,10 @@ def analyze(question: str) -> QuestionInfo:
     else:
         kind = "thing"
     skip = {stem(n) for n in names} | {stem(w) for w in _WH}
-    if focus:
-        skip.add(stem(focus))  # the answer's type word is rarely said next to the answer
+    if focus and not (kind == "thing" and plural_noun(focus)):
+        # the answer's type word is rarely said next to the answer; a plural focus of a list
+        # ("which trips") is the topic its members share ("vacation", "getaway")
+        skip.add(stem(focus))
     if relation in PLACE_NOUNS:
         skip.add(stem(relation))
     skip |= {stem(w) for cue in LATEST_CUES + EARLIER_CUES for w in cue.split()}

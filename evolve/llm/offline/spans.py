@@ -23,6 +23,8 @@ _INTRO = re.compile(rf"\b(?:named|called|name is|name's)\s+(?:it\s+|him\s+|her\s
 _POSSESSED = re.compile(rf"\b(?:[Mm]y|[Oo]ur|[Hh]is|[Hh]er|[Tt]heir)\s+((?:[a-z]+\s+){{0,2}}?[a-z]+),?\s+"
                         rf"({_CAP})\b")
 _NOUN_NAMED = re.compile(rf"\b([a-z]+)\s+(?:named|called)\s+({_CAP})")
+_NAME_IS = re.compile(rf"\b({_CAP}) is (?:my|our) (?:[a-z]+\s+)?([a-z]+)\b")
+_ROLE = re.compile(r"\b(?:as|am|is|was|being|be|became|become)\s+(?:a|an)\s+(.+)", re.I)
 _NUMBER = re.compile(r"\b(\d+|" + "|".join(w for w in NUMBER_WORDS if " " not in w
                                               and w not in ("a", "an")) + r")\b", re.I)
 _TIME_WORDS = frozenset("yesterday today tonight tomorrow ago last next this morning evening "
@@ -31,6 +33,8 @@ _TIME_WORDS = frozenset("yesterday today tonight tomorrow ago last next this mor
 _TRAILING = frozenset("lessons lesson classes class course courses sessions session".split())
 _VERBISH = frozenset("keeps keep is are was were has have had makes make pays takes gets "
                      "feels seems looks sounds really".split())
+# Words skipped before a noun phrase starts ("signed up for a ...", "is ...", "in a ...").
+_LEAD = PARTICLES | DETERMINERS | PREPOSITIONS | frozenset("new is are was were be".split())
 _NON_PLACE = NON_NAMES | {m.capitalize() for m in MONTHS} | {d.capitalize() for d in WEEKDAYS}
 
 
@@ -67,6 +71,9 @@ def names(sentence: str, exclude: set[str], *, anchor: str | None = None) -> lis
     for m in _NOUN_NAMED.finditer(sentence):
         if anchor is None or variants(stem(m.group(1))) & variants(anchor):
             found.append(m.group(2))
+    for m in _NAME_IS.finditer(sentence):  # "X is my <adjective> <noun>"
+        if anchor is None or variants(stem(m.group(2))) & variants(anchor):
+            found.append(m.group(1))
     has_anchor = anchor is not None and any(
         variants(stem(w.strip(".,;:!?\"'()"))) & variants(anchor) for w in sentence.split())
     if anchor is None or has_anchor:
@@ -91,8 +98,8 @@ _ADJECTIVES = frozenset("little small big large new young old cute tiny baby swe
 def introduced_kind(sentence: str, name: str) -> str | None:
     """The noun a name is introduced with: "a <noun> ... named X", "X, my <noun>"."""
     n = re.escape(name)
-    for pattern in (rf"\b(?:a|an|the|my|our)\s+([^.]{{1,80}}?)\b(?:named|called)\s+"
-                    rf"(?:it\s+|him\s+|her\s+)?{n}\b",
+    for pattern in (rf"\b(?:a|an|the|my|our)\s+([^.]{{1,80}}?)\b(?:named|called|(?:its|his|her) "
+                    rf"name is)\s+(?:it\s+|him\s+|her\s+)?{n}\b",
                     rf"\b{n},?\s+(?:is\s+)?(?:my|our|a|an|the)\s+(.{{1,60}})"):
         if m := re.search(pattern, sentence, re.I):
             phrase = _noun_phrase(m.group(1).split(), 3).split()
@@ -148,7 +155,7 @@ def phrase_after(sentence: str, content: tuple[str, ...], *, max_words: int = 4)
 
 def _noun_phrase(toks: list[str], max_words: int) -> str:
     i = 0
-    while i < len(toks) and toks[i].lower().strip(",") in (PARTICLES | DETERMINERS | {"new"}):
+    while i < len(toks) and toks[i].lower().strip(",") in _LEAD:
         i += 1
     span: list[str] = []
     for w in toks[i:]:
@@ -163,6 +170,12 @@ def _noun_phrase(toks: list[str], max_words: int) -> str:
     while span and span[-1].lower() in _TRAILING:
         span.pop()
     return " ".join(span)
+
+
+def role(sentence: str) -> str:
+    """What a sentence says someone is: "as a X", "am a X", "being a X", "became a X"."""
+    m = _ROLE.search(sentence)
+    return _noun_phrase(m.group(1).split(), 3) if m else ""
 
 
 def clause_of(sentence: str, span: str, max_words: int = 12) -> str:

@@ -27,7 +27,7 @@ had having do does did doing would could ought i'm you're he's she's it's we're 
 you've we've they've i'd you'd he'd she'd we'd they'd i'll you'll he'll she'll we'll they'll
 isn't aren't wasn't weren't hasn't haven't hadn't doesn't don't didn't won't wouldn't shan't
 shouldn't can't cannot couldn't mustn't let's that's who's what's here's there's when's where's
-why's how's also yes oh wow ok okay hey hi hello really just like get got kind type also
+why's how's also yes oh wow ok okay hey hi hello really just like kind type also
 yeah well much many lot lots thing things something anything everything one ones
 """.split())
 MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august",
@@ -315,7 +315,7 @@ def parse_units(text: str) -> tuple[Unit, ...]:
                 if sdates:
                     date = sdates[0][2]
                 stems = frozenset(content_stems(sentence))
-                if speaker:  # "Quill: I moved ..." is about Quill
+                if speaker:  # "Quill: I sold my car" is about Quill
                     stems |= {stem(w) for w in speaker.split()}
                 units.append(Unit(sentence, speaker, date, len(units), stems, line))
             if dates and own is None:
