@@ -394,3 +394,30 @@ def test_instruction_requests_change_answers():
     long = _ask("What did Tomasz repair?", memory, "Answer the question.")
     assert long != "an old sailboat" and "sailboat" in long  # no brevity asked: a clause
     assert _ask("What did Tomasz repair?", memory) == "old sailboat"
+
+
+def test_extraction_and_query_instructions_change_the_records():
+    """Item and query instruction moves are real moves too."""
+    fields = [{"name": "facts", "type": "list[str]"}]
+    episode = ("[8 May, 2023]\nTomasz: I repaired an old sailboat last Friday.\n"
+               "Tomasz: I started drinking more tea and walking daily.")
+
+    def facts(instruction: str) -> list[str]:
+        return json.loads(MODEL.complete(extraction_messages(instruction, fields, episode),
+                                         json_mode=True).text)["facts"]
+
+    plain = facts("Extract the facts.")
+    assert "[8 May, 2023] Tomasz: I repaired an old sailboat last Friday" in plain
+    resolved = facts("Extract the facts; resolve 'yesterday' against the session date. "
+                     "Skip small talk.")
+    assert "[8 May, 2023] Tomasz: I repaired an old sailboat on 5 May 2023" in resolved
+    assert len(plain) == 2 and len(resolved) == 1  # the tea remark is small talk
+    q_fields = [{"name": "keywords", "type": "list[str]"}]
+
+    def keywords(instruction: str) -> list[str]:
+        return json.loads(MODEL.complete(query_messages(instruction, q_fields,
+                                                        "Where does Tomasz live?"),
+                                         json_mode=True).text)["keywords"]
+
+    assert "based" in keywords("List keywords with synonyms and word variants.")
+    assert keywords("List only the few words that identify the passage.") == ["Tomasz", "live"]

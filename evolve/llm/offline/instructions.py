@@ -67,3 +67,42 @@ def read_instruction(instruction: str | None) -> AnswerStyle:
         prefer_latest=bool(_LATEST.search(text)),
         date_style="iso" if _ISO.search(text) else "mdy" if _MDY.search(text) else "dmy",
         list_joiner="; " if _SEMI.search(text) else " and " if _AND.search(text) else ", ")
+
+
+@dataclass(frozen=True)
+class ExtractStyle:
+    """What an extraction instruction asks for that the offline extractor can do."""
+
+    resolve_dates: bool = False  # "resolve 'yesterday' against the session date"
+    skip_small_talk: bool = False  # "skip small talk": only sentences with a concrete detail
+
+
+@dataclass(frozen=True)
+class QueryStyle:
+    """What a query instruction asks for: synonyms in the keywords, or only a few words."""
+
+    synonyms: bool = True
+
+
+_SKIP_TALK = re.compile(r"\b(skip|ignore|drop|leave out|omit)\w*\b[^.]{0,30}\b(small talk|"
+                        r"chit-?chat|greetings|pleasantries)\b", re.I)
+_FEW = re.compile(r"\bonly (the )?(few|key|most important)\b|\bfew precise\b|\bprecise "
+                  r"keywords\b", re.I)
+_SYNONYMS = re.compile(r"\bsynonyms?\b|\bword variants?\b|\bparaphrases?\b", re.I)
+
+
+@lru_cache(maxsize=1024)
+def read_extraction(instruction: str | None) -> ExtractStyle:
+    text = " ".join((instruction or "").split())
+    return ExtractStyle(resolve_dates=bool(_RESOLVE.search(text)) or bool(
+        re.search(r"\bresolve\b[^.]{0,60}\bagainst\b", text, re.I)),
+        skip_small_talk=bool(_SKIP_TALK.search(text)))
+
+
+@lru_cache(maxsize=1024)
+def read_query(instruction: str | None) -> QueryStyle:
+    text = " ".join((instruction or "").split())
+    if instruction is None:
+        return QueryStyle()
+    # a model asked for keywords adds a few related words unless told to keep to a few
+    return QueryStyle(synonyms=bool(_SYNONYMS.search(text)) or not _FEW.search(text))

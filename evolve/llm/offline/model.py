@@ -94,9 +94,11 @@ class OfflineModel:
                 raw = _strip_newline(_between(last, "<text>", "</text>") or "")
                 if is_transcript(raw):
                     return json.dumps(fill_transcript_item(fields, raw))
-                return json.dumps(fill_knowledge_item(fields, raw))
+                return json.dumps(fill_knowledge_item(
+                    fields, raw, _between(last, "<instruction>", "</instruction>")))
             if "Query" in header and ("<question>" in last or "<goal>" in last):
                 tag = "question" if "<question>" in last else "goal"
                 question = (_between(last, f"<{tag}>", f"</{tag}>") or "").strip()
-                return json.dumps(fill_query(fields, question))
+                return json.dumps(fill_query(
+                    fields, question, _between(last, "<instruction>", "</instruction>")))
         return generic_reply(messages, json_mode=json_mode)
