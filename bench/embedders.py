@@ -96,7 +96,7 @@ def synth_set() -> list[tuple[list[str], list[tuple[str, set[int]]]]]:
 
         task = make_task("dialog-synth", {"size": "small"})
     except ImportError:  # registry not there yet: build the task directly
-        from evolve.tasks.dialog_synth import DialogSynthTask
+        from evolve.tasks.synth.dialog_synth import DialogSynthTask
 
         task = DialogSynthTask(size="small")
     groups = []

@@ -40,7 +40,7 @@ from _fake_llm import FakeEndpoint, load_text, print_table, ratio, use_dummy_key
 from evolve.evaluation.evaluate import EvalSettings, evaluate_program
 from evolve.llm.factory import build_hub
 from evolve.seeds import seed_source
-from evolve.tasks.dialog_synth import DialogSynthTask
+from evolve.tasks.synth.dialog_synth import DialogSynthTask
 
 TARGET = 1.5
 

@@ -55,8 +55,8 @@ SESSIONS_PER_DATA_SEED = 240
 def build_corpus(n_episodes: int, n_questions: int, first_size: int
                  ) -> tuple[list[str], list[str]]:
     """Episode texts (``n_episodes``, in order) and questions about the first ``first_size``."""
-    from evolve.tasks.dialog_synth import generate_samples
     from evolve.tasks.locomo import LocomoTask
+    from evolve.tasks.synth.dialog_synth import generate_samples
 
     data_seeds = max(1, math.ceil(n_episodes / SESSIONS_PER_DATA_SEED))
     samples = [s for k in range(data_seeds) for s in generate_samples("full", seed=k)]

@@ -45,6 +45,23 @@ def catalog() -> None:
         print("| " + " | ".join(cells) + " |")
 
 
+# The oracle row is the reader's ceiling, so its instruction asks for everything the reader can
+# do (no_memory's own instruction asks only for a short phrase: relative dates would stay
+# unresolved and the "ceiling" would sit below seeds that ask for them).
+ORACLE_INSTRUCTION = (
+    "Answer with a short phrase (names, dates, numbers), not a full sentence. Resolve relative "
+    "dates against the date of their line; the latest value wins when facts changed. If the "
+    "memory does not contain the answer, answer 'not mentioned'.")
+
+
+def oracle_source() -> str:
+    """no_memory with ``ORACLE_INSTRUCTION``: evaluated with gold evidence in place of read()."""
+    source = seed_source("no_memory")
+    start = source.index("INSTRUCTION_RESPONSE = (")
+    end = source.index(")", start) + 1
+    return source[:start] + f"INSTRUCTION_RESPONSE = {ORACLE_INSTRUCTION!r}" + source[end:]
+
+
 def scores(task_name: str, task_args: dict[str, str], split: str) -> None:
     from evolve.evaluation.evaluate import EvalSettings, evaluate_program
     from evolve.llm.factory import build_hub
@@ -56,8 +73,7 @@ def scores(task_name: str, task_args: dict[str, str], split: str) -> None:
     for seed in list_seeds():
         result = evaluate_program(seed_source(seed.name), task, hub, EvalSettings(split=split))
         rows.append((seed, result))
-    oracle = evaluate_program(seed_source("no_memory"), task, hub,
-                              EvalSettings(split=split, oracle=True))
+    oracle = evaluate_program(oracle_source(), task, hub, EvalSettings(split=split, oracle=True))
     categories = sorted({c for _, r in rows for c in r.per_category})
     names = task.category_names
     header = ["seed", "paper", "LLM w/r", "overall",

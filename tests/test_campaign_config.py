@@ -48,12 +48,12 @@ def test_empty_file_gives_defaults(tmp_path, monkeypatch):
 
 def test_quickstart_example():
     config = load_config(ROOT / "examples" / "quickstart.toml")
-    assert config.task.name == "dialog-synth" and config.task.args["size"] == "small"
+    assert config.task.name == "dialog-synth" and config.task.args["size"] == "hard"
     assert (config.models.task, config.models.reflector) == ("offline", "offline")
     assert config.search.seeds == ["vector_search", "llm_summarizer", "experience_learner"]
     assert config.search.iterations == 20 and config.search.selector == "softmax"
     assert config.search.temperature == pytest.approx(0.15)
-    assert config.data.val_size == 40
+    assert config.data.val_size == 100
 
 
 def test_openai_example():

@@ -10,16 +10,16 @@ from collections import Counter
 import pytest
 
 from evolve.errors import UsageError
-from evolve.tasks import synth_vocab as V
 from evolve.tasks.base import Task
-from evolve.tasks.dialog_synth import (
+from evolve.tasks.locomo import LocomoTask, parse_samples
+from evolve.tasks.registry import TASKS, make_task
+from evolve.tasks.synth import vocab as V
+from evolve.tasks.synth.dialog_synth import (
     SYNTH_CATEGORIES,
     DialogSynthTask,
     generate_samples,
     write_locomo_json,
 )
-from evolve.tasks.locomo import LocomoTask, parse_samples
-from evolve.tasks.registry import TASKS, make_task
 
 DATE_TIME = re.compile(r"^\d{1,2}:\d{2} (am|pm) on \d{1,2} [A-Z][a-z]+, \d{4}$")
 GOLD_DATE = re.compile(r"^\d{1,2} [A-Z][a-z]+ \d{4}$")
@@ -197,3 +197,40 @@ def test_registry_errors_are_one_line(name, args, needle):
     with pytest.raises(UsageError) as info:
         make_task(name, args)
     assert needle in str(info.value) and "\n" not in str(info.value)
+
+
+# ---------------------------------------------------------------- the hard size
+
+
+def test_hard_size_has_headroom_by_construction():
+    from evolve.tasks.synth import phrasing, pools
+    from evolve.tasks.synth.world import SIZES
+
+    assert SIZES["hard"].sessions >= 30
+    assert all(len(forms) >= 10 for forms in phrasing.TEMPLATES.values())
+    for kind in ("move", "job_change", "relative_move"):  # updates never say "now"
+        assert not any(re.search(r"\bnow\b", t) for t in phrasing.TEMPLATES[kind])
+    main, held = pools.MAIN, pools.HELD_OUT
+    words = lambda p: {w.lower() for f in vars(p).values() for v in f  # noqa: E731
+                       for w in (v if isinstance(v, tuple) else (v,))}
+    assert not words(main) & words(held)  # the held-out pool shares no entry with main
+    samples = generate_samples("hard")
+    used = {s["conversation"]["speaker_a"] for s in samples} | \
+        {s["conversation"]["speaker_b"] for s in samples}
+    assert len(used) <= len(main.speakers) // 5  # one run sees a small sample of the pool
+    items = [qa for s in samples for qa in s["qa"]]
+    assert sum(qa["category"] == 5 for qa in items) <= 0.1 * len(items)
+    assert any(qa["question"].startswith("How many") for qa in items)  # aggregation
+    updates = [qa["question"] for qa in items if qa["category"] == 3]
+    assert updates and not any(" now" in q for q in updates)
+
+
+def test_held_out_pool_gives_other_words_same_structure():
+    main = generate_samples("hard", conversations=1)
+    held = generate_samples("hard", conversations=1, pool="held-out")
+    assert main[0]["conversation"]["speaker_a"] != held[0]["conversation"]["speaker_a"]
+    assert held[0]["sample_id"] == "synth-held-out-0-0"
+    with pytest.raises(UsageError, match="needs size=hard"):
+        generate_samples("small", pool="held-out")
+    with pytest.raises(UsageError, match="bad value for pool"):
+        generate_samples("hard", pool="nope")

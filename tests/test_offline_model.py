@@ -13,7 +13,7 @@ import pytest
 from evolve.agent.prompts import answer_messages, extraction_messages, query_messages
 from evolve.llm.base import ChatModel
 from evolve.llm.offline import NOT_MENTIONED, OfflineModel
-from evolve.tasks.dialog_synth import DialogSynthTask
+from evolve.tasks.synth.dialog_synth import DialogSynthTask
 
 MODEL = OfflineModel()
 EPISODE = """[1:56 pm on 8 May, 2023]
@@ -25,12 +25,15 @@ Ana: I also work as a nurse at the clinic now.
 Ben: My sister Maya lives in Porto these days."""
 
 
-def _ask(question: str, memory: str) -> str:
+ASK = ("Answer with a short phrase. Resolve relative dates against the date of their line; "
+       "the latest value wins when facts changed.")
+
+
+def _ask(question: str, memory: str, instruction: str = ASK) -> str:
     qmsgs = query_messages("Make a lookup.", [{"name": "question", "type": "str"}], question)
     qjson = MODEL.complete(qmsgs, json_mode=True).text
     return MODEL.complete(answer_messages(qmsgs, qjson, always_on="", retrieved=memory,
-                                          instruction="Answer briefly.",
-                                          question=question)).text
+                                          instruction=instruction, question=question)).text
 
 
 # ---------------------------------------------------------------- model contract
@@ -85,7 +88,7 @@ def test_query_fills_question_keywords_names_and_type():
         "Q", fields, "Where does Ana live now?"), json_mode=True).text)
     assert out["question"] == "Where does Ana live now?"
     assert out["keywords"][0] == "Ana" and "live" in out["keywords"]
-    assert "moved" in out["keywords"]  # synonyms help keyword retrieval
+    assert {"based", "apartment"} <= set(out["keywords"])  # synonyms help keyword retrieval
     assert out["speaker"] == "Ana" and out["when"] is None
     assert out["question_type"] == "knowledge-update" and out["top_k"] == 5
     when = json.loads(MODEL.complete(query_messages(
@@ -163,11 +166,12 @@ def test_robust_to_json_dumps_summaries_and_cut_chunks():
     ("Where is Ana living these days?", "Porto"),
     ("What is Ana's current city?", "Porto"),
     ("Which town did Ana move to?", "Porto"),
-    ("Where did Ana live before?", "Porto"),  # no notion of "before": latest wins
+    ("Where did Ana live before?", "Lisbon"),  # "before" asks for the earlier value
     ("What's Ana's cat called?", "Luna"),
     ("Who is Ana's sister?", "Maya"),
     ("What does Ana's sister do?", "dentist"),
-    ("How many pets does Ana have?", "2"),
+    # no world knowledge: nothing in the text says a dog or a cat is a pet
+    ("How many pets does Ana have?", NOT_MENTIONED),
     ("How many cities has Ana lived in?", "2"),
     ("When was Luna adopted?", "7 May 2023"),
     ("Where did Ana run a half marathon?", "Madrid"),
@@ -311,7 +315,7 @@ def run_protocol(task, design: Callable[[], _Memory] | None, model=MODEL
             retrieved = memory.read(json.loads(qjson)) if memory else "\n".join(item.evidence)
             answer = model.complete(answer_messages(
                 qmsgs, qjson, always_on="", retrieved=retrieved,
-                instruction="Answer with a short phrase.", question=item.question)).text
+                instruction=ASK, question=item.question)).text
             answers.append(answer)
             scores[item.category].append(task.score(item, answer).score)
     table = {c: sum(v) / len(v) for c, v in sorted(scores.items())}
@@ -372,14 +376,48 @@ def test_d_determinism_same_seed_same_answers_other_seed_other_data():
     assert questions(other) != questions(DialogSynthTask(size="tiny", seed=0))
 
 
-def test_lexicon_covers_the_synthetic_vocabulary_and_names_stay_names():
-    from evolve.llm import offline_lexicon as L
-    from evolve.tasks import synth_vocab as V
+def test_instruction_requests_change_answers():
+    """Instruction moves are real moves: the reader does what the instruction asks for."""
+    memory = ("[8 May, 2023] Tomasz: I repaired an old sailboat last Friday.\n"
+              "[3 March, 2023] Tomasz: I rent a loft in Gdynia.\n"
+              "[9 July, 2023] Tomasz: I rent a cabin in Tromso these days.")
+    when = "When did Tomasz repair an old sailboat?"
+    assert _ask(when, memory) == "5 May 2023"
+    assert _ask(when, memory, "Answer with a short phrase.") == "8 May 2023"  # not resolved
+    assert _ask(when, memory, ASK + " Write dates as YYYY-MM-DD.") == "2023-05-05"
+    assert _ask(when, memory, ASK + " Dates as Month D, YYYY.") == "May 5, 2023"
+    where = "Which town does Tomasz rent in?"
+    assert _ask(where, memory) == "Tromso"  # the latest value wins when asked to
+    assert _ask(where, memory, "Answer with a short phrase.") == "Gdynia"  # else first told
+    assert _ask("Which towns has Tomasz rented in?", memory,
+                ASK + " Separate list items with semicolons.") == "Gdynia; Tromso"
+    long = _ask("What did Tomasz repair?", memory, "Answer the question.")
+    assert long != "an old sailboat" and "sailboat" in long  # no brevity asked: a clause
+    assert _ask("What did Tomasz repair?", memory) == "old sailboat"
 
-    assert {c.lower() for c in V.CITIES} <= L.CITIES
-    assert set(V.JOBS) <= L.JOBS and set(V.ANIMALS) <= L.ANIMALS
-    assert set(V.HOBBIES) <= L.HOBBIES
-    assert set(V.FEMALE_RELATIONS + V.MALE_RELATIONS + V.NEUTRAL_RELATIONS) <= L.FAMILY
-    names = {n.lower() for n in (*V.SPEAKER_NAMES, *V.FEMALE_RELATIVE_NAMES,
-                                 *V.MALE_RELATIVE_NAMES, *V.PET_NAMES)}
-    assert not names & (L.CITIES | L.JOBS | L.ANIMALS | L.HOBBIES | L.FAMILY)
+
+def test_extraction_and_query_instructions_change_the_records():
+    """Item and query instruction moves are real moves too."""
+    fields = [{"name": "facts", "type": "list[str]"}]
+    episode = ("[8 May, 2023]\nTomasz: I repaired an old sailboat last Friday.\n"
+               "Tomasz: I started drinking more tea and walking daily.")
+
+    def facts(instruction: str) -> list[str]:
+        return json.loads(MODEL.complete(extraction_messages(instruction, fields, episode),
+                                         json_mode=True).text)["facts"]
+
+    plain = facts("Extract the facts.")
+    assert "[8 May, 2023] Tomasz: I repaired an old sailboat last Friday" in plain
+    resolved = facts("Extract the facts; resolve 'yesterday' against the session date. "
+                     "Skip small talk.")
+    assert "[8 May, 2023] Tomasz: I repaired an old sailboat on 5 May 2023" in resolved
+    assert len(plain) == 2 and len(resolved) == 1  # the tea remark is small talk
+    q_fields = [{"name": "keywords", "type": "list[str]"}]
+
+    def keywords(instruction: str) -> list[str]:
+        return json.loads(MODEL.complete(query_messages(instruction, q_fields,
+                                                        "Where does Tomasz live?"),
+                                         json_mode=True).text)["keywords"]
+
+    assert "based" in keywords("List keywords with synonyms and word variants.")
+    assert keywords("List only the few words that identify the passage.") == ["Tomasz", "live"]

@@ -13,7 +13,7 @@ from fakes.task_replies import TaskReplies
 from evolve.agent.coerce import coerce_reply
 from evolve.agent.prompts import query_messages, render_schema
 from evolve.cli import main
-from evolve.llm.offline_fill import parse_schema
+from evolve.llm.offline.fill import parse_schema
 
 FIELDS = [
     {"name": "question", "type": "str", "description": "the question, verbatim", "default": ""},

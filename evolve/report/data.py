@@ -108,7 +108,7 @@ def category_names_for(task: str | None) -> dict[str, str]:
     """Human names of a task's numeric categories, when the task is a known one."""
     try:
         if task == "dialog-synth":
-            from ..tasks.dialog_synth import SYNTH_CATEGORIES
+            from ..tasks.synth.dialog_synth import SYNTH_CATEGORIES
 
             return dict(SYNTH_CATEGORIES)
         if task == "locomo":

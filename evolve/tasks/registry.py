@@ -16,7 +16,8 @@ from .base import Task, TaskArg
 from .plugins import NAME_PREFIX, parse_options, register_entry_points, register_named
 from .spec import REQUIRED, TASKS, TaskSpec, register
 from .splits import parse_categories, parse_int, parse_size
-from .synth_world import SIZES
+from .synth.pools import POOLS
+from .synth.world import SIZES
 
 
 def _split_args(categories_help: str) -> tuple[TaskArg, ...]:
@@ -54,11 +55,11 @@ def _make_locomo(args: dict[str, str]) -> Task:
 
 
 def _make_dialog_synth(args: dict[str, str]) -> Task:
-    from .dialog_synth import DialogSynthTask
+    from .synth.dialog_synth import DialogSynthTask
 
     conversations = args["conversations"].strip()
     return DialogSynthTask(
-        size=args["size"], seed=parse_int("seed", args["seed"]),
+        size=args["size"], seed=parse_int("seed", args["seed"]), pool=args["pool"],
         conversations=None if conversations in ("", "all") else
         parse_int("conversations", conversations, minimum=1),
         split_seed=parse_int("split_seed", args["split_seed"]), **_split_options(args))
@@ -69,6 +70,8 @@ register(TaskSpec(
     description="built-in synthetic dialogs in LoCoMo format (offline, deterministic by seed)",
     args=(TaskArg("size", "how much data", "small", tuple(SIZES)),
           TaskArg("seed", "data seed (same seed, same conversations and questions)", "0"),
+          TaskArg("pool", "word pool of size=hard: main, or held-out (words the offline reader "
+                          "and mutator never name)", "main", tuple(POOLS)),
           TaskArg("conversations", "number of conversations (default: all of the size)", "all"),
           *_split_args("QA categories to keep: 1 multi-hop, 2 temporal, 3 knowledge-update, "
                        "4 single-hop, 5 adversarial")),

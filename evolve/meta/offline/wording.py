@@ -34,8 +34,8 @@ def _item_instruction(d: dict[str, Any]) -> str:
                  "calendar date it happened (resolve 'yesterday', 'last Saturday' against the "
                  "session date). Skip small talk."]
     elif d["item_instruction"] == "changes":
-        parts.append("When something replaces an earlier state (a move, a new job), say so "
-                     "explicitly, e.g. 'now lives in', 'moved from X to Y'.")
+        parts.append("When something replaces an earlier state, say so explicitly, naming "
+                     "the old and the new value ('changed from X to Y').")
     if d["lessons"]:
         parts.append("'lessons': general, reusable lessons, preferences or strategies the "
                      "episode teaches, one per entry.")
@@ -163,7 +163,7 @@ def _paragraphs(d: dict[str, Any], seed: str | None) -> list[str]:
     if d["entity_index"]:
         store += " A name index maps every speaker and capitalised name to its units."
     if d["update"] == "newest_wins":
-        store += (" For the same subject and relation (lives in, works as) the newest unit is "
+        store += (" For the same subject and the same attribute the newest unit is "
                   "current and the older ones are marked superseded.")
     out.append(store)
     if d["index"] == "none":

@@ -9,7 +9,9 @@ scorer, so everything that works on ``locomo`` works here.
 Categories keep LoCoMo's numbering, but slot 3 holds knowledge-update questions (see
 ``SYNTH_CATEGORIES``). Sizes: ``tiny`` (tests, 2 conversations x 5 sessions, ~40 questions),
 ``small`` (default, 3 x 16, ~115 questions, ~14k characters per conversation), ``full``
-(10 x 24, ~575).
+(10 x 24, ~575), ``hard`` (4 x 32: the larger word pools of ``pools.py`` with a ``held-out``
+pool, ten surface forms per fact type from ``phrasing.py``, updates asked without "now",
+count questions, adversarial items at most 10%).
 """
 
 from __future__ import annotations
@@ -20,12 +22,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ..errors import UsageError
-from . import synth_vocab as V
-from .locomo import LocomoTask
-from .splits import Size
-from .synth_questions import article, pick_questions
-from .synth_world import SIZES, Fact, World, format_date_time, plan_conversation
+from ...errors import UsageError
+from ..locomo import LocomoTask
+from ..splits import Size
+from . import phrasing as P
+from . import vocab as V
+from .pools import POOLS
+from .questions import article, pick_questions
+from .world import SIZES, Fact, World, format_date_time, plan_conversation
 
 SYNTH_CATEGORIES: dict[str, str] = {
     "1": "multi-hop", "2": "temporal", "3": "knowledge-update", "4": "single-hop",
@@ -40,16 +44,18 @@ _PHOTOS = (
 )
 
 
-def _fact_sentence(rng: random.Random, fact: Fact) -> str:
+def _fact_sentence(rng: random.Random, fact: Fact, hard: bool = False) -> str:
     slots = dict(fact.slots)
     noun = slots.get("job") or slots.get("animal") or ""
-    template = rng.choice(V.TEMPLATES[fact.kind])
+    forms = P.TEMPLATES.get(fact.kind) if hard else None
+    template = rng.choice(forms or V.TEMPLATES[fact.kind])
     text = template.format(rel=fact.rel or "", a=article(noun), **slots)
     text = " ".join(text.split())  # an empty {rel} leaves a double space
     return text.replace(" !", "!").replace(" .", ".").replace(" ,", ",")
 
 
-def _render_session(rng: random.Random, world: World, number: int) -> list[dict[str, Any]]:
+def _render_session(rng: random.Random, world: World, number: int,
+                    hard: bool = False) -> list[dict[str, Any]]:
     names = [p.name for p in world.people]
     facts = [f for f in world.facts if f.session == number]
     rng.shuffle(facts)
@@ -83,7 +89,7 @@ def _render_session(rng: random.Random, world: World, number: int) -> list[dict[
             continue
         if nxt != block.owner:
             say(nxt, rng.choice(V.PROMPTS))
-        block.text = _fact_sentence(rng, block)
+        block.text = _fact_sentence(rng, block, hard)
         lead = rng.choice(V.LEAD_INS)
         if block.text.startswith(("Oh", "Guess", "Big")):
             lead = ""  # the sentence brings its own opener
@@ -97,29 +103,35 @@ def _render_session(rng: random.Random, world: World, number: int) -> list[dict[
     return turns
 
 
-def _conversation_sample(seed: int, index: int, size: str) -> dict[str, Any]:
+def _conversation_sample(seed: int, index: int, size: str, pool: str) -> dict[str, Any]:
     spec = SIZES[size]
-    world = plan_conversation(seed, index, spec)
+    world = plan_conversation(seed, index, spec, pool)
     rng = random.Random(f"dialog-synth-render:{seed}:{index}")
     conversation: dict[str, Any] = {"speaker_a": world.people[0].name,
                                     "speaker_b": world.people[1].name}
     for number in range(1, spec.sessions + 1):
         conversation[f"session_{number}_date_time"] = format_date_time(world.dates[number - 1])
-        conversation[f"session_{number}"] = _render_session(rng, world, number)
-    qa = [c.to_qa() for c in pick_questions(world, rng, spec.per_category)]
-    return {"sample_id": f"synth-{seed}-{index}", "conversation": conversation, "qa": qa,
+        conversation[f"session_{number}"] = _render_session(rng, world, number, spec.hard)
+    qa = [c.to_qa() for c in pick_questions(world, rng, spec.per_category, hard=spec.hard,
+                                            adversarial_share=spec.adversarial_share)]
+    sample_id = f"synth-{seed}-{index}" if pool == "main" else f"synth-{pool}-{seed}-{index}"
+    return {"sample_id": sample_id, "conversation": conversation, "qa": qa,
             "event_summary": {}, "observation": {}, "session_summary": {}}
 
 
-def generate_samples(size: str = "small", seed: int = 0,
-                     conversations: int | None = None) -> list[dict[str, Any]]:
+def generate_samples(size: str = "small", seed: int = 0, conversations: int | None = None,
+                     pool: str = "main") -> list[dict[str, Any]]:
     """LoCoMo-format samples of the synthetic task (pure function of its arguments)."""
     if size not in SIZES:
         raise UsageError(f"bad value for size: {size!r} (choose from: {', '.join(SIZES)})")
+    if pool not in POOLS:
+        raise UsageError(f"bad value for pool: {pool!r} (choose from: {', '.join(POOLS)})")
+    if pool != "main" and not SIZES[size].hard:
+        raise UsageError(f"pool={pool} needs size=hard (the {size} size has one word list)")
     count = SIZES[size].conversations if conversations is None else conversations
     if count < 1:
         raise UsageError(f"bad value for conversations: {count} (at least 1)")
-    return [_conversation_sample(seed, index, size) for index in range(count)]
+    return [_conversation_sample(seed, index, size, pool) for index in range(count)]
 
 
 def write_locomo_json(path: str | Path, size: str = "small", seed: int = 0,
@@ -136,9 +148,11 @@ class DialogSynthTask(LocomoTask):
 
     def __init__(self, *, size: str = "small", seed: int = 0, conversations: int | None = None,
                  categories: Sequence[int] = (1, 2, 3, 4, 5), split_seed: int = 0,
-                 test: Size = 0.2, train: Size = 0, scorer: str = "locomo") -> None:
-        samples = generate_samples(size, seed, conversations)
-        super().__init__(samples, source=f"dialog-synth(size={size}, seed={seed})",
+                 test: Size = 0.2, train: Size = 0, scorer: str = "locomo",
+                 pool: str = "main") -> None:
+        samples = generate_samples(size, seed, conversations, pool)
+        label = f"size={size}, seed={seed}" + (f", pool={pool}" if pool != "main" else "")
+        super().__init__(samples, source=f"dialog-synth({label})",
                          name="dialog-synth", categories=categories, seed=split_seed,
                          test=test, train=train, scorer=scorer,
                          category_names=SYNTH_CATEGORIES,

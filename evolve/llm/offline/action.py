@@ -30,7 +30,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from .offline_fill import FieldSpec, field_role
+from .fill import FieldSpec, field_role
 
 ACTION_LINE = re.compile(r"^\s*>\s*(.+?)\s*$")
 GOAL_LINE = re.compile(r"(?:your task is to\s*:?|^\s*task\s*:|^\s*goal\s*:)\s*(.+)", re.I)

@@ -16,7 +16,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from .synth_world import Fact, Person, World, format_date
+from .world import Fact, Person, World, format_date
 
 
 @dataclass(frozen=True)
@@ -66,8 +66,9 @@ def _latest(facts: list[Fact]) -> Fact | None:
     return ordered[-1] if ordered else None
 
 
-def _own_candidates(person: Person) -> list[Candidate]:
+def _own_candidates(person: Person, hard: bool = False) -> list[Candidate]:
     p = person.name
+    now = "" if hard else " now"  # hard: the update is asked like any other question
     out: list[Candidate] = []
     homes, moves = person.of("home"), person.of("move")
     jobs, changes = person.of("job"), person.of("job_change")
@@ -94,7 +95,7 @@ def _own_candidates(person: Person) -> list[Candidate]:
         if moved:
             # 3 knowledge-update
             out.append(Candidate(3, "relative-city-now",
-                                 f"Where does {p}'s {rel} {name} live now?",
+                                 f"Where does {p}'s {rel} {name} live{now}?",
                                  (f, moved[-1]), moved[-1].slots["city"]))
     if jobs and not changes:
         out.append(Candidate(4, "job", f"What does {p} do for a living?", (jobs[0],),
@@ -103,13 +104,13 @@ def _own_candidates(person: Person) -> list[Candidate]:
         out.append(Candidate(4, "home", f"Which city does {p} live in?", (homes[0],),
                              homes[0].slots["city"]))
     if homes and moves:
-        out.append(Candidate(3, "home-now", f"Where does {p} live now?", (homes[0], moves[-1]),
+        out.append(Candidate(3, "home-now", f"Where does {p} live{now}?", (homes[0], moves[-1]),
                              moves[-1].slots["city"]))
         out.append(Candidate(1, "cities-lived", f"Which cities has {p} lived in?",
                              (homes[0], *moves),
                              ", ".join([homes[0].slots["city"]] + [m.slots["city"] for m in moves])))
     if jobs and changes:
-        out.append(Candidate(3, "job-now", f"What is {p}'s job now?", (jobs[0], changes[-1]),
+        out.append(Candidate(3, "job-now", f"What is {p}'s job{now}?", (jobs[0], changes[-1]),
                              changes[-1].slots["job"]))
         out.append(Candidate(1, "jobs-had", f"Which jobs has {p} had?", (jobs[0], *changes),
                              ", ".join([jobs[0].slots["job"]] + [c.slots["job"] for c in changes])))
@@ -126,6 +127,16 @@ def _own_candidates(person: Person) -> list[Candidate]:
         if len(facts) >= 2:
             out.append(Candidate(1, kind, question, tuple(facts),
                                  ", ".join(f.slots[slot] for f in facts)))
+    if hard:  # aggregation: counts over facts told in different sessions
+        if homes and moves:
+            out.append(Candidate(1, "count-cities", f"How many cities has {p} lived in?",
+                                 (homes[0], *moves), str(1 + len(moves))))
+        if len(trips) >= 2:
+            out.append(Candidate(1, "count-trips", f"How many trips has {p} taken?",
+                                 tuple(trips), str(len(trips))))
+        if len(hobbies) >= 2:
+            out.append(Candidate(1, "count-hobbies", f"How many hobbies has {p} taken up?",
+                                 tuple(hobbies), str(len(hobbies))))
     # 2 temporal
     for f in person.facts:
         question = _temporal_question(p, f) if f.rel else None
@@ -164,13 +175,18 @@ def _adversarial_candidates(person: Person, other: Person) -> list[Candidate]:
     return out
 
 
-def pick_questions(world: World, rng: random.Random, per_category: int) -> list[Candidate]:
-    """Up to ``per_category`` questions per category, spread over question types."""
+def pick_questions(world: World, rng: random.Random, per_category: int, *, hard: bool = False,
+                   adversarial_share: float = 1.0) -> list[Candidate]:
+    """Up to ``per_category`` questions per category, spread over question types; adversarial
+    items are capped at ``adversarial_share`` of all items."""
     a, b = world.people
-    pool = (_own_candidates(a) + _own_candidates(b) + _adversarial_candidates(a, b)
+    pool = (_own_candidates(a, hard) + _own_candidates(b, hard) + _adversarial_candidates(a, b)
             + _adversarial_candidates(b, a))
     chosen: list[Candidate] = []
     for category in (1, 2, 3, 4, 5):
+        if category == 5 and adversarial_share < 1.0:
+            per_category = min(per_category,
+                               int(len(chosen) * adversarial_share / (1 - adversarial_share)))
         by_kind: dict[str, list[Candidate]] = defaultdict(list)
         for cand in pool:
             if cand.category == category:

@@ -6,7 +6,7 @@ Each schema field gets a *role* from its name (last word first, e.g. ``event_dat
 extraction roles: raw (text/content/transcript: the text itself), summary (the factual
 sentences, dated), date (the date of the ``[date_time]`` header), speakers / entities
 (capitalised names), keywords (names, lexicon terms and frequent content words), facts
-("[8 May, 2023] Ana: I adopted a dog named Biscuit last Saturday" strings), type (a guess);
+("[8 May, 2023] Quill: I bought a kayak last Saturday" strings), type (a guess);
 query roles: question (the question), keywords (content words plus a few synonyms), names,
 date (a date in the question), type (temporal | multi-hop | knowledge-update | single-hop);
 other types: bool -> false, int/float -> 0 (5 for top_k/limit-like names), unknown str ->
@@ -15,20 +15,25 @@ best effort (summary or question). Optional fields with nothing to say are null.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from . import offline_lexicon as L
-from .offline_question import analyze
-from .offline_text import (
+from .english import SYNONYMS
+from .instructions import ExtractStyle, read_extraction, read_query
+from .question import analyze
+from .spans import places
+from .text import (
     STOPWORDS,
     find_dates,
     find_relative,
     format_date,
     names_in,
     parse_units,
+    relative_day,
+    resolve_relative,
     words,
 )
 
@@ -126,20 +131,22 @@ def _typed(spec: FieldSpec, value: Any, joiner: str = ", ") -> Any:
 # ---------------------------------------------------------------- extraction
 
 
-def is_factual(sentence: str) -> bool:
-    """A sentence that states something (small talk, questions and reactions do not)."""
+def is_factual(sentence: str, *, strict: bool = False) -> bool:
+    """A sentence that states something (questions and reactions do not). ``strict`` (the
+    instruction says to skip small talk): only sentences with a date, number or name."""
     s = sentence.strip()
     if s.endswith("?") or len(words(s)) < 4:
         return False
-    low = s.lower()
     if find_relative(s) or find_dates(s) or re.search(r"\b\d+\b", s):
         return True
-    for vocab in (L.CITIES, L.JOBS, L.ANIMALS, L.HOBBIES):
-        if L.longest_matches(low, vocab):
-            return True
-    if any(w in L.FAMILY for w in re.findall(r"[a-z]+", low)):
+    if names_in(s, skip_initial=True):
         return True
-    return bool(names_in(s, skip_initial=True))
+    if strict:
+        return False
+    # A first-person statement with a role or an activity: "... as a <noun>", "my <noun> ..."
+    return bool(re.search(r"\b(?:i|we|my|our)\b", s, re.I)) and bool(
+        re.search(r"\bas an? \w+|\b(?:started|began|took up|picked up|joined|adopted|bought|"
+                  r"moved|work|works|worked|working|lives?|lived|living)\b", s, re.I))
 
 
 @dataclass(frozen=True)
@@ -158,8 +165,20 @@ class EpisodeView:
         return " ".join(self.text.split())[:400]
 
 
-def view_episode(text: str) -> EpisodeView:
-    """What the extraction step knows about an episode's text."""
+def _resolved(sentence: str, day: dt.date | None) -> str:
+    """The sentence with its relative-date phrase replaced by the day it names."""
+    phrase = find_relative(sentence)
+    if not phrase or day is None:
+        return sentence
+    exact = relative_day(phrase, day)
+    when = f"on {format_date(exact)}" if exact else resolve_relative(phrase, day)
+    return re.sub(re.escape(phrase), when, sentence, count=1, flags=re.I)
+
+
+def view_episode(text: str, style: ExtractStyle | None = None) -> EpisodeView:
+    """What the extraction step knows about an episode's text (``style``: what the
+    instruction asks for that the extractor can do)."""
+    style = style or ExtractStyle()
     header = re.search(r"^\s*\[([^\]]+)\]", text, re.M)
     dates = find_dates(header.group(1)) if header else find_dates(text)
     date = ""
@@ -169,24 +188,24 @@ def view_episode(text: str) -> EpisodeView:
     speakers = list(dict.fromkeys(u.speaker for u in parse_units(text) if u.speaker))
     facts: list[str] = []
     for unit in parse_units(text):
-        if is_factual(unit.text):
+        if is_factual(unit.text, strict=style.skip_small_talk):
             who = f"{unit.speaker}: " if unit.speaker else ""
             when = f"[{date}] " if date else ""
-            facts.append(f"{when}{who}{unit.text.rstrip('.!')}")
+            body = _resolved(unit.text, unit.date) if style.resolve_dates else unit.text
+            facts.append(f"{when}{who}{body.rstrip('.!')}")
     names = list(dict.fromkeys(speakers + names_in(text, skip_initial=True)))
-    low = text.lower()
-    terms = [t for vocab in (L.CITIES, L.JOBS, L.ANIMALS, L.HOBBIES)
-             for _, t in L.longest_matches(low, vocab)]
+    terms = [p.lower() for u in parse_units(text) for p, _ in places(u.text, set())]
     freq = Counter(w.lower() for w in words(" ".join(f.partition("] ")[2] for f in facts))
                    if w.lower() not in STOPWORDS and w.lower() not in _TIME_WORDS
-                   and len(w) > 3 and not w[0].isupper() and not w.isdigit())
-    keywords = list(dict.fromkeys(names + terms + [w for w, _ in freq.most_common(8)]))[:20]
+                   and len(w) > 2 and not w[0].isupper() and not w.isdigit())
+    keywords = list(dict.fromkeys(names + terms + [w for w, _ in freq.most_common(12)]))[:20]
     return EpisodeView(date, speakers, names, facts, keywords, text)
 
 
-def fill_knowledge_item(fields: list[FieldSpec], text: str) -> dict[str, Any]:
+def fill_knowledge_item(fields: list[FieldSpec], text: str,
+                        instruction: str | None = None) -> dict[str, Any]:
     """JSON object for the KnowledgeItem schema from an episode's text."""
-    view = view_episode(text)
+    view = view_episode(text, read_extraction(instruction))
     out: dict[str, Any] = {}
     for spec in fields:
         role = field_role(spec)
@@ -205,7 +224,7 @@ def fill_knowledge_item(fields: list[FieldSpec], text: str) -> dict[str, Any]:
 
 def question_type(question: str) -> str:
     info = analyze(question)
-    if info.answer_type == "date":
+    if info.kind == "date":
         return "temporal"
     if info.plural:
         return "multi-hop"
@@ -214,22 +233,24 @@ def question_type(question: str) -> str:
     return "single-hop"
 
 
-def query_keywords(question: str) -> list[str]:
-    """Content words of the question (names first) plus a few synonyms."""
+def query_keywords(question: str, synonyms: bool = True) -> list[str]:
+    """Content words of the question (names first), plus a few synonyms when asked for."""
     info = analyze(question)
     base = [w.lower() for w in words(question)
             if w.lower() not in STOPWORDS and w not in info.names and len(w) > 1]
     extra: list[str] = []
-    for w in base:
-        for group in L.SYNONYMS:
-            if w in group and len(group) <= 12:
+    for w in base if synonyms else ():
+        for group in SYNONYMS:
+            if w in group and len(group) <= 16:
                 extra.extend(sorted(group - {w})[:3])
     return list(dict.fromkeys([*info.names, *base, *extra]))
 
 
-def fill_query(fields: list[FieldSpec], question: str) -> dict[str, Any]:
+def fill_query(fields: list[FieldSpec], question: str,
+               instruction: str | None = None) -> dict[str, Any]:
     """JSON object for the Query schema from a question."""
     info = analyze(question)
+    style = read_query(instruction)
     dates = find_dates(question)
     date = format_date(dates[0][2]) if dates else (find_relative(question) or "")
     out: dict[str, Any] = {}
@@ -237,7 +258,8 @@ def fill_query(fields: list[FieldSpec], question: str) -> dict[str, Any]:
         role = field_role(spec)
         value: Any = {
             "date": date, "speakers": list(info.names), "entities": list(info.names),
-            "keywords": query_keywords(question), "type": question_type(question),
+            "keywords": query_keywords(question, style.synonyms),
+            "type": question_type(question),
         }.get(role or "", question)
         out[spec.name] = _typed(spec, value, " " if role == "keywords" else ", ")
     return out

@@ -2,24 +2,24 @@
 
 It exists so that tests, CI and demos run without any endpoint. It is not a language model
 and is never presented as one: it recognises the prompts of the fixed task agent by their tags
-(``evolve/templates/*.j2``) and answers each with simple, documented heuristics. It is tuned on
-the built-in ``dialog-synth`` task and does reasonably on other LoCoMo-style text.
+(``evolve/templates/*.j2``) and answers each with general, documented English text processing
+(no word lists of any task's answers; limits in docs/offline-model.md).
 
 Steps, recognised from the last user message:
 - extraction (``<schema name="KnowledgeItem">`` + ``<text>``): a JSON object filling every
-  schema field from the episode (``offline_fill``: raw text, dated summary, date, speakers,
+  schema field from the episode (``fill``: raw text, dated summary, date, speakers,
   keywords, "[date] Speaker: sentence" facts; bool false, numbers 0);
 - query (``<schema name="Query">`` + ``<question>``): a JSON object with the question,
-  keywords, names, date and a question-type guess (``offline_fill``);
+  keywords, names, date and a question-type guess (``fill``);
 - answer (``<retrieved_memory>`` + ``<question>``): an extractive answer from the retrieved
-  text only, or exactly "not mentioned" (``offline_question`` + ``offline_answer``, over the
-  sentence units of ``offline_text`` and the small lexicon of ``offline_lexicon``);
+  text only, or exactly "not mentioned" (``question`` + ``answer`` + ``spans`` over the
+  sentence units of ``text``), shaped by the ``<instruction>`` (``instructions``);
 - action (``<admissible_actions>``, interactive tasks): one admissible action chosen from the
-  goal, the tips and the history (``offline_action``); transcripts of interactive episodes
-  ("Your task is to:" and "> action" lines) are extracted by ``offline_action`` too, and a
+  goal, the tips and the history (``action``); transcripts of interactive episodes
+  ("Your task is to:" and "> action" lines) are extracted by ``action`` too, and a
   Query for an episode is filled from its ``<goal>``;
 - anything else: toolkit calls made by programs (extractive summary, JSON fact list, yes/no,
-  extractive answer) and rubric judge prompts (``offline_generic``).
+  extractive answer) and rubric judge prompts (``generic``).
 Token counts are estimated as characters / 4 so that cost and token logging work; latency is
 the real compute time (well under a millisecond for typical prompts).
 """
@@ -30,11 +30,11 @@ import json
 import re
 import time
 
-from .base import Completion, Message
-from .offline_action import fill_transcript_item, is_transcript, pick_action
-from .offline_answer import NOT_MENTIONED, answer_question
-from .offline_fill import fill_knowledge_item, fill_query, parse_schema
-from .offline_generic import generic_reply
+from ..base import Completion, Message
+from .action import fill_transcript_item, is_transcript, pick_action
+from .answer import NOT_MENTIONED, answer_question
+from .fill import fill_knowledge_item, fill_query, parse_schema
+from .generic import generic_reply
 
 __all__ = ["OfflineModel", "NOT_MENTIONED"]
 
@@ -84,7 +84,8 @@ class OfflineModel:
             memory = _strip_newline(_between(last, "<retrieved_memory>", "</retrieved_memory>")
                                     or "")
             question = (_between(last, "<question>", "</question>") or "").strip()
-            return answer_question(question, memory)
+            instruction = _between(last, "<instruction>", "</instruction>")
+            return answer_question(question, memory, instruction)
         schema = _between(last, "<schema", "</schema>")
         if schema is not None:
             header, _, body = schema.partition(">")
@@ -93,9 +94,11 @@ class OfflineModel:
                 raw = _strip_newline(_between(last, "<text>", "</text>") or "")
                 if is_transcript(raw):
                     return json.dumps(fill_transcript_item(fields, raw))
-                return json.dumps(fill_knowledge_item(fields, raw))
+                return json.dumps(fill_knowledge_item(
+                    fields, raw, _between(last, "<instruction>", "</instruction>")))
             if "Query" in header and ("<question>" in last or "<goal>" in last):
                 tag = "question" if "<question>" in last else "goal"
                 question = (_between(last, f"<{tag}>", f"</{tag}>") or "").strip()
-                return json.dumps(fill_query(fields, question))
+                return json.dumps(fill_query(
+                    fields, question, _between(last, "<instruction>", "</instruction>")))
         return generic_reply(messages, json_mode=json_mode)

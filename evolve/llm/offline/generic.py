@@ -29,10 +29,10 @@ import json
 import re
 from typing import Any
 
-from ..llm.base import Message
-from .offline_answer import answer_question, memory_index
-from .offline_fill import is_factual
-from .offline_text import Unit, content_stems, format_date, names_in, parse_units, stem, variants
+from ..base import Message
+from .answer import answer_question, memory_index
+from .fill import is_factual
+from .text import Unit, content_stems, format_date, names_in, parse_units, stem, variants
 
 SUMMARY_SENTENCES = 12
 _INSTRUCTION = re.compile(

@@ -16,7 +16,20 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import synth_vocab as V
+from . import vocab as V
+from .pools import POOLS, Pool
+
+# The words of the old sizes (tiny, small, full), unchanged so that their data stays the same.
+LEGACY = Pool(
+    speakers=V.SPEAKER_NAMES, female_relatives=V.FEMALE_RELATIVE_NAMES,
+    male_relatives=V.MALE_RELATIVE_NAMES, pet_names=V.PET_NAMES, cities=V.CITIES, jobs=V.JOBS,
+    animals=V.ANIMALS, hobbies=V.HOBBIES, female_relations=V.FEMALE_RELATIONS,
+    male_relations=V.MALE_RELATIONS, neutral_relations=V.NEUTRAL_RELATIONS, events=V.EVENTS)
+
+
+def pool_for(size: SizeSpec, pool: str) -> Pool:
+    """The words a size draws from: ``vocab.py`` for the old sizes, ``pools.py`` for hard."""
+    return POOLS[pool] if size.hard else LEGACY
 
 
 @dataclass(frozen=True)
@@ -32,6 +45,10 @@ class SizeSpec:
     max_job_changes: int  # 0..max_job_changes
     followups: int  # extra factual remarks per person that no question asks about
     per_category: int  # questions per category per conversation (upper bound)
+    # The hard size: pools.py words, phrasing.py templates, updates asked without "now",
+    # count questions, adversarial items capped at this share of all items.
+    hard: bool = False
+    adversarial_share: float = 1.0
 
 
 # "small" holds ~75 dated facts per conversation (~8k characters as fact lines), far more
@@ -45,6 +62,11 @@ SIZES: dict[str, SizeSpec] = {
     "full": SizeSpec(conversations=10, sessions=24, events=7, hobbies=4, trips=4, max_pets=2,
                      relatives=3, max_moves=2, max_job_changes=2, followups=18,
                      per_category=14),
+    # 32 sessions, ten surface forms per fact type, four relatives (same-slot distractors:
+    # several people with jobs and cities), up to three moves, adversarial items <= 10%.
+    "hard": SizeSpec(conversations=4, sessions=32, events=6, hobbies=4, trips=4, max_pets=2,
+                     relatives=4, max_moves=3, max_job_changes=2, followups=24,
+                     per_category=12, hard=True, adversarial_share=0.1),
 }
 
 
@@ -144,7 +166,7 @@ def _timeline(rng: random.Random, count: int, first_hi: int, n_sessions: int) ->
 
 
 def _plan_person(name: str, rng: random.Random, pools: _Pools, size: SizeSpec,
-                 n_sessions: int) -> Person:
+                 n_sessions: int, words: Pool) -> Person:
     person = Person(name)
     early = max(1, n_sessions // 4)
 
@@ -158,46 +180,46 @@ def _plan_person(name: str, rng: random.Random, pools: _Pools, size: SizeSpec,
 
     moves = rng.choice([0, *range(1, size.max_moves + 1), size.max_moves])
     homes = _timeline(rng, moves, early, n_sessions)
-    city = pools.take(V.CITIES)
+    city = pools.take(words.cities)
     add("home", {"city": city}, homes[0], False)
     for session in homes[1:]:
-        new_city = pools.take(V.CITIES)
+        new_city = pools.take(words.cities)
         add("move", {"city": new_city, "old_city": city}, session, True)
         city = new_city
     jobs = _timeline(rng, rng.randint(0, size.max_job_changes), early + 1, n_sessions)
-    job = pools.take(V.JOBS)
+    job = pools.take(words.jobs)
     add("job", {"job": job}, jobs[0], False)
     for session in jobs[1:]:
-        new_job = pools.take(V.JOBS)
+        new_job = pools.take(words.jobs)
         add("job_change", {"job": new_job, "old_job": job}, session, True)
         job = new_job
     for index in range(size.relatives):
         gender = rng.choice(("f", "m"))
-        relations = V.FEMALE_RELATIONS if gender == "f" else V.MALE_RELATIONS
+        relations = words.female_relations if gender == "f" else words.male_relations
         # Relations may repeat across the two speakers but not within one person.
         taken = {f.slots["relation"] for f in person.facts if "relation" in f.slots}
-        relation = rng.choice([r for r in relations + V.NEUTRAL_RELATIONS if r not in taken])
-        names = V.FEMALE_RELATIVE_NAMES if gender == "f" else V.MALE_RELATIVE_NAMES
+        relation = rng.choice([r for r in relations + words.neutral_relations if r not in taken])
+        names = words.female_relatives if gender == "f" else words.male_relatives
         slots = {"relation": relation, "name": pools.take(names)}
         if index % 2 == 0:
-            intro = add("relative_job", {**slots, "job": pools.take(V.JOBS)},
+            intro = add("relative_job", {**slots, "job": pools.take(words.jobs)},
                         rng.randint(1, max(1, n_sessions - 1)), False)
         else:
-            intro = add("relative_home", {**slots, "city": pools.take(V.CITIES)},
+            intro = add("relative_home", {**slots, "city": pools.take(words.cities)},
                         rng.randint(1, max(1, n_sessions - 2)), False)
             if rng.random() < 0.6 and intro.session < n_sessions:
-                add("relative_move", {**slots, "city": pools.take(V.CITIES),
+                add("relative_move", {**slots, "city": pools.take(words.cities),
                                       "old_city": intro.slots["city"]},
                     anytime(intro.session + 1), True)
         if rng.random() < 0.5:
             add("relative_visit", dict(slots), anytime(intro.session), True)
-    for animal in rng.sample(V.ANIMALS, k=rng.randint(1, size.max_pets)):
-        add("pet", {"animal": animal, "pet": pools.take(V.PET_NAMES)}, anytime(), True)
+    for animal in rng.sample(words.animals, k=rng.randint(1, size.max_pets)):
+        add("pet", {"animal": animal, "pet": pools.take(words.pet_names)}, anytime(), True)
     for _ in range(size.hobbies):
-        add("hobby", {"hobby": pools.take(V.HOBBIES)}, anytime(), True)
+        add("hobby", {"hobby": pools.take(words.hobbies)}, anytime(), True)
     for _ in range(size.trips):
-        add("trip", {"city": pools.take(V.CITIES)}, anytime(), True)
-    bases = dict(V.EVENTS)
+        add("trip", {"city": pools.take(words.cities)}, anytime(), True)
+    bases = dict(words.events)
     for _ in range(size.events):  # drawn from the shared pool: the two speakers never share one
         past = pools.take(tuple(bases))
         add("event", {"event": past, "base": bases[past]}, anytime(), True)
@@ -239,13 +261,14 @@ def _add_followups(person: Person, rng: random.Random, count: int, n_sessions: i
                                  rel=_rel_phrase(rng) if rng.random() < 0.5 else None))
 
 
-def plan_conversation(seed: int, index: int, size: SizeSpec) -> World:
+def plan_conversation(seed: int, index: int, size: SizeSpec, pool: str = "main") -> World:
     """The deterministic world of conversation ``index`` for ``seed``."""
     rng = random.Random(f"dialog-synth:{seed}:{index}")
+    words = pool_for(size, pool)
     dates = _session_dates(rng, size.sessions)
-    names = rng.sample(V.SPEAKER_NAMES, k=2)
+    names = rng.sample(words.speakers, k=2)
     pools = _Pools(rng)
-    people = tuple(_plan_person(n, rng, pools, size, size.sessions) for n in names)
+    people = tuple(_plan_person(n, rng, pools, size, size.sessions, words) for n in names)
     for person in people:
         for fact in person.facts:
             day = dates[fact.session - 1].date()

@@ -2,7 +2,7 @@
 free-form memory text into sentence units that know their speaker and date.
 
 Memory text can be anything a program returns: raw sessions (``[date]`` header lines followed by
-``Speaker: text`` lines), chunks cut mid-line, fact lists (``[8 May, 2023] Ana: ...``), JSON-ish
+``Speaker: text`` lines), chunks cut mid-line, fact lists (``[8 May, 2023] Quill: ...``), JSON-ish
 dumps or prose summaries. ``parse_units`` splits it into sentences; each sentence inherits the
 speaker of its line (if the line starts with ``Name:``) and the nearest date seen so far.
 """
@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from .offline_lexicon import IRREGULAR, NUMBER_WORDS, SYNONYMS
+from .english import IRREGULAR, NUMBER_WORDS, SYNONYMS
 
 STOPWORDS = frozenset("""
 a an the and or but if of at by for with about against between into through during before after
@@ -27,7 +27,7 @@ had having do does did doing would could ought i'm you're he's she's it's we're 
 you've we've they've i'd you'd he'd she'd we'd they'd i'll you'll he'll she'll we'll they'll
 isn't aren't wasn't weren't hasn't haven't hadn't doesn't don't didn't won't wouldn't shan't
 shouldn't can't cannot couldn't mustn't let's that's who's what's here's there's when's where's
-why's how's also yes oh wow ok okay hey hi hello really just like get got kind type also
+why's how's also yes oh wow ok okay hey hi hello really just like kind type also
 yeah well much many lot lots thing things something anything everything one ones
 """.split())
 MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august",
@@ -38,7 +38,7 @@ WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", 
 NON_NAMES = frozenset({w.capitalize() for w in STOPWORDS} | {m.capitalize() for m in MONTHS}
                       | {d.capitalize() for d in WEEKDAYS}
                       | {"I", "Mr", "Mrs", "Ms", "Dr", "Yes", "No", "Thanks", "Thank", "Sure",
-                         "Guess", "Anyway", "Big", "News", "Wow", "Haha", "Ha", "Ugh", "Lol",
+                         "Guess", "Big", "News", "Wow", "Haha", "Ha", "Ugh", "Lol",
                          "Totally", "Honestly", "Same", "Good", "Great", "Nice", "Awesome",
                          "Congrats", "Congratulations", "Aww", "Omg", "Speaker", "Session",
                          "Date", "Time", "Question", "Answer", "Note", "Notes", "Summary",
@@ -83,8 +83,8 @@ def stem(word: str) -> str:
             break
     if low.endswith("e") and len(low) > 3:
         low = low[:-1]
-    if low.endswith("y") and len(low) > 3:
-        low = low[:-1] + "i"
+    if low.endswith("y") and len(low) >= 3:
+        low = low[:-1] + "i"  # try/tried -> "tri"
     return low
 
 
@@ -247,7 +247,7 @@ class Unit:
     """One sentence of memory text with its context."""
 
     text: str  # the sentence, without speaker prefix and bracketed date
-    speaker: str | None  # "Ana" when the line started with "Ana:"
+    speaker: str | None  # "Quill" when the line started with "Quill:"
     date: dt.date | None  # the sentence's own date, else the nearest date seen before it
     order: int  # position in the memory text
     stems: frozenset[str]
@@ -315,7 +315,7 @@ def parse_units(text: str) -> tuple[Unit, ...]:
                 if sdates:
                     date = sdates[0][2]
                 stems = frozenset(content_stems(sentence))
-                if speaker:  # "Ana: I moved ..." is about Ana
+                if speaker:  # "Quill: I sold my car" is about Quill
                     stems |= {stem(w) for w in speaker.split()}
                 units.append(Unit(sentence, speaker, date, len(units), stems, line))
             if dates and own is None:

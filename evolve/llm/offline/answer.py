@@ -1,0 +1,274 @@
+"""Extractive question answering of the offline model (answer step of the task agent).
+
+The answer comes only from the retrieved memory text:
+1. the question is analysed (``question.analyze``): kind, subject, relation, focus, content
+   stems, anchors and cues for current values, earlier values and lists;
+2. the memory is cut into sentence units that know their speaker and date (``text``);
+3. a unit is *eligible* when it is about the subject (the name in the sentence, or the
+   subject speaking in the first person) and not about someone else the speaker introduces
+   ("my <noun> <Name> ...") unless the question asks about that relation; it *supports* the
+   question when it holds every anchor and at least half of the question's content weight
+   (IDF-weighted, common near-synonyms folded), or any content at all when the question has
+   a typed answer (date, place, name, count) that the unit offers;
+4. candidates come from ``spans`` by kind; list questions join every supported value in
+   time order, current-value questions take the latest-dated unit, "before" questions the
+   earliest, others the best-supported unit (ties: the latest when the instruction prefers
+   the latest value, else the first told);
+5. the instruction's requests (``instructions``) shape the reply: brevity, relative-date
+   resolution, date format, list separator.
+Only when no candidate has support is the reply exactly ``not mentioned``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from collections import Counter
+from functools import lru_cache
+
+from .instructions import AnswerStyle, read_instruction
+from .question import QuestionInfo, analyze, plural_noun
+from .spans import (
+    clause_of,
+    introduced,
+    introduced_kind,
+    names,
+    numbers,
+    phrase_after,
+    places,
+    possessed,
+    role,
+)
+from .text import (
+    Unit,
+    find_dates,
+    find_relative,
+    format_date,
+    parse_units,
+    relative_day,
+    resolve_relative,
+    stem,
+    variants,
+)
+
+NOT_MENTIONED = "not mentioned"
+_FIRST_PERSON = frozenset("i i'm i've i'd my me we we're our us mine myself".split())
+_SECOND_PERSON = frozenset("you your you're yours yourself".split())
+
+
+@lru_cache(maxsize=256)
+def memory_index(text: str) -> tuple[tuple[Unit, ...], dict[str, float]]:
+    """The sentence units of a memory text and the IDF of their stems (cached)."""
+    units = parse_units(text)
+    df = Counter(s for u in units for s in u.stems)
+    n = len(units) + 1
+    return units, {s: math.log(n / (c + 0.5)) + 1.0 for s, c in df.items()}
+
+
+def overlap(unit: Unit, info: QuestionInfo, idf: dict[str, float]) -> float:
+    """IDF-weighted share of the question's content stems found in the unit (synonyms count)."""
+    if not info.content:
+        return 1.0
+    total = hit = 0.0
+    absent = max(idf.values(), default=1.0)  # a word the memory never uses: as rare as its rarest
+    focus = stem(info.focus) if info.focus else None
+    for s in info.content:
+        if s == focus and len(info.content) > 1 and not any(v in idf for v in variants(s)):
+            continue  # a list's topic word the memory never uses cannot tell sentences apart
+        w = idf.get(s, absent)
+        total += w
+        if s in unit.stems or variants(s) & unit.stems:
+            hit += w
+    return hit / total if total else 1.0
+
+
+def _tokens(text: str) -> set[str]:
+    return {w.strip(".,;:!?\"'()").lower().replace("’", "'") for w in text.split()}
+
+
+def _about_subject(unit: Unit, info: QuestionInfo) -> bool:
+    if info.subject is None:
+        return True
+    body = unit.line.split(":", 1)[1] if unit.speaker else unit.line
+    if info.subject in _tokens(body) or info.subject.lower() in _tokens(body) or \
+            f"{info.subject}'s" in body or f"{info.subject}’s" in body:
+        return True
+    if unit.speaker and unit.speaker.split()[0] == info.subject:
+        toks = _tokens(unit.text)
+        # a sentence by the subject that only says "you" is about the other person
+        return bool(toks & _FIRST_PERSON) or not toks & _SECOND_PERSON
+    return False
+
+
+def _introduces_other(unit: Unit, info: QuestionInfo) -> bool:
+    """The sentence is about a person the speaker introduces ("my <noun> <Name> ...")."""
+    if info.relation is not None:
+        return False
+    introduced = names(unit.text, set(info.names), anchor=None)
+    owned = [m.group(2) for m in possessed(unit.text)]
+    return any(n in introduced for n in owned) and info.subject not in owned
+
+
+def _anchored(unit: Unit, info: QuestionInfo) -> bool:
+    return all(variants(a) & unit.stems for a in info.anchors)
+
+
+# ---------------------------------------------------------------- values per kind
+
+
+def _date_of(unit: Unit, style: AnswerStyle) -> str | None:
+    phrase = find_relative(unit.text)
+    absolute = find_dates(unit.text)
+    if absolute:
+        return _fmt(absolute[0][2], style)
+    if phrase and unit.date:
+        if not style.resolve_dates:
+            return _fmt(unit.date, style)
+        exact = relative_day(phrase, unit.date)
+        return _fmt(exact, style) if exact else resolve_relative(phrase, unit.date)
+    if phrase:
+        return phrase
+    return _fmt(unit.date, style) if unit.date else None
+
+
+def _fmt(day: dt.date, style: AnswerStyle) -> str:
+    if style.date_style == "iso":
+        return day.isoformat()
+    if style.date_style == "mdy":
+        return f"{format_date(day).split()[1]} {day.day}, {day.year}"
+    return format_date(day)
+
+
+def _values(unit: Unit, info: QuestionInfo, style: AnswerStyle) -> list[str]:
+    """Candidate answers a unit offers for the question, in sentence order."""
+    exclude = set(info.names) | ({unit.speaker} if unit.speaker else set())
+    if info.kind == "date":
+        value = _date_of(unit, style)
+        return [value] if value else []
+    if info.kind == "place":
+        found = places(unit.text, exclude)
+        current = [p for p, was_from in found if not was_from]
+        return current or [p for p, _ in found]
+    if info.kind == "count":
+        return numbers(unit.text)
+    if info.kind == "kind":
+        subject = info.subject or ""
+        word = introduced_kind(unit.text, subject) if subject else None
+        return [word] if word else []
+    if info.kind in ("name", "person"):
+        anchor = stem(info.relation) if info.relation else None
+        found = names(unit.text, exclude - ({info.subject} if info.kind == "person" and
+                                            info.subject is None else set()), anchor=anchor)
+        if info.kind == "person" and not found and unit.speaker and info.subject is None:
+            found = [unit.speaker.split()[0]]
+        return found
+    if info.kind == "yesno":
+        return ["Yes"]
+    focus = (stem(info.focus),) if info.focus else ()
+    phrase = phrase_after(unit.text, info.content + info.anchors + focus)
+    if _asks_role(info):
+        phrase = role(unit.text) or phrase
+    return [phrase] if phrase else []
+
+
+def _asks_role(info: QuestionInfo) -> bool:
+    """An occupation question ("do for a living", "which jobs"): "<person> am/is a X" answers it."""
+    work = variants(stem("work"))
+    return bool(work & set(info.content) or (info.focus and stem(info.focus) in work)
+                or (info.relation and stem(info.relation) in work))
+
+
+def _event_day(unit: Unit) -> dt.date:
+    phrase = find_relative(unit.text)
+    if phrase and unit.date:
+        return relative_day(phrase, unit.date) or unit.date
+    return unit.date or dt.date.min
+
+
+def _supported(info: QuestionInfo, units: list[Unit], idf: dict[str, float],
+               style: AnswerStyle, counting: bool = False
+               ) -> list[tuple[float, Unit, list[str]]]:
+    typed = info.kind in ("date", "place", "name", "person", "count", "kind")
+    floor = 0.6 if info.kind == "yesno" else 0.4 if info.kind == "date" else 0.5
+    out = []
+    for unit in units:
+        if not _anchored(unit, info):
+            continue
+        if info.kind == "thing" and not info.content and info.focus and \
+                not variants(stem(info.focus)) & unit.stems and \
+                not (_asks_role(info) and role(unit.text)):
+            continue
+        score = overlap(unit, info, idf)
+        if score < 0.5 and _asks_role(info) and role(unit.text) and info.kind == "thing":
+            score = 0.5  # a role sentence answers an occupation question without its words
+        named = any(stem(n) in info.anchors for n in info.names)
+        if score < floor and not (typed and score > 0 and (info.kind != "date" or named)) \
+                and not (typed and not info.content):
+            continue
+        values = _values(unit, info, style)
+        if not values and counting and info.kind == "thing":
+            values = [unit.text]  # a count needs the supporting sentence, not a span of it
+        if values:
+            out.append((score, unit, values))
+    return out
+
+
+def _keep(supported: list[tuple[float, Unit, list[str]]]
+          ) -> list[tuple[float, Unit, list[str]]]:
+    """The list members: support at least a third of the best, in time order."""
+    if not supported:
+        return []
+    best = max(s for s, _, _ in supported)
+    keep = [t for t in supported if t[0] > 0 and t[0] >= 0.34 * best]
+    return sorted(keep, key=lambda t: (_event_day(t[1]), t[1].order))
+
+
+def _finish(value: str, unit: Unit, style: AnswerStyle, info: QuestionInfo) -> str:
+    if style.brief or info.kind in ("yesno", "count"):
+        return value
+    return clause_of(unit.text, value)
+
+
+def answer_question(question: str, memory: str, instruction: str | None = None) -> str:
+    """Extractive answer to ``question`` from ``memory`` ("not mentioned" when unsupported)."""
+    info = analyze(question)
+    style = read_instruction(instruction)
+    units, idf = memory_index(memory)
+    eligible = [u for u in units if _about_subject(u, info) and not _introduces_other(u, info)]
+    supported = _supported(info, eligible, idf, style)
+    if not supported and info.plural and info.relation and info.kind == "name":
+        # "names of X's <group>": anyone X introduces with "my <noun> <Name>" / "<noun> named"
+        supported = [(1.0, u, found) for u in eligible
+                     if (found := [n for n in introduced(u.text) if n not in info.names])]
+    if not supported and info.kind != "count":
+        return NOT_MENTIONED
+    if info.kind == "count" and info.focus and plural_noun(info.focus) and \
+            not any(v.isdigit() for _, _, vals in supported for v in vals):
+        supported = []
+    if info.kind == "count" and not supported and info.focus and plural_noun(info.focus):
+        # "how many <things>": the list question's supported sentences (distinct places or
+        # names when the list is typed, else one per sentence)
+        listing = analyze(re.sub(r"\b[Hh]ow many\b", "Which", question))
+        found = _keep(_supported(listing, eligible, idf, style, counting=True))
+        if not found:
+            return NOT_MENTIONED
+        if listing.kind == "thing":
+            return str(len(found))
+        return str(len({v.lower() for _, _, vals in found for v in vals}))
+    if info.plural:
+        ordered = _keep(supported)
+        values: dict[str, str] = {}
+        for _, _unit, vals in ordered:
+            for v in vals:
+                values.setdefault(v.lower(), v)
+        return style.list_joiner.join(values.values())
+    if info.latest or (style.prefer_latest and info.kind in ("place", "thing")
+                       and not info.earlier and len(supported) > 1):
+        pick = max(supported, key=lambda t: (t[0] >= 0.5, _event_day(t[1]), t[1].order))
+        return _finish(pick[2][-1], pick[1], style, info)
+    if info.earlier:
+        pick = min(supported, key=lambda t: (t[0] < 0.5, _event_day(t[1]), t[1].order))
+        return _finish(pick[2][0], pick[1], style, info)
+    pick = max(supported, key=lambda t: (t[0], -t[1].order))
+    return _finish(pick[2][0], pick[1], style, info)

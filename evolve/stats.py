@@ -1,0 +1,54 @@
+"""Paired bootstrap confidence intervals for score differences on the same items.
+
+Two programs scored on the same evaluation items give paired per-item scores; the gain of one
+over the other is the mean of the per-item differences. Resampling the items (not the two
+programs separately) keeps the pairing, so the interval reflects how much the gain depends on
+which items happened to be in the set. With 40 items one flipped item moves the mean by 0.025;
+the interval says whether a gain is more than a few such flips.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Gain:
+    """Mean paired difference ``b - a`` with a percentile bootstrap interval."""
+
+    mean: float
+    low: float
+    high: float
+    n: int
+
+    @property
+    def significant(self) -> bool:
+        """True when the interval excludes zero."""
+        return self.low > 0 or self.high < 0
+
+    def __str__(self) -> str:
+        return f"{self.mean:+.3f} [{self.low:+.3f}, {self.high:+.3f}]"
+
+
+def paired_gain(a: Sequence[float], b: Sequence[float], *, resamples: int = 2000,
+                confidence: float = 0.95, seed: int = 0) -> Gain:
+    """Gain of ``b`` over ``a`` (same items, same order) with a bootstrap interval.
+
+    Deterministic for a given ``seed``. Raises ``ValueError`` when the lists differ in length
+    or are empty: an unpaired comparison has no meaning here.
+    """
+    if len(a) != len(b):
+        raise ValueError(f"paired scores need the same items: {len(a)} vs {len(b)}")
+    if not a:
+        raise ValueError("no items to compare")
+    diffs = [y - x for x, y in zip(a, b, strict=True)]
+    n = len(diffs)
+    rng = random.Random(seed)
+    means = sorted(sum(diffs[rng.randrange(n)] for _ in range(n)) / n
+                   for _ in range(resamples))
+    tail = (1.0 - confidence) / 2
+    low = means[int(tail * (resamples - 1))]
+    high = means[int((1.0 - tail) * (resamples - 1))]
+    return Gain(sum(diffs) / n, low, high, n)
