@@ -36,7 +36,7 @@ from .evaluator import CampaignEvaluator
 from .executors import make_executor
 from .hub_setup import build_campaign_hub
 from .interpreter import campaign_interpreter, freeze_long_lived
-from .memory import after_iteration
+from .memory import after_iteration, pin_mmap_threshold
 from .meta_factory import make_meta_agent
 from .meta_guard import EndpointGuard
 from .pareto import pareto_front
@@ -408,6 +408,7 @@ class Campaign:
         # process: have that many spare workers ready from the first round on.
         threads = self.config.parallel.executor == "threads" and self.parts.executor is None
         at_once = self.config.parallel.batch_size if threads else 1
+        pin_mmap_threshold()  # memory: see campaign/memory.py
         with campaign_interpreter(), SPARES.expecting(at_once):
             return self._run()
 
