@@ -235,7 +235,9 @@ class Campaign:
             self.progress.seed(row["name"], evaluation.status, evaluation.score)
 
     # -- the loop ------------------------------------------------------------------------
-    def _status(self, done: int) -> CampaignStatus:
+    def _status(self, done: int, pool: list[Any] | None = None) -> CampaignStatus:
+        """Where the campaign stands after ``done`` iterations (``pool``: the pool at
+        ``done + 1`` when the caller has it already)."""
         spent = self.store.query("SELECT coalesce(sum(cost_usd), 0), coalesce(sum(tokens_in + "
                                  "tokens_out), 0) FROM llm_calls WHERE campaign_id = ?",
                                  [self.campaign_id])[0]
@@ -243,7 +245,7 @@ class Campaign:
             iterations_done=done, iterations_target=self.config.search.iterations,
             usd_spent=float(spent[0]), tokens_spent=int(spent[1]),
             elapsed_s=self._elapsed(),
-            iterations_since_best=self._since_best(done), run_dir=str(self.run_dir),
+            iterations_since_best=self._since_best(done, pool), run_dir=str(self.run_dir),
             **(self.store.get_state(self.campaign_id, "failed_proposals", None) or {}))
 
     def _elapsed(self) -> float:
@@ -251,8 +253,9 @@ class Campaign:
         before = float(self.store.get_state(self.campaign_id, "elapsed_s", 0.0) or 0.0)
         return before + time.monotonic() - self.started
 
-    def _since_best(self, done: int) -> int:
-        pool = pool_entries(self.store, self.campaign_id, done + 1)
+    def _since_best(self, done: int, pool: list[Any] | None = None) -> int:
+        if pool is None:
+            pool = pool_entries(self.store, self.campaign_id, done + 1)
         if not pool:
             return 0
         best = max(pool, key=lambda p: p.score)
@@ -390,8 +393,9 @@ class Campaign:
             "programs": [{"id": p.program_id, "score": p.score, "cost": p.cost}
                          for p in pool if p.program_id in set(front)]})
 
-    def _best(self) -> tuple[str | None, float | None]:
-        pool = pool_entries(self.store, self.campaign_id, 10**9)
+    def _best(self, pool: list[Any] | None = None) -> tuple[str | None, float | None]:
+        if pool is None:
+            pool = pool_entries(self.store, self.campaign_id, 10**9)
         if not pool:
             return None, None
         best = max(pool, key=lambda p: p.score)  # max keeps the first (oldest) among ties
@@ -422,10 +426,14 @@ class Campaign:
             freeze_long_lived()  # setup is done: keep full collections off its objects
             done = int(self.store.get_state(self.campaign_id, "iterations_done", 0))
             last: float | None = None
+            status: CampaignStatus | None = None  # as of the last step, if one ran
             while True:
                 if self._stop_requested:
                     raise KeyboardInterrupt
-                reason = self.stoppers.check(self._status(done))
+                # nothing but the clock moved since the status of the step just done
+                status = (self._status(done) if status is None
+                          else replace(status, elapsed_s=self._elapsed()))
+                reason = self.stoppers.check(status)
                 if reason:
                     stop_reason = reason
                     break
@@ -438,8 +446,11 @@ class Campaign:
                     self.store.set_state(self.campaign_id, "elapsed_s", elapsed)
                     self.store.set_state(self.campaign_id, "iterations_done", done)
                 after_iteration(self.store, done)  # memory: see campaign/memory.py
-                _, best = self._best()
-                status = self._status(done)
+                # one read of the pool for the best score and the stoppers (after iteration
+                # ``done`` no program of a later one exists: the same pool as ``_best()``'s)
+                pool = pool_entries(self.store, self.campaign_id, done + 1)
+                _, best = self._best(pool)
+                status = self._status(done, pool)
                 self.progress.update(done, best, last, status.usd_spent, status.tokens_spent)
             self._record_pareto_front()
             best_id, best_val = self._best()
