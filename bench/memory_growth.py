@@ -17,6 +17,9 @@ Printed: the samples at those iterations, then the least-squares slope of RSS pe
 after ``--warmup`` iterations (whole run and second half separately, so a one-off step is not
 mistaken for a trend). A slope under 0.1 MB per iteration counts as no growth.
 
+``--no-pin`` (diagnostic): glibc's mmap threshold is left dynamic, as before the campaign
+pinned it, to compare the slopes.
+
 ``--tracemalloc`` (diagnostic, ~2x slower): Python allocations are traced and the allocation
 sites whose live memory grew most between the end of the warm-up and the last iteration are
 printed (8 frames each, evolve's own frames shown), i.e. what a long campaign keeps per
@@ -146,6 +149,9 @@ def main() -> None:
     parser.add_argument("--trim", action="store_true",
                         help="diagnostic: glibc malloc_trim(0) before every sample, to tell "
                              "memory held by the allocator from memory still in use")
+    parser.add_argument("--no-pin", action="store_true",
+                        help="diagnostic: leave glibc's mmap threshold dynamic (the campaign "
+                             "pins it; see evolve/campaign/memory.py)")
     parser.add_argument("--keep", action="store_true", help="keep the run directory")
     parser.add_argument("--tracemalloc", action="store_true",
                         help="diagnostic: print the Python allocation sites that grew after "
@@ -155,9 +161,14 @@ def main() -> None:
         SampledCampaign.trace_from = args.warmup
         tracemalloc.start(TRACE_FRAMES)
 
+    if args.no_pin:
+        import evolve.campaign.loop as loop
+
+        loop.pin_mmap_threshold = lambda: False
     root = Path(tempfile.mkdtemp(prefix="bench-growth-"))
     print(f"memory_growth: offline quickstart, dialog-synth {args.size}, {args.iterations} "
-          f"iterations; {load_text()}; run in {root}", flush=True)
+          f"iterations, mmap threshold {'dynamic' if args.no_pin else 'pinned'}; "
+          f"{load_text()}; run in {root}", flush=True)
     before = proc_status_kb("self", "VmRSS")
     SampledCampaign.trim = args.trim
     try:

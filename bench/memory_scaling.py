@@ -36,6 +36,7 @@ import hashlib
 import json
 import math
 import multiprocessing
+import os
 import pickle
 import shutil
 import tempfile
@@ -44,7 +45,12 @@ import types
 from pathlib import Path
 from typing import Any
 
-from _fake_llm import descendants, load_text, mb, print_table, proc_status_kb, ratio
+# BLAS on one thread in every process of the bench, as the sandbox's worker has it: with two
+# threads on two busy cores each vector query of an in-process run cost ~5x more (mem0_facts at
+# 1,000 episodes: 100 ms per write in-process against 19 ms in the sandbox, load average 17).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # before numpy; spawned children inherit it
+
+from _fake_llm import descendants, load_text, mb, print_table, proc_status_kb, ratio  # noqa: E402
 
 CORE_SEEDS = ["no_memory", "full_context", "vector_search", "bm25", "mem0_facts"]
 SESSIONS_PER_DATA_SEED = 240

@@ -162,18 +162,20 @@ class KnowledgeBase:
                 dates.append(when)
         if not candidates:
             return
-        neighbours = self._neighbours(candidates)
+        # One embedding per candidate, used both to find its neighbours and to store it.
+        vectors = self.toolkit.embed(candidates)
+        neighbours = self._neighbours(vectors)
         operations = {}
         if USE_LLM_UPDATE and any(n for n in neighbours):
             operations = self._llm_operations(candidates, neighbours)
         for index, text in enumerate(candidates):
             op = operations.get(index) or self._rule_operation(text, neighbours[index])
-            self._apply(op, text, dates[index])
+            self._apply(op, text, dates[index], vectors[index])
 
-    def _neighbours(self, candidates: list[str]) -> list[list[tuple[str, str, float]]]:
+    def _neighbours(self, vectors: list) -> list[list[tuple[str, str, float]]]:
         if self.facts.count() == 0:
-            return [[] for _ in candidates]
-        found = self.facts.query(query_texts=candidates, n_results=NEIGHBOURS,
+            return [[] for _ in vectors]
+        found = self.facts.query(query_embeddings=vectors, n_results=NEIGHBOURS,
                                  where={"active": True})
         out = []
         for ids, docs, dists in zip(found["ids"], found["documents"], found["distances"],
@@ -232,7 +234,7 @@ class KnowledgeBase:
                 return {"event": "UPDATE", "id": fact_id}
         return {"event": "ADD"}
 
-    def _apply(self, op: dict, text: str, date: str) -> None:
+    def _apply(self, op: dict, text: str, date: str, vector: list) -> None:
         event, target = op.get("event", "ADD"), op.get("id", "")
         if event == "NONE":
             return
@@ -245,7 +247,7 @@ class KnowledgeBase:
                 self.facts.update(ids=[target], metadatas=[{"active": False}])
         fact_id = f"m{self.next_id}"
         self.next_id += 1
-        self.facts.add(ids=[fact_id], documents=[text], metadatas=[
+        self.facts.add(ids=[fact_id], documents=[text], embeddings=[vector], metadatas=[
             {"active": True, "date": date, "previous": previous, "order": self.next_id}])
 
     # -- read ----------------------------------------------------------------------------

@@ -17,6 +17,7 @@ import zlib
 
 import numpy as np
 import pytest
+from evolve_sandbox import chroma_matrix
 from evolve_sandbox.chroma import ChromaClient
 from fakes.chroma_reference import ChromaClient as ReferenceClient
 
@@ -197,17 +198,45 @@ def run_script(seed: int, space: str, dim: int, prefill: int, steps: int) -> Non
                 stores[1].get(include=("documents", "metadatas", "embeddings")))
 
 
+@pytest.fixture(params=["matrix-vector", "matrix-matrix"])
+def products(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Both ways of scoring several queries: the test matrices are all small enough for one
+    matrix-vector product per query, so the matrix-matrix path is forced by a zero bound."""
+    if request.param == "matrix-matrix":
+        monkeypatch.setattr(chroma_matrix, "SMALL_MATRIX_FLOATS", 0)
+    return request.param
+
+
 @pytest.mark.parametrize("space", ["cosine", "l2", "ip"])
 @pytest.mark.parametrize("seed", range(6))
-def test_same_results_as_the_reference_small(space: str, seed: int) -> None:
+def test_same_results_as_the_reference_small(space: str, seed: int, products: str) -> None:
     run_script(seed, space, dim=6, prefill=0, steps=250)
 
 
 @pytest.mark.parametrize("space", ["cosine", "l2", "ip"])
 @pytest.mark.parametrize("seed", range(3))
-def test_same_results_as_the_reference_with_partial_sort(space: str, seed: int) -> None:
+def test_same_results_as_the_reference_with_partial_sort(space: str, seed: int,
+                                                         products: str) -> None:
     # Above a few hundred rows queries take the argpartition path and dead slots pile up.
     run_script(100 + seed, space, dim=48, prefill=1500, steps=150)
+
+
+def test_several_queries_on_a_small_matrix_take_matrix_vector_products(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Below the bound no matrix-matrix product is made, above it one is."""
+    rows = np.random.default_rng(3).standard_normal((50, 8)).astype(np.float32)
+    matrix = chroma_matrix.SlotMatrix()
+    matrix.append(rows)
+    queries = rows[:3] + 0.5
+    assert chroma_matrix.per_query_products(queries, matrix.vectors)
+    small = chroma_matrix.nearest("cosine", matrix, queries, None, 4)
+    monkeypatch.setattr(chroma_matrix, "SMALL_MATRIX_FLOATS", rows.size - 1)
+    assert not chroma_matrix.per_query_products(queries, matrix.vectors)
+    assert chroma_matrix.per_query_products(queries[:1], matrix.vectors)
+    large = chroma_matrix.nearest("cosine", matrix, queries, None, 4)
+    for (slots_a, dists_a), (slots_b, dists_b) in zip(small, large, strict=True):
+        assert slots_a.tolist() == slots_b.tolist()
+        np.testing.assert_array_equal(dists_a, dists_b)  # both re-scored exactly
 
 
 def test_delete_everything_then_a_new_dimension() -> None:
@@ -268,7 +297,7 @@ def test_mismatched_embeddings_are_refused_before_any_write() -> None:
 
 
 @pytest.mark.parametrize("space", ["l2", "ip", "cosine"])
-def test_nearly_equal_distances_keep_the_reference_order(space: str) -> None:
+def test_nearly_equal_distances_keep_the_reference_order(space: str, products: str) -> None:
     """Rows far from the origin and close together: a dot-product shortcut loses the order.
 
     l2 scored as |m|^2 - 2 m.q + |q|^2 (and several queries scored by one matrix product)
@@ -286,3 +315,31 @@ def test_nearly_equal_distances_keep_the_reference_order(space: str) -> None:
         new, old = (store.query(query_embeddings=batch, n_results=5) for store in stores)
         assert new["ids"] == old["ids"]
         assert_same(new, old)
+
+
+@pytest.mark.parametrize("space", ["cosine", "ip", "l2"])
+@pytest.mark.parametrize("groups", [3, 13])  # 3: scored over the whole matrix; 13: gathered
+def test_a_rows_distance_does_not_depend_on_the_other_rows_scored(space: str,
+                                                                  groups: int) -> None:
+    """A filtered query ranks and scores its rows exactly as the unfiltered one does.
+
+    A BLAS matrix-vector product rounds a row's dot product differently depending on how many
+    rows it is handed (seen on AVX-512 kernels), so near-equal rows used to swap places
+    between a filtered and an unfiltered query.
+    """
+    nrng = np.random.default_rng(11)
+    rows = nrng.standard_normal((1000, 6)).astype(np.float32)
+    store = ChromaClient(embed_fn(6)).get_or_create_collection(
+        "c", metadata={"hnsw:space": space})
+    store.add(ids=[str(i) for i in range(len(rows))], embeddings=rows.tolist(),
+              metadatas=[{"g": i % groups} for i in range(len(rows))])
+    for query in nrng.standard_normal((5, 6)).tolist():
+        every = store.query(query_embeddings=[query], n_results=len(rows))
+        rank = every["ids"][0]
+        distance = dict(zip(rank, every["distances"][0], strict=True))
+        for group in range(groups):
+            some = store.query(query_embeddings=[query], n_results=len(rows),
+                               where={"g": group})
+            ids = some["ids"][0]
+            assert ids == [i for i in rank if int(i) % groups == group]
+            assert some["distances"][0] == [distance[i] for i in ids]

@@ -37,12 +37,12 @@ from ..meta.base import Proposal, ReflectionContext
 from ..meta.factory import make_meta_agent
 from ..meta.freeze import apply_freeze
 from ..meta.guard import EndpointGuard
-from ..strategies.selectors import make_selector
+from ..strategies.selectors import PoolEntry, make_selector
 from ..strategies.stoppers import CampaignStatus, build_stoppers
 from ..tasks.registry import make_task
 from .child import ChildDeveloper, ChildRequest, ChildSettings
 from .interpreter import campaign_interpreter, freeze_long_lived
-from .memory import after_iteration
+from .memory import after_iteration, pin_mmap_threshold
 from .pool import pool_entries, program_row, snapshot
 from .progress import Progress, ProgressCallback
 from .proposing import propose_all
@@ -223,13 +223,15 @@ class Campaign:
         evaluate_seeds(self.store, self.campaign_id, self.seeds, self.evaluator, self.progress)
 
     # -- the loop ------------------------------------------------------------------------
-    def _status(self, done: int) -> CampaignStatus:
+    def _status(self, done: int, pool: list[PoolEntry] | None = None) -> CampaignStatus:
+        """Where the campaign stands after ``done`` iterations (``pool``: the pool at
+        ``done + 1`` when the caller has it already)."""
         spent = spend(self.store, self.campaign_id)
         return CampaignStatus(
             iterations_done=done, iterations_target=self.config.search.iterations,
             usd_spent=float(spent[0]), tokens_spent=int(spent[1]),
             elapsed_s=self._elapsed(),
-            iterations_since_best=self._since_best(done), run_dir=str(self.run_dir),
+            iterations_since_best=self._since_best(done, pool), run_dir=str(self.run_dir),
             **(self.store.get_state(self.campaign_id, "failed_proposals", None) or {}))
 
     def _elapsed(self) -> float:
@@ -237,8 +239,8 @@ class Campaign:
         before = float(self.store.get_state(self.campaign_id, "elapsed_s", 0.0) or 0.0)
         return before + time.monotonic() - self.started
 
-    def _since_best(self, done: int) -> int:
-        return iterations_since_best(self.store, self.campaign_id, done)
+    def _since_best(self, done: int, pool: list[PoolEntry] | None = None) -> int:
+        return iterations_since_best(self.store, self.campaign_id, done, pool)
 
     def _step(self, iteration: int) -> float | None:
         """One round: ``batch_size`` children, each from its own seeded generator."""
@@ -327,8 +329,8 @@ class Campaign:
     def _record_pareto_front(self) -> None:
         record_pareto_front(self.store, self.campaign_id, self.config.search.cost_objective)
 
-    def _best(self) -> tuple[str | None, float | None]:
-        return best_in_pool(self.store, self.campaign_id)
+    def _best(self, pool: list[PoolEntry] | None = None) -> tuple[str | None, float | None]:
+        return best_in_pool(self.store, self.campaign_id, pool)
 
     def request_stop(self) -> None:
         """Stop after the current step (the campaign stays unfinished; ``resume`` continues
@@ -341,6 +343,7 @@ class Campaign:
         # process: have that many spare workers ready from the first round on.
         threads = self.config.parallel.executor == "threads" and self.parts.executor is None
         at_once = self.config.parallel.batch_size if threads else 1
+        pin_mmap_threshold()  # memory: see campaign/memory.py
         with campaign_interpreter(), SPARES.expecting(at_once):
             return self._run()
 
@@ -354,10 +357,14 @@ class Campaign:
             freeze_long_lived()  # setup is done: keep full collections off its objects
             done = int(self.store.get_state(self.campaign_id, "iterations_done", 0))
             last: float | None = None
+            status: CampaignStatus | None = None  # as of the last step, if one ran
             while True:
                 if self._stop_requested:
                     raise KeyboardInterrupt
-                reason = self.stoppers.check(self._status(done))
+                # nothing but the clock moved since the status of the step just done
+                status = (self._status(done) if status is None
+                          else replace(status, elapsed_s=self._elapsed()))
+                reason = self.stoppers.check(status)
                 if reason:
                     stop_reason = reason
                     break
@@ -370,8 +377,11 @@ class Campaign:
                     self.store.set_state(self.campaign_id, "elapsed_s", elapsed)
                     self.store.set_state(self.campaign_id, "iterations_done", done)
                 after_iteration(self.store, done)  # memory: see campaign/memory.py
-                _, best = self._best()
-                status = self._status(done)
+                # one read of the pool for the best score and the stoppers (after iteration
+                # ``done`` no program of a later one exists: the same pool as ``_best()``'s)
+                pool = pool_entries(self.store, self.campaign_id, done + 1)
+                _, best = self._best(pool)
+                status = self._status(done, pool)
                 self.progress.update(done, best, last, status.usd_spent, status.tokens_spent)
             self._record_pareto_front()
             best_id, best_val = self._best()

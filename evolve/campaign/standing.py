@@ -5,23 +5,30 @@ from __future__ import annotations
 
 from ..lineage import LineageStore
 from ..strategies.pareto import pareto_front
+from ..strategies.selectors import PoolEntry
 from .pool import pool_entries
 
 EVERY_ITERATION = 10**9  # a pool bound later than any iteration: every member
 
 
-def best_in_pool(store: LineageStore, campaign_id: str) -> tuple[str | None, float | None]:
-    """Id and validation score of the best pool member (the oldest among ties)."""
-    pool = pool_entries(store, campaign_id, EVERY_ITERATION)
+def best_in_pool(store: LineageStore, campaign_id: str,
+                 pool: list[PoolEntry] | None = None) -> tuple[str | None, float | None]:
+    """Id and validation score of the best pool member (the oldest among ties); ``pool``:
+    the whole pool when the caller has read it already."""
+    if pool is None:
+        pool = pool_entries(store, campaign_id, EVERY_ITERATION)
     if not pool:
         return None, None
     best = max(pool, key=lambda p: p.score)  # max keeps the first (oldest) among ties
     return best.program_id, best.score
 
 
-def iterations_since_best(store: LineageStore, campaign_id: str, done: int) -> int:
-    """Iterations run since the best of the first ``done`` iterations joined the pool."""
-    pool = pool_entries(store, campaign_id, done + 1)
+def iterations_since_best(store: LineageStore, campaign_id: str, done: int,
+                          pool: list[PoolEntry] | None = None) -> int:
+    """Iterations run since the best of the first ``done`` iterations joined the pool
+    (``pool``: the pool at ``done + 1`` when the caller has read it already)."""
+    if pool is None:
+        pool = pool_entries(store, campaign_id, done + 1)
     if not pool:
         return 0
     best = max(pool, key=lambda p: p.score)

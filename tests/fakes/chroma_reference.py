@@ -4,6 +4,10 @@ Kept verbatim (apart from this paragraph) from sandbox/chroma.py: the property t
 tests/test_chroma_store.py checks that the current store returns exactly what this one does
 (same ids, same order, same distances to float tolerance). Slow by design: every add copies
 the whole matrix and every query loops over every row in Python. Do not optimise it.
+One change from the original: a row's dot product with the query is summed by ``einsum`` (one
+fixed order per row) instead of a BLAS matrix-vector product, whose rounding on some CPUs
+depends on how many rows it is given, so near-ties between two rows were ordered by the
+filter's row count rather than by their distances (see sandbox/chroma_matrix.py).
 
 A Chroma-compatible vector store backed by numpy (no chromadb dependency).
 
@@ -278,7 +282,7 @@ class Collection:
         if self.space == "l2":
             diff = matrix - query[None, :]
             return np.einsum("ij,ij->i", diff, diff)
-        sims = matrix @ query
+        sims = np.einsum("ij,j->i", matrix, query)
         if self.space == "cosine":
             norms = np.linalg.norm(matrix, axis=1) * (np.linalg.norm(query) or 1.0)
             sims = sims / np.where(norms == 0, 1.0, norms)
