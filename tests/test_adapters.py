@@ -199,3 +199,31 @@ def test_adapter_round_trip_two_users_and_a_restart(exported: tuple[Path, str], 
     if name == "mcp":
         assert "add_memory" in reports[0]["tools"]
     assert store.exists() and store.stat().st_size > 0
+
+
+DOCS = Path(__file__).resolve().parents[1] / "docs" / "adapters"
+
+
+def _python_blocks(page: Path) -> list[str]:
+    text = page.read_text(encoding="utf-8")
+    return [block.split("\n", 1)[1] for block in text.split("```")[1::2]
+            if block.startswith("python\n")]
+
+
+@pytest.mark.parametrize("page", ["mem0.md", "langgraph.md", "mcp.md"])
+def test_the_adapter_pages_examples_run(exported: tuple[Path, str], page: str,
+                                        tmp_path: Path) -> None:
+    out, package = exported
+    blocks = _python_blocks(DOCS / page)
+    assert blocks, f"docs/adapters/{page} has no python example"
+    for block in blocks:
+        code = block.replace("evolved_pkg", package)
+        # the package is on PYTHONPATH here, not installed, and the MCP SDK starts the server
+        # with a reduced environment: hand it ours (an installed package needs no env)
+        code = code.replace("StdioServerParameters(command=sys.executable,",
+                            "StdioServerParameters(env=dict(__import__('os').environ), "
+                            "command=sys.executable,")
+        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                              cwd=tmp_path, env=_env(out), timeout=300)
+        assert proc.returncode == 0, f"{page}:\n{proc.stderr[-3000:]}"
+        assert "Oslo" in proc.stdout or "alice" in proc.stdout or proc.stdout.strip()
