@@ -112,6 +112,12 @@ def main() -> None:
         work = Path(tmp)
         package = _export(args.run_dir, work / "pkg")
         sys.path.insert(0, str(work / "pkg"))
+        try:
+            import hnswlib  # noqa: F401
+            vectors = "hnswlib index past 20,000 rows (ann.py), exact below"
+        except ImportError:
+            vectors = "exact (brute force; hnswlib not installed)"
+        print(f"vector search: {vectors}")
         print(f"package {package}; load average {os.getloadavg()[0]:.2f} (1 min) at start, "
               f"{os.cpu_count()} cores")
         print("| memories | write ms (median / p95) | read ms (median / p95) | RSS MB | "

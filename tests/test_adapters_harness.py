@@ -137,3 +137,42 @@ def test_a_store_of_another_program_is_refused(pkg: ModuleType, tmp_path: Path) 
     store_module.Store(str(path), "another-program").close()
     with pytest.raises(store_module.StoreMismatch, match="another"):
         pkg.Harness(str(path))
+
+
+def test_the_hnsw_index_serves_big_collections_and_ranks_its_candidates_exactly(
+        pkg: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("hnswlib")
+    import numpy as np
+
+    ann = importlib.import_module(pkg.__package__ + ".ann")
+    chroma = importlib.import_module(pkg.__package__ + "._runtime.chroma")
+    monkeypatch.setattr(ann, "INDEX_MIN_ROWS", 500)
+    rng = np.random.default_rng(0)
+    rows = rng.standard_normal((2000, 32)).astype(np.float32)
+    indexed = ann.IndexedCollection("c", None, {"hnsw:space": "cosine"})
+    exact = chroma.Collection("c", None, {"hnsw:space": "cosine"})
+    for store in (indexed, exact):
+        for start in range(0, 2000, 100):
+            store.add(ids=[str(i) for i in range(start, start + 100)],
+                      embeddings=rows[start:start + 100],
+                      metadatas=[{"even": i % 2 == 0} for i in range(start, start + 100)])
+    assert indexed._graph is not None and indexed._graphed == 2000  # kept up per add
+    queries = rng.standard_normal((20, 32)).astype(np.float32)
+    overlap = 0
+    for query in queries:
+        got = indexed.query(query_embeddings=[query], n_results=10)
+        want = exact.query(query_embeddings=[query], n_results=10)
+        overlap += len(set(got["ids"][0]) & set(want["ids"][0]))
+        # whatever the graph returns is ranked by the exact distances, closest first
+        assert got["distances"][0] == sorted(got["distances"][0])
+        full = exact.query(query_embeddings=[query], n_results=2000)
+        distance_of = dict(zip(full["ids"][0], full["distances"][0], strict=True))
+        assert got["distances"][0] == pytest.approx(
+            [distance_of[i] for i in got["ids"][0]], rel=1e-5, abs=1e-6)
+        filtered = {"even": True}
+        assert indexed.query(query_embeddings=[query], n_results=10, where=filtered) == \
+            exact.query(query_embeddings=[query], n_results=10, where=filtered)
+    assert overlap / (20 * 10) >= 0.9  # recall of the graph + rescoring
+    monkeypatch.setattr(ann, "INDEX_MIN_ROWS", 10**9)  # below the threshold: the exact path
+    assert indexed.query(query_embeddings=queries[:3], n_results=10) == \
+        exact.query(query_embeddings=queries[:3], n_results=10)
