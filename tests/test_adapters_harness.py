@@ -176,3 +176,27 @@ def test_the_hnsw_index_serves_big_collections_and_ranks_its_candidates_exactly(
     monkeypatch.setattr(ann, "INDEX_MIN_ROWS", 10**9)  # below the threshold: the exact path
     assert indexed.query(query_embeddings=queries[:3], n_results=10) == \
         exact.query(query_embeddings=queries[:3], n_results=10)
+
+
+def test_threads_writing_many_namespaces_keep_each_one_whole(pkg: ModuleType,
+                                                            tmp_path: Path) -> None:
+    import threading
+
+    harness = pkg.Harness(str(tmp_path / "m.sqlite"))
+
+    def writer(user: str) -> None:
+        for i in range(8):
+            harness.add(f"user: {user} item {i} is {user}thing{i}", namespace=user)
+            harness.read(f"what is {user} item {i}?", namespace=user)
+
+    threads = [threading.Thread(target=writer, args=(f"u{k}",)) for k in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for k in range(4):
+        texts = [r.raw_text for r in harness.list(f"u{k}")]
+        assert len(texts) == 8 and all(f"u{k} item" in t for t in texts)
+        read = harness.read("what is item 3?", namespace=f"u{k}")
+        assert not any(f"u{j}thing" in read for j in range(4) if j != k)
+    harness.close()
