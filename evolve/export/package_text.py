@@ -25,6 +25,9 @@ from .runtime import OFFLINE_EMBEDDERS
 MARKERS = {"raw_text": "\u27e6RAW_TEXT\u27e7", "question": "\u27e6QUESTION\u27e7",
            "retrieved": "\u27e6RETRIEVED\u27e7"}
 PACKAGE_VERSION = "1.0.0"
+# Modules of every exported package beside memory/prompts: the persistent store, its tapes,
+# the namespaced harness, and the Mem0 / LangGraph / MCP adapters (optional extras).
+ADAPTER_MODULES = ("tape", "store", "harness", "ann", "mem0", "langgraph", "mcp")
 
 
 @lru_cache(maxsize=1)
@@ -50,7 +53,11 @@ def prompts_data(info: ProgramInfo) -> dict[str, Any]:
     answer = agent_prompts.answer_messages(
         [], "", always_on=constants["ALWAYS_ON_KNOWLEDGE"], retrieved=MARKERS["retrieved"],
         instruction=constants["INSTRUCTION_RESPONSE"], question=MARKERS["question"])[-1]
-    return {"markers": MARKERS, "extract": extract, "query": query, "answer": answer}
+    # the schemas let the exported package coerce replies exactly as the campaign's agent did
+    return {"markers": MARKERS, "extract": extract, "query": query, "answer": answer,
+            "item_fields": info.item_fields, "query_fields": info.query_fields,
+            "always_on": constants["ALWAYS_ON_KNOWLEDGE"],
+            "instruction_response": constants["INSTRUCTION_RESPONSE"]}
 
 
 def _dependencies(export: ProgramExport) -> list[str]:
@@ -130,8 +137,13 @@ def render_files(export: ProgramExport, package: str, info: ProgramInfo, golden:
         f"{package}/__init__.py": env.get_template("__init__.py.j2").render(**context),
         f"{package}/memory.py": env.get_template("memory.py.j2").render(**context),
         f"{package}/prompts.py": env.get_template("prompts.py.j2").render(**context),
+    }
+    # persistence and the adapters: the same for every program (module docstrings say more)
+    for module in ADAPTER_MODULES:
+        files[f"{package}/{module}.py"] = env.get_template(f"{module}.py.j2").render(**context)
+    files.update({
         f"{package}/metadata.json": _dump(meta),
         f"{package}/prompts.json": _dump(prompts_data(info)),
         f"{package}/golden.json": _dump(golden.to_json()),
-    }
+    })
     return files

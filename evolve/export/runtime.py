@@ -7,6 +7,11 @@ Contract: ``runtime_files()`` maps paths inside the exported package to file con
   shim. They import only the standard library and numpy (DESIGN section 2), so they run
   unchanged outside the jail. They are copied, never imported from ``evolve``, so the exported
   package needs no part of evolve.
+- ``_runtime/coerce.py`` with ``reply_json``, ``reply_shape``, ``schema_examples`` and
+  ``contract_types``: the campaign's tolerant reading of a model's JSON reply (``evolve/agent``),
+  copied so the exported extraction and query steps parse replies exactly as the campaign did.
+  Their one import of evolve (``normalise_type``) is rewritten to the copied
+  ``contract_types``; an import that cannot be rewritten fails the export.
 - ``embedders.py``: the offline embedders (feature hashing, WordLlama, their hybrid) cut out
   of ``evolve/llm/embedders.py`` by name with ``ast``, so the exported harness embeds exactly
   as the campaign did. Only names listed in ``EMBEDDER_NAMES`` are taken; a rename in evolve
@@ -20,7 +25,9 @@ from pathlib import Path
 
 import evolve_sandbox
 
+from ..agent import coerce as _coerce_module
 from ..llm import embedders as _embedders_module
+from ..program import contract as _contract_module
 from ..program.parsing import parse_source
 
 SANDBOX_FILES = {
@@ -123,6 +130,38 @@ def embedders_source() -> str:
     return text
 
 
+# evolve/agent modules that read a model's JSON reply, copied under _runtime/ (same names).
+COERCE_MODULES = ("reply_json", "reply_shape", "schema_examples", "coerce")
+_CONTRACT_IMPORT = "from ..program.contract import normalise_type"
+
+
+def _top_level_source(module_source: str, name: str) -> str:
+    """The source of one top-level function of a module (cut with ``ast``)."""
+    for node in parse_source(module_source).body:
+        if isinstance(node, ast.FunctionDef) and node.name == name:
+            return ast.get_source_segment(module_source, node) or ""
+    raise RuntimeError(f"evolve no longer defines {name}; update evolve/export/runtime.py")
+
+
+def coerce_files() -> dict[str, str]:
+    """The campaign's reply parsing (``evolve/agent``), rewritten to import only itself."""
+    agent_dir = Path(_coerce_module.__file__).resolve().parent
+    files: dict[str, str] = {}
+    for name in COERCE_MODULES:
+        text = (agent_dir / f"{name}.py").read_text(encoding="utf-8")
+        text = text.replace(_CONTRACT_IMPORT, "from .contract_types import normalise_type")
+        if "from .." in text:  # an import of evolve we do not know how to carry along
+            raise RuntimeError(f"evolve/agent/{name}.py imports from outside evolve/agent; "
+                               "update evolve/export/runtime.py")
+        files[f"_runtime/{name}.py"] = text
+    contract = Path(_contract_module.__file__).read_text(encoding="utf-8")
+    files["_runtime/contract_types.py"] = (
+        '"""``normalise_type`` copied from evolve/program/contract.py at export time."""\n\n'
+        "from __future__ import annotations\n\n\n"
+        + _top_level_source(contract, "normalise_type") + "\n")
+    return files
+
+
 def runtime_files() -> dict[str, str]:
     """Package-relative path -> content of every runtime file (see the module contract)."""
     files = {target: _read_sandbox(source) for target, source in SANDBOX_FILES.items()}
@@ -130,6 +169,7 @@ def runtime_files() -> dict[str, str]:
         '"""Runtime copied from evolve\'s sandbox package at export time: the toolkit a memory '
         'program\nreceives (SQLite, numpy vector store, embed and LLM hooks) and a chromadb '
         'stand-in."""\n')
+    files.update(coerce_files())
     files["embedders.py"] = embedders_source()
     return files
 
