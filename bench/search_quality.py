@@ -19,9 +19,8 @@ import shutil
 import time
 from pathlib import Path
 
-from evolve.evaluation.evaluate import EvalSettings, evaluate_program
-
 import evolve
+from evolve.evaluation.evaluate import EvalSettings, evaluate_program
 from evolve.llm.factory import build_hub
 from evolve.stats import Gain, paired_gain
 from evolve.tasks.registry import make_task

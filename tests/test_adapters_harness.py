@@ -115,7 +115,10 @@ def test_extraction_and_query_steps_use_the_client_with_the_campaign_prompts(
         harness = pkg.Harness.from_openai(client, str(tmp_path / "m.sqlite"), "fake-chat")
         raw = "[8 May 2023]\nAna: I moved to Oslo last week!"
         row = harness.add(raw, namespace="a")
-        assert row.item == {"facts": ["Ana Lind moved to Oslo in May"], "lessons": []}
+        # the best program's KnowledgeItem keeps the fields it declares (a 'lessons' key the
+        # program does not have is dropped, as in the campaign)
+        assert row.item["facts"] == ["Ana Lind moved to Oslo in May"]
+        assert row.item.get("lessons", []) == []
         found = harness.search("Where did Ana move?", namespace="a")
         assert "Ana Lind moved to Oslo" in found.context
         sent = [r["json"]["messages"] for r in server.requests if r["path"].startswith("/chat")]
