@@ -150,6 +150,7 @@ def test_the_hnsw_index_serves_big_collections_and_ranks_its_candidates_exactly(
     ann = importlib.import_module(pkg.__package__ + ".ann")
     chroma = importlib.import_module(pkg.__package__ + "._runtime.chroma")
     monkeypatch.setattr(ann, "INDEX_MIN_ROWS", 500)
+    monkeypatch.setattr(ann, "ENABLED", True)
     rng = np.random.default_rng(0)
     rows = rng.standard_normal((2000, 32)).astype(np.float32)
     indexed = ann.IndexedCollection("c", None, {"hnsw:space": "cosine"})
