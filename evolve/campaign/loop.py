@@ -1,5 +1,5 @@
-"""The campaign loop (docs/architecture.md, "The campaign loop"): seeds, then per iteration select a parent, reflect on
-its failures, propose, gate, evaluate and add the child; finally score the best on test.
+"""The campaign loop (docs/architecture.md): seeds, then per iteration select a parent, reflect
+on its failures, propose, gate, evaluate and add the child; finally score the best on test.
 
 Exact resume: every random draw of iteration ``i`` comes from ``default_rng([seed, i])``, the
 pool of iteration ``i`` is read back from the store restricted to programs created before
@@ -219,28 +219,22 @@ class Campaign:
             if made:
                 self.store.add_calls(self.campaign_id, call_rows(list(made)))
 
-    def _evaluate_seeds(self) -> None:
-        evaluate_seeds(self.store, self.campaign_id, self.seeds, self.evaluator, self.progress)
-
     # -- the loop ------------------------------------------------------------------------
     def _status(self, done: int, pool: list[PoolEntry] | None = None) -> CampaignStatus:
-        """Where the campaign stands after ``done`` iterations (``pool``: the pool at
-        ``done + 1`` when the caller has it already)."""
+        """The standing after ``done`` iterations (``pool``: the pool at ``done + 1``, if read)."""
         spent = spend(self.store, self.campaign_id)
         return CampaignStatus(
             iterations_done=done, iterations_target=self.config.search.iterations,
             usd_spent=float(spent[0]), tokens_spent=int(spent[1]),
             elapsed_s=self._elapsed(),
-            iterations_since_best=self._since_best(done, pool), run_dir=str(self.run_dir),
+            iterations_since_best=iterations_since_best(self.store, self.campaign_id, done,
+                                                        pool), run_dir=str(self.run_dir),
             **(self.store.get_state(self.campaign_id, "failed_proposals", None) or {}))
 
     def _elapsed(self) -> float:
         """Wall time over every session of this campaign (resumes keep counting)."""
         before = float(self.store.get_state(self.campaign_id, "elapsed_s", 0.0) or 0.0)
         return before + time.monotonic() - self.started
-
-    def _since_best(self, done: int, pool: list[PoolEntry] | None = None) -> int:
-        return iterations_since_best(self.store, self.campaign_id, done, pool)
 
     def _step(self, iteration: int) -> float | None:
         """One round: ``batch_size`` children, each from its own seeded generator."""
@@ -326,9 +320,6 @@ class Campaign:
         return ChildRequest(proposal, context, parents, iteration,
                             int(parent_row.get("generation") or 0) + 1)
 
-    def _record_pareto_front(self) -> None:
-        record_pareto_front(self.store, self.campaign_id, self.config.search.cost_objective)
-
     def _best(self, pool: list[PoolEntry] | None = None) -> tuple[str | None, float | None]:
         return best_in_pool(self.store, self.campaign_id, pool)
 
@@ -339,8 +330,7 @@ class Campaign:
 
     def run(self) -> CampaignOutcome:
         """Run (or continue) the campaign to its end or a stop condition."""
-        # Evaluations on threads open up to batch_size sandbox sessions at once in this
-        # process: have that many spare workers ready from the first round on.
+        # Threads open up to batch_size sandbox sessions at once: have that many spares ready.
         threads = self.config.parallel.executor == "threads" and self.parts.executor is None
         at_once = self.config.parallel.batch_size if threads else 1
         pin_mmap_threshold()  # memory: see campaign/memory.py
@@ -352,7 +342,8 @@ class Campaign:
         try:
             self._prepare()
             if not self.resuming or not self.store.get_state(self.campaign_id, "seeds_done"):
-                self._evaluate_seeds()
+                evaluate_seeds(self.store, self.campaign_id, self.seeds, self.evaluator,
+                               self.progress)
                 self.store.set_state(self.campaign_id, "seeds_done", True)
             freeze_long_lived()  # setup is done: keep full collections off its objects
             done = int(self.store.get_state(self.campaign_id, "iterations_done", 0))
@@ -377,13 +368,12 @@ class Campaign:
                     self.store.set_state(self.campaign_id, "elapsed_s", elapsed)
                     self.store.set_state(self.campaign_id, "iterations_done", done)
                 after_iteration(self.store, done)  # memory: see campaign/memory.py
-                # one read of the pool for the best score and the stoppers (after iteration
-                # ``done`` no program of a later one exists: the same pool as ``_best()``'s)
+                # one pool read for the best and the stoppers (no program is later than ``done``)
                 pool = pool_entries(self.store, self.campaign_id, done + 1)
                 _, best = self._best(pool)
                 status = self._status(done, pool)
                 self.progress.update(done, best, last, status.usd_spent, status.tokens_spent)
-            self._record_pareto_front()
+            record_pareto_front(self.store, self.campaign_id, self.config.search.cost_objective)
             best_id, best_val = self._best()
             best_test = None
             if best_id is not None and self.evaluator.subset_items.get("test"):
