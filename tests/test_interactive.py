@@ -20,8 +20,9 @@ from evolve.evaluation.evaluate import EvalSettings, evaluate_program
 from evolve.evaluation.subset_task import SubsetTask
 from evolve.llm.factory import build_hub
 from evolve.llm.offline import OfflineModel
-from evolve.llm.offline.action import fill_transcript_item, is_transcript, parse_tips, pick_action
+from evolve.llm.offline.action import parse_tips, pick_action
 from evolve.llm.offline.fill import FieldSpec
+from evolve.llm.offline.transcript import fill_transcript_item, is_transcript
 from evolve.tasks.base import Episode, EvalItem, Group
 from evolve.tasks.envs import (
     ENV_KINDS,

@@ -1,4 +1,5 @@
-"""Offline model for interactive tasks: the action picker and the transcript schema filler.
+"""Offline model for interactive tasks: the action picker (the transcript schema filler is in
+``transcript.py``).
 
 Action step (prompt with ``<goal>``, ``<tips>``, ``<history>``, ``<admissible_actions>``):
 1. Tip actions. The tips are cut into blocks (one per past episode or workflow: a new block
@@ -17,10 +18,6 @@ Action step (prompt with ``<goal>``, ``<tips>``, ``<history>``, ``<admissible_ac
    things, read, explore the least visited direction, then anything not done yet.
 Without tips the policy rarely solves tasks that need knowledge (TWC: where things belong),
 so a memory that returns the right experience visibly raises the success rate.
-
-Extraction of a transcript ("Your task is to:" line and "> action" lines): goal-like fields
-get the goal and the object-level actions, step-like fields every action in order, lesson-
-like fields the object-level actions, summaries a one-line account, keywords the objects.
 """
 
 from __future__ import annotations
@@ -29,8 +26,6 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
-
-from .fill import FieldSpec, field_role
 
 ACTION_LINE = re.compile(r"^\s*>\s*(.+?)\s*$")
 GOAL_LINE = re.compile(r"(?:your task is to\s*:?|^\s*task\s*:|^\s*goal\s*:)\s*(.+)", re.I)
@@ -171,7 +166,8 @@ def is_move(action: str) -> bool:
     return bool(_MOVE.match(action.strip()))
 
 
-def _is(action: str, prefixes: tuple[str, ...]) -> bool:
+def has_prefix(action: str, prefixes: tuple[str, ...]) -> bool:
+    """The action is one of ``prefixes`` or starts with one ("open " matches "open box")."""
     low = action.lower()
     return any(low == p.strip() or low.startswith(p) for p in prefixes)
 
@@ -312,14 +308,14 @@ def _generic(state: State, tips: str, blocked: Any) -> str:
         opened = [norm(a)[5:] for a in state.done if norm(a).startswith("open ")]
         return _choose_put(named or puts, tips, opened)
     for prefixes in (("read ",), ("open ",), ("take ", "pick up ", "get ")):
-        options = [a for a in fresh if _is(a, prefixes) and "door" not in a.lower()]
+        options = [a for a in fresh if has_prefix(a, prefixes) and "door" not in a.lower()]
         if options:
             return _rank_by_goal(options, goal)[0]
-    other = [a for a in fresh if not _is(a, INFO_ONLY + ("close ", "go to ")) and not is_move(a)
+    other = [a for a in fresh if not has_prefix(a, INFO_ONLY + ("close ", "go to ")) and not is_move(a)
              and not _PUT.search(a)]
     if other and _words(_rank_by_goal(other, goal)[0]) & goal:
         return _rank_by_goal(other, goal)[0]
-    moves = [a for a in state.admissible if is_move(a) or _is(a, ("go to ",))]
+    moves = [a for a in state.admissible if is_move(a) or has_prefix(a, ("go to ",))]
     if moves:  # explore: the least visited place, not straight back
         counts = Counter(done)
         last = done[-1] if done else ""
@@ -350,7 +346,7 @@ def pick_action(prompt: str) -> str:
         # A cooking task: the recipe alone says what to cut, cook and take.
         def blocked(action: str) -> bool:
             low = norm(action)
-            if _is(low, _RECIPE_VERBS):
+            if has_prefix(low, _RECIPE_VERBS):
                 return True
             return recipe is not None and low.startswith("take ") and \
                 low != "take knife" and not _is_ingredient(low[5:], recipe)
@@ -358,66 +354,3 @@ def pick_action(prompt: str) -> str:
         def blocked(action: str) -> bool:
             return False
     return _follow_tips(state, blocks, blocked) or _generic(state, tips, blocked)
-
-
-# ---------------------------------------------------------------------------- extraction
-
-
-def is_transcript(text: str) -> bool:
-    """True for an interactive transcript: a goal line and at least one "> action" line."""
-    lines = text.splitlines()
-    return any(GOAL_LINE.search(ln) for ln in lines[:3]) and \
-        any(ACTION_LINE.match(ln) for ln in lines)
-
-
-_ROLE_NAMES: tuple[tuple[str, frozenset[str]], ...] = (
-    ("goal", frozenset("goal goals task objective scenario title name intent".split())),
-    ("steps", frozenset("steps step actions action workflow procedure plan trajectory "
-                        "subtasks patterns pattern sequence".split())),
-    ("none", frozenset("failure failures triggers mistakes errors pitfalls".split())),
-    ("lessons", frozenset("insights insight lessons lesson facts fact notes note memories "
-                          "memory rules rule tips knowledge updates archival".split())),
-    ("keywords", frozenset("keywords keyword tags tag cues cue objects entities".split())),
-    ("summary", frozenset("summary description context gist overview core".split())),
-)
-
-
-def _transcript_role(spec: FieldSpec) -> str | None:
-    parts = [w.lower() for w in re.split(r"[_\-\s]+", spec.name) if w]
-    for group in (parts[-1:], parts):
-        for role, vocab in _ROLE_NAMES:
-            if any(w in vocab for w in group):
-                return role
-    return field_role(spec)
-
-
-def fill_transcript_item(fields: list[FieldSpec], text: str) -> dict[str, Any]:
-    """KnowledgeItem JSON for a transcript (see the module docstring)."""
-    lines = text.splitlines()
-    goal = next((m.group(1).strip() for ln in lines[:3] if (m := GOAL_LINE.search(ln))), "")
-    actions = [m.group(1) for ln in lines if (m := ACTION_LINE.match(ln))]
-    progress = [a for a in actions if not _is(a, PROGRESS_SKIP)]
-    objects = list(dict.fromkeys(
-        m.group(1) for a in actions if (m := re.match(r"(?:take|pick up|get)\s+(.+?)"
-                                                      r"(?:\s+from\s.+)?$", a, re.I))))
-    headline = f"{goal} ({'; '.join(progress)})" if progress else goal
-    summary = f"Goal: {goal}. Actions: {'; '.join(actions)}."
-    out: dict[str, Any] = {}
-    for spec in fields:
-        role = _transcript_role(spec)
-        value: Any = {"goal": headline, "question": headline, "steps": actions,
-                      "lessons": progress, "keywords": objects, "summary": summary,
-                      "raw": text, "none": [], "date": "", "speakers": [],
-                      "entities": objects, "type": "task", "facts": progress}.get(
-            role or "", summary if spec.type == "str" else progress)
-        if spec.type == "bool":
-            out[spec.name] = False
-        elif spec.type in ("int", "float"):
-            out[spec.name] = 0.0 if spec.type == "float" else 0
-        elif spec.type == "list":
-            out[spec.name] = [str(v) for v in (value if isinstance(value, list) else [value])
-                              if str(v).strip()]
-        else:
-            text_value = "\n".join(map(str, value)) if isinstance(value, list) else str(value)
-            out[spec.name] = None if spec.optional and not text_value else text_value
-    return out

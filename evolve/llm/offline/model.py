@@ -31,10 +31,11 @@ import re
 import time
 
 from ..base import Completion, Message
-from .action import fill_transcript_item, is_transcript, pick_action
+from .action import pick_action
 from .answer import NOT_MENTIONED, answer_question
 from .fill import fill_knowledge_item, fill_query, parse_schema
 from .generic import generic_reply
+from .transcript import fill_transcript_item, is_transcript
 
 __all__ = ["OfflineModel", "NOT_MENTIONED"]
 
