@@ -22,10 +22,18 @@ SETTINGS = ["--set", "task.args.size=tiny", "--set", "search.iterations=6",
             "--set", "data.val_size=10", "--quiet"]
 
 
+def _ctrl_c_as_at_a_terminal() -> None:
+    # A test runner started in the background (`pytest &`, nohup) ignores SIGINT, and its
+    # children inherit that: Python then keeps ignoring it until evolve installs its own
+    # handler, so a Ctrl-C during setup would do nothing. A user at a terminal has the default.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def evolve(*args: str) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "evolve.cli", *args],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            start_new_session=True, cwd=ROOT)
+                            start_new_session=True, cwd=ROOT,
+                            preexec_fn=_ctrl_c_as_at_a_terminal)
 
 
 def kill_after(process: subprocess.Popen, seconds: float) -> bool:
