@@ -300,7 +300,8 @@ def test_quickstart_export_installs_and_reads_like_the_campaign_without_evolve(
     assert install.returncode == 0, install.stderr[-3000:]
     installed = time.monotonic()
     listing = subprocess.run([str(python), "-m", "pip", "list", "--format=json"],
-                             capture_output=True, text=True, check=True).stdout
+                             capture_output=True, text=True, check=True,
+                             env=_clean_env()).stdout
     names = {p["name"].lower() for p in json.loads(listing)}
     assert "evolve-memory" not in names and not any(n.startswith("evolve-") for n in names)
     assert not _imports_evolve(python, tmp_path)

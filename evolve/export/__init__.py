@@ -1,5 +1,5 @@
 """Export an evolved program as an installable package that needs no part of evolve
-(``evolve export``; DESIGN section 12)."""
+(``evolve export``; docs/export.md)."""
 
 from __future__ import annotations
 

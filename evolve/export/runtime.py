@@ -4,9 +4,9 @@ Contract: ``runtime_files()`` maps paths inside the exported package to file con
 - ``_runtime/``: the sandbox toolkit (``toolkit``, ``dbproxy``, ``chroma`` with its
   ``chroma_filters`` and ``chroma_matrix``), the program loader
   helpers (``program_loader`` = ``sandbox/program.py``, with ``importguard``) and the ``chromadb``
-  shim. They import only the standard library and numpy (DESIGN section 2), so they run
-  unchanged outside the jail. They are copied, never imported from ``evolve``, so the exported
-  package needs no part of evolve.
+  shim. They import only the standard library and numpy (the program contract, README
+  "Memory programs"), so they run unchanged outside the jail. They are copied, never imported
+  from ``evolve``, so the exported package needs no part of evolve.
 - ``_runtime/coerce.py`` with ``reply_json``, ``reply_shape``, ``schema_examples`` and
   ``contract_types``: the campaign's tolerant reading of a model's JSON reply (``evolve/agent``),
   copied so the exported extraction and query steps parse replies exactly as the campaign did.

@@ -25,10 +25,11 @@ from typing import Any
 
 import jinja2
 
+from ...program.contract import READ_CHAR_CAP
 from ...program.parsing import parse_source
 from . import wording
 
-READ_CAP = 3000  # hard cap on read() output (DESIGN section 3)
+READ_CAP = READ_CHAR_CAP  # read() output is cut there (README, "Memory programs")
 
 
 class DesignError(ValueError):
@@ -87,7 +88,7 @@ SPACE: dict[str, Param] = {
                     choices=("rank", "grouped", "chronological")),
     "fill_budget": Param("bool", False, "after top_k, keep adding matching units while the "
                          "character budget lasts"),
-    "max_chars": Param("int", 3000, "read() budget in characters", low=500, high=READ_CAP,
+    "max_chars": Param("int", READ_CHAR_CAP, "read() budget in characters", low=500, high=READ_CAP,
                        ladder=(1000, 1500, 2000, 2500, 3000)),
     "summarize": Param("bool", False, "one toolkit LLM call at read writes a query-focused "
                        "summary of the selection"),
