@@ -27,9 +27,15 @@ class ChatHub(Protocol):
 class ProgramView(Protocol):
     """What the agent needs to know about a loaded program (``evolve.jail.ProgramInfo``)."""
 
-    constants: dict[str, str]
-    item_fields: list[dict[str, Any]]
-    query_fields: list[dict[str, Any]]
+    # read-only: the agent never changes them (``ProgramInfo`` is a frozen dataclass)
+    @property
+    def constants(self) -> dict[str, str]: ...
+
+    @property
+    def item_fields(self) -> list[dict[str, Any]]: ...
+
+    @property
+    def query_fields(self) -> list[dict[str, Any]]: ...
 
 
 @dataclass
