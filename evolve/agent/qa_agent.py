@@ -20,8 +20,8 @@ from .coerce import ReplyParseError, coerce_reply, fallback_values
 class ChatHub(Protocol):
     """The part of ``evolve.llm.hub.ModelHub`` the agent uses."""
 
-    def chat(self, role: str, messages: list[Message], *, json_mode: bool = False,
-             **kwargs: Any) -> Completion: ...
+    def chat(self, role: str, messages: list[Message], *,
+             json_mode: bool = False) -> Completion: ...
 
 
 class ProgramView(Protocol):
