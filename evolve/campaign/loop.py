@@ -106,14 +106,12 @@ class Campaign:
             if existing is None:
                 self.store.close()
                 raise UsageError(f"{self.run_dir} holds no campaign to resume")
-            self.campaign_id = existing["id"]
-            resumed_config: str | None = existing["config"]
+            self.campaign_id, resumed_config = existing["id"], existing["config"]
             seeds = []
         else:
             # checked before the run dir appears; from then on it holds a resumable record
             seeds = resolve_seeds(config, config_dir or Path.cwd())
-            self.campaign_id = uuid.uuid4().hex[:12]
-            resumed_config = None
+            self.campaign_id, resumed_config = uuid.uuid4().hex[:12], None
 
             def record(store: LineageStore) -> None:
                 record_campaign(store, self.campaign_id, config, seeds,
