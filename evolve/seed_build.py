@@ -69,6 +69,13 @@ def _bound_names(node: ast.stmt) -> set[str]:
     return names
 
 
+def _parsed_import(text: str) -> ast.Import | ast.ImportFrom:
+    """The statement of a shared definition whose ``is_import`` is set."""
+    node = parse_source(text).body[0]
+    assert isinstance(node, (ast.Import, ast.ImportFrom)), text
+    return node
+
+
 def _import_keys(node: ast.Import | ast.ImportFrom) -> dict[str, str]:
     """name -> a comparable one-name spelling of the import that binds it."""
     out = {}
@@ -200,7 +207,7 @@ def build_seed(source: str, shared_source: str, label: str = "<seed>") -> str:
     if node is None:
         return source
     definitions = shared_definitions(shared_source)
-    import_keys = [_import_keys(parse_source(d.text).body[0]) if d.is_import else {}
+    import_keys = [_import_keys(_parsed_import(d.text)) if d.is_import else {}
                    for d in definitions]
     available = {name for d in definitions if not d.is_import for name in d.binds}
     wanted = {alias.name for alias in node.names}

@@ -202,7 +202,9 @@ class Collection:
         self._ids = [self._ids[s] for s in keep]
         self._docs = [self._docs[s] for s in keep]
         self._metas = [self._metas[s] for s in keep]
-        self._index = {item_id: slot for slot, item_id in enumerate(self._ids)}
+        # compact() kept the live slots only: no None id is left
+        self._index = {item_id: slot for slot, item_id in enumerate(self._ids)
+                       if item_id is not None}
         self._meta_index.rebuild(self._metas, self._matrix.capacity)
 
     # -- reads ---------------------------------------------------------------------------

@@ -110,7 +110,8 @@ class Toolkit:
 
     def llm_completion(self, messages: Any, **kwargs: Any) -> str:
         """Chat completion from the toolkit model; counts against the per-call budget."""
-        allowed = {k: kwargs[k] for k in ("temperature", "max_tokens", "json_mode") if k in kwargs}
+        allowed: dict[str, Any] = {k: kwargs[k] for k in ("temperature", "max_tokens", "json_mode")
+                                   if k in kwargs}
         if kwargs.get("response_format", {}) == {"type": "json_object"}:
             allowed["json_mode"] = True
         return self._llm_fn(_check_messages(messages), allowed)

@@ -160,8 +160,10 @@ class Worker:
             for encoded in filters:
                 apply_filter(binascii.a2b_base64(encoded, strict_mode=True))
         # Program prints reach the harness's capture line by line (it keeps the tail).
-        with contextlib.suppress(AttributeError, ValueError):
-            sys.stdout.reconfigure(line_buffering=True)
+        reconfigure = getattr(sys.stdout, "reconfigure", None)  # a TextIOWrapper's
+        if reconfigure is not None:
+            with contextlib.suppress(ValueError):
+                reconfigure(line_buffering=True)
         self._pool = _Pool(int(message.get("threads", 8)))
         self._read_char_cap = int(message.get("read_char_cap", 3000))
 
@@ -212,7 +214,8 @@ class Worker:
     # -- callbacks to the harness -------------------------------------------------------
     def _resolve(self, message: dict[str, Any]) -> None:
         with self._slots_lock:
-            slot = self._slots.pop(message.get("cb"), None)
+            cb_id = message.get("cb")
+            slot = self._slots.pop(cb_id, None) if isinstance(cb_id, int) else None
         if slot is None:
             return
         if "error" in message:

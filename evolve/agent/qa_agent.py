@@ -20,16 +20,22 @@ from .coerce import ReplyParseError, coerce_reply, fallback_values
 class ChatHub(Protocol):
     """The part of ``evolve.llm.hub.ModelHub`` the agent uses."""
 
-    def chat(self, role: str, messages: list[Message], *, json_mode: bool = False,
-             **kwargs: Any) -> Completion: ...
+    def chat(self, role: str, messages: list[Message], *,
+             json_mode: bool = False) -> Completion: ...
 
 
 class ProgramView(Protocol):
     """What the agent needs to know about a loaded program (``evolve.jail.ProgramInfo``)."""
 
-    constants: dict[str, str]
-    item_fields: list[dict[str, Any]]
-    query_fields: list[dict[str, Any]]
+    # read-only: the agent never changes them (``ProgramInfo`` is a frozen dataclass)
+    @property
+    def constants(self) -> dict[str, str]: ...
+
+    @property
+    def item_fields(self) -> list[dict[str, Any]]: ...
+
+    @property
+    def query_fields(self) -> list[dict[str, Any]]: ...
 
 
 @dataclass

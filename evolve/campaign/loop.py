@@ -106,12 +106,12 @@ class Campaign:
             if existing is None:
                 self.store.close()
                 raise UsageError(f"{self.run_dir} holds no campaign to resume")
-            self.campaign_id = existing["id"]
+            self.campaign_id, resumed_config = existing["id"], existing["config"]
             seeds = []
         else:
             # checked before the run dir appears; from then on it holds a resumable record
             seeds = resolve_seeds(config, config_dir or Path.cwd())
-            self.campaign_id = uuid.uuid4().hex[:12]
+            self.campaign_id, resumed_config = uuid.uuid4().hex[:12], None
 
             def record(store: LineageStore) -> None:
                 record_campaign(store, self.campaign_id, config, seeds,
@@ -124,8 +124,8 @@ class Campaign:
                 check_resumed_parts(self.store.get_state(self.campaign_id, STATE_KEY),
                                     self.parts, self.run_dir)
             # a resume may change where evaluations run, never what they give
-            self.settings_changed = (changed_settings(json.loads(existing["config"]), config)
-                                     if resume else {})
+            self.settings_changed = (changed_settings(json.loads(resumed_config), config)
+                                     if resumed_config is not None else {})
             self.seeds = seeds or [tuple(seed) for seed in self.store.get_state(
                 self.campaign_id, SEED_SOURCES, [])]
             self._build_parts(progress)

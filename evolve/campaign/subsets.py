@@ -243,8 +243,8 @@ def _facility_location(groups: Sequence[Group], vectors: Mapping[str, np.ndarray
             top = float(gain.max())
             if top == -np.inf:
                 continue
-            for position in np.flatnonzero(gain == top):
-                key = (top, -int(rank[offsets[g] + position]), g, int(position))
+            for at in np.flatnonzero(gain == top):
+                key = (top, -int(rank[offsets[g] + at]), g, int(at))
                 if best is None or key[:2] > best[:2]:
                     best = key
         if best is None:

@@ -18,7 +18,7 @@ from ..agent.qa_agent import Extraction, ItemTrace, QAAgent, QueryStep
 from ..errors import EndpointError
 from ..eval_failures import EpisodeNote, FailureLedger, GuardedHub, is_local_failure
 from ..jail import ProgramRaised, SandboxSession
-from ..tasks.base import EvalItem, Group, Task
+from ..tasks.base import EvalItem, Group, Task, needs_judge
 from .settings import EvalSettings
 
 if TYPE_CHECKING:
@@ -207,7 +207,7 @@ class EvalRun:
             trace.answer, trace.prompts["answer"] = agent.answer(step, trace.retrieved,
                                                                  item.question)
             stage = "judge"
-            if getattr(self.task, "needs_judge", False):
+            if needs_judge(self.task):
                 # LLM-judged tasks (LongMemEval, rubrics) get the hub's judge role.
                 result = self.task.score(item, trace.answer, judge=self.judge)
             else:

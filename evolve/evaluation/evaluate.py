@@ -31,7 +31,7 @@ import time
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from ..agent.interactive import InteractiveAgent, InteractiveRunner
 from ..agent.qa_agent import ItemTrace, QAAgent
@@ -40,7 +40,7 @@ from ..eval_failures import count_failures, share_verdict
 from ..jail import ProgramRaised, RuntimeViolation, SandboxSession
 from ..llm.base import CallRecord
 from ..program.static_gate import static_gate
-from ..tasks.base import Group, Task
+from ..tasks.base import Group, Split, Task
 from .eval_run import EvalRun
 from .settings import EvalSettings
 from .smoke import run_smoke
@@ -221,7 +221,8 @@ def _evaluate(source: str, task: Task, hub: ModelHub, settings: EvalSettings) ->
     failure = static_gate(source)
     if failure is not None:
         return EvalResult("gate_failed", error=failure.message, gate_stage=failure.stage)
-    groups = _limit_items(task.groups(settings.split), settings.max_items)
+    # a split name; a SubsetTask (campaign jobs) also takes its subset names here
+    groups = _limit_items(task.groups(cast(Split, settings.split)), settings.max_items)
     callbacks = HubCallbacks(hub)
     run = EvalRun(task, hub, settings, groups)
     result = EvalResult("ok")

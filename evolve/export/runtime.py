@@ -118,7 +118,7 @@ def embedders_source() -> str:
                 if decorators:  # get_source_segment starts at `def`/`class`, not at `@`
                     first = min(d.lineno for d in decorators)
                     lines = source.splitlines()
-                    segment = "\n".join(lines[first - 1:node.lineno - 1]) + "\n" + segment
+                    segment = "\n".join(lines[first - 1:node.lineno - 1]) + "\n" + (segment or "")
                 segments[name] = segment or ""
     missing = [name for name in EMBEDDER_NAMES if not segments.get(name)]
     if missing:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import _thread
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeGuard
 
 from evolve_sandbox.protocol import LOG_LEVELS
 
@@ -69,7 +69,7 @@ class Call:
         return f"{self.op} timed out after {self.timeout:g} s"
 
 
-def _is_int(value: Any) -> bool:
+def _is_int(value: Any) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
@@ -135,6 +135,6 @@ def parse_callback(message: dict[str, Any]) -> tuple[int, int, str, tuple]:
 def parse_log(message: dict[str, Any]) -> tuple[str, str]:
     """``(level, text)`` of a ``log`` message."""
     level, text = message.get("level"), message.get("msg")
-    if level not in LOG_LEVELS or not isinstance(text, str):
+    if not isinstance(level, str) or level not in LOG_LEVELS or not isinstance(text, str):
         raise ProtocolError("malformed log record")
     return level, text

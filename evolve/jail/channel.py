@@ -69,7 +69,9 @@ class WorkerLink:
         self._executor = ThreadPoolExecutor(max(2, limits.read_threads + 2),
                                             thread_name_prefix="jail-callback")
         self.workdir = tempfile.mkdtemp(prefix="evolve-work-")
-        self._finalizer = weakref.finalize(self, shutil.rmtree, self.workdir, True)
+        # replaced by one with another callback once the worker runs
+        self._finalizer: weakref.finalize[..., Any] = weakref.finalize(
+            self, shutil.rmtree, self.workdir, True)
 
     # -- launch ---------------------------------------------------------------------------
     def start(self) -> None:

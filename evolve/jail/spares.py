@@ -143,11 +143,12 @@ class SparePool:
                              name="jail-spare").start()
 
     def _start_one(self, key: Key) -> None:
-        link = WorkerLink(key[0], None, key[1], preload_vectors=key[2])
+        started = WorkerLink(key[0], None, key[1], preload_vectors=key[2])
+        link: WorkerLink | None = started
         try:
-            link.start()
+            started.start()
         except Exception:  # noqa: BLE001 - a session that finds no spare starts its own
-            link.close()
+            started.close()
             link = None
         with self._lock:
             self._starting[key] = max(0, self._starting.get(key, 0) - 1)

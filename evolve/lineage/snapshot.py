@@ -143,7 +143,7 @@ def write_snapshot(source: str | Path, out: str | Path) -> dict[str, int]:
             if version[0] != SCHEMA_VERSION:
                 raise StoreError(f"{source} has schema version {version and version[0]}, "
                                  f"this evolve reads version {SCHEMA_VERSION}")
-            counts = {table: int(conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+            counts = {table: int(conn.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0])
                       for table in ("programs", "evaluations", "item_results", "llm_calls")}
             conn.execute("CHECKPOINT")  # the WAL's rows into the file itself
         except duckdb.Error as exc:

@@ -89,6 +89,9 @@ def _open_failure(path: Path, exc: Exception) -> str:
 class LineageStore:
     """The single writer of one run directory's ``lineage.duckdb``."""
 
+    # set by ``snapshot.open_readonly`` on a store over a temporary copy: close() removes it
+    _snapshot_dir: Path | None = None
+
     def __init__(self, path: str | Path, *, read_only: bool = False) -> None:
         self.path = Path(path)
         try:
@@ -255,7 +258,7 @@ class LineageStore:
                        calls: Iterable[dict[str, Any]]) -> int:
         """Write an evaluation, its item results and its LLM calls in one transaction."""
         with self._lock, self.transaction():
-            (evaluation_id,) = self.conn.execute(
+            row = self.conn.execute(
                 "INSERT INTO evaluations (campaign_id, program_id, split, subset, status, score, "
                 "per_category, n_items, llm_calls, tokens_in, tokens_out, cost_usd, "
                 "tokens_per_query, calls_per_query, sandbox_mode, error, duration_s, "
@@ -273,6 +276,8 @@ class LineageStore:
                  summary.get("extraction_failures", 0), summary.get("query_fallbacks", 0),
                  summary.get("coercions", 0), _json(summary.get("episode_notes") or [])],
             ).fetchone()
+            assert row is not None  # INSERT ... RETURNING gives one row
+            (evaluation_id,) = row
             rows = [(evaluation_id, i.get("item_id"), i.get("group_id"), i.get("category"),
                      i.get("question"), i.get("gold"), i.get("answer"), i.get("retrieved"),
                      i.get("score"), i.get("error"), _json(i)) for i in items]

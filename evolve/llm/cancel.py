@@ -103,7 +103,7 @@ def track_transport(transport: Any, tracker: SocketTracker) -> bool:
     of the HTTP stack lays it out differently nothing is tracked (False) and an interrupt
     falls back to the caller's watchdog.
     """
-    pool = getattr(transport, "_pool", None)
+    pool: Any = getattr(transport, "_pool", None)  # httpcore's pool: private, untyped here
     backend = getattr(pool, "_network_backend", None)
     if backend is None or not hasattr(backend, "connect_tcp"):
         return False

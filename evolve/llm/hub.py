@@ -77,6 +77,9 @@ class ModelHub:
     new ``CallRecord``, outside the hub's lock, e.g. to stream records to storage.
     """
 
+    # the hub a ``scoped()`` view passes its records on to; None on a hub of its own
+    _parent: ModelHub | None = None
+
     def __init__(
         self,
         models: Mapping[str, ChatModel],
@@ -228,10 +231,10 @@ class ModelHub:
         if not texts:
             return np.zeros((0, embedder.dim), dtype=np.float32)
         start = time.perf_counter()
-        use_cache = self.cache is not None and bool(getattr(embedder, "cacheable", False))
+        cache = self.cache if getattr(embedder, "cacheable", False) else None
         rows: list[np.ndarray | None] = [None] * len(texts)
-        if use_cache:
-            rows = self.cache.get_embeddings(embedder.name, texts)
+        if cache is not None:
+            rows = cache.get_embeddings(embedder.name, texts)
         missing = [i for i, row in enumerate(rows) if row is None]
         tokens_paid = 0
         if missing:
@@ -243,12 +246,13 @@ class ModelHub:
                 raise
             for i, vec in zip(missing, matrix, strict=True):
                 rows[i] = vec
-            if use_cache:
-                self.cache.put_embeddings(embedder.name, [texts[i] for i in missing], matrix)
+            if cache is not None:
+                cache.put_embeddings(embedder.name, [texts[i] for i in missing], matrix)
         usd, _ = self.prices.cost(embedder.name, tokens_paid, 0)
         latency = time.perf_counter() - start
         self._log(CallRecord(role, embedder.name, "embed", tokens_paid, 0, usd, latency, not missing))
-        return np.stack(rows).astype(np.float32, copy=False)  # type: ignore[arg-type]
+        filled = [row for row in rows if row is not None]  # every row: missing ones were embedded
+        return np.stack(filled).astype(np.float32, copy=False)
 
     # -- records -------------------------------------------------------------------------------
     def scoped(self) -> ModelHub:
@@ -269,9 +273,8 @@ class ModelHub:
         if self.keep_records:
             with self._lock:
                 self._records.append(record)
-        parent = getattr(self, "_parent", None)
-        if parent is not None:
-            parent._log(record)
+        if self._parent is not None:
+            self._parent._log(record)
         elif self.on_record is not None:
             self.on_record(record)
 

@@ -23,6 +23,7 @@ import time
 from typing import Any
 
 import openai
+from openai.types.chat import ChatCompletionMessageParam
 
 from evolve.errors import EndpointError, PromptTooLong, RequestRejected, RequestTimedOut
 from evolve.llm.base import Completion, Message
@@ -241,7 +242,7 @@ class OpenAIChatModel:
             return
         except (ModelNotFoundError, RequestRejected):
             pass  # no per-model route here (or a wrong 404): ask the model itself
-        messages = [{"role": "user", "content": "ping"}]
+        messages: list[ChatCompletionMessageParam] = [{"role": "user", "content": "ping"}]
         with self.limiter:
             policy.run(
                 lambda: self._client.chat.completions.create(model=self.name, messages=messages, max_tokens=1),

@@ -68,7 +68,8 @@ class ReflectorHub(Protocol):
     ``reply_cap`` are optional: without them prompts are not fitted to a window)."""
 
     def chat(self, role: str, messages: list[Message], *, json_mode: bool = False,
-             **kwargs: Any) -> Completion: ...
+             temperature: float = 0.0, max_tokens: int | None = None,
+             salt: str | None = None) -> Completion: ...
 
     def reply_cap(self, role: str, requested: int | None = None) -> int: ...
 

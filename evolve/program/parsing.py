@@ -26,10 +26,12 @@ def syntax_error_text(exc: SyntaxError | ValueError, source: str | bytes | None 
     CPython gives no line for a NUL byte (``lineno`` is None, and some versions raise
     ``ValueError``), which read as "line None"; the NUL is located in ``source`` instead.
     """
-    nul = "\0" if isinstance(source, str) else b"\0"
-    if source is not None and nul in source:  # type: ignore[operator]
-        position = source.index(nul)  # type: ignore[arg-type]
-        line = source.count("\n" if isinstance(source, str) else b"\n", 0, position) + 1
+    line = 0  # of the first NUL byte, 0 when there is none
+    if isinstance(source, str) and (position := source.find("\0")) >= 0:
+        line = source.count("\n", 0, position) + 1
+    elif isinstance(source, bytes) and (position := source.find(b"\0")) >= 0:
+        line = source.count(b"\n", 0, position) + 1
+    if line:
         return f"line {line}: the source contains a NUL byte (\\0); remove it"
     lineno = getattr(exc, "lineno", None)
     message = getattr(exc, "msg", None) or str(exc)

@@ -65,6 +65,12 @@ def _scored(data: RunData) -> list[ProgramInfo]:
     return [p for p in data.programs if p.val_score is not None]
 
 
+def _val(program: ProgramInfo) -> float:
+    """The validation score of a program ``_scored`` kept: never None there."""
+    assert program.val_score is not None, program.id
+    return program.val_score
+
+
 def plot_scores(data: RunData, path: Path) -> Path:
     """Validation score of every child by iteration, the running best, the best seed."""
     fig, ax = plt.subplots(figsize=(9, 4.8))
@@ -75,22 +81,23 @@ def plot_scores(data: RunData, path: Path) -> Path:
     seeds = [p for p in scored if p.origin == "seed"]
     children = [p for p in scored if p.origin != "seed"]
     failed = [p for p in data.programs if p.status == "gate_failed" and p.origin != "seed"]
-    ax.scatter([p.iteration for p in children], [p.val_score for p in children], s=28,
+    ax.scatter([p.iteration for p in children], [_val(p) for p in children], s=28,
                color=_CHILD, alpha=0.75, label="child (static validation)", zorder=3)
-    ax.scatter([0] * len(seeds), [p.val_score for p in seeds], s=46, marker="s", color=_SEED,
+    ax.scatter([0] * len(seeds), [_val(p) for p in seeds], s=46, marker="s", color=_SEED,
                label="seed", zorder=3)
     if failed:
         ax.scatter([p.iteration for p in failed], [0.0] * len(failed), s=30, marker="x",
                    color=_FAILED, label="gate failed (no score)", zorder=2)
     last = max([data.status.get("iterations_done") or 0] + [p.iteration for p in scored])
-    running, best = [], None
+    running: list[float] = []
+    best: float | None = None
     by_iteration: dict[int, list[float]] = {}
     for p in scored:
-        by_iteration.setdefault(p.iteration, []).append(float(p.val_score or 0.0))
+        by_iteration.setdefault(p.iteration, []).append(_val(p))
     for it in range(0, last + 1):
         for score in by_iteration.get(it, []):
             best = score if best is None else max(best, score)
-        running.append(best)
+        running.append(float("nan") if best is None else best)  # NaN: no step drawn yet
     ax.step(range(0, last + 1), running, where="post", color=_BEST, linewidth=2,
             label="best so far", zorder=4)
     best_seed = data.status.get("best_seed_val")
@@ -101,7 +108,7 @@ def plot_scores(data: RunData, path: Path) -> Path:
     ax.set_title(f"{data.campaign.get('name', 'campaign')}: score by iteration")
     ax.set_xlim(-0.6, last + 0.6)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_ylim(-0.03, 1.05 if max(p.val_score or 0 for p in scored) <= 1 else None)
+    ax.set_ylim(-0.03, 1.05 if max(_val(p) for p in scored) <= 1 else None)
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right", fontsize=8, framealpha=0.9)
     return _save(fig, path)
@@ -110,38 +117,37 @@ def plot_scores(data: RunData, path: Path) -> Path:
 def plot_pareto(data: RunData, path: Path) -> Path:
     """Score vs cost per query (campaign's cost objective) with the non-dominated front."""
     fig, ax = plt.subplots(figsize=(9, 4.8))
-    points = [(p, data.cost_of(p)) for p in _scored(data)]
-    points = [(p, c) for p, c in points if c is not None]
+    points = [(p, c) for p in _scored(data) if (c := data.cost_of(p)) is not None]
     unit = "LLM calls per query" if data.cost_objective == "llm_calls" else "tokens per query"
     if not points:
         _empty(fig, ax, "no program has both a score and a cost yet")
         return _save(fig, path)
-    front_ids = set(pareto_front([(p.id, p.val_score, c) for p, c in points]))
+    front_ids = set(pareto_front([(p.id, _val(p), c) for p, c in points]))
     others = [(p, c) for p, c in points if p.id not in front_ids]
     front = sorted(((p, c) for p, c in points if p.id in front_ids), key=lambda t: t[1])
-    ax.scatter([c for _, c in others], [p.val_score for p, _ in others], s=26, color=_CHILD,
+    ax.scatter([c for _, c in others], [_val(p) for p, _ in others], s=26, color=_CHILD,
                alpha=0.55, label="program", zorder=2)
-    ax.plot([c for _, c in front], [p.val_score for p, _ in front], "-o", color=_BEST,
+    ax.plot([c for _, c in front], [_val(p) for p, _ in front], "-o", color=_BEST,
             markersize=6, linewidth=1.5, drawstyle="steps-post", label="Pareto front", zorder=3)
     seeds = [(p, c) for p, c in points if p.origin == "seed"]
-    ax.scatter([c for _, c in seeds], [p.val_score for p, _ in seeds], s=60, marker="s",
+    ax.scatter([c for _, c in seeds], [_val(p) for p, _ in seeds], s=60, marker="s",
                facecolor="none", edgecolor=_SEED, linewidth=1.5, label="seed", zorder=4)
     best = data.best
     labelled = {p.id for p, _ in front} | {p.id for p, _ in seeds}
     span_c = (max(c for _, c in points) - min(c for _, c in points)) or 1.0
-    span_s = (max(p.val_score for p, _ in points) - min(p.val_score for p, _ in points)) or 1.0
+    span_s = (max(_val(p) for p, _ in points) - min(_val(p) for p, _ in points)) or 1.0
     placed: list[tuple[float, float]] = []
     wanted = [(p, c) for p, c in points if p.id in labelled or (best and p.id == best.id)]
     wanted.sort(key=lambda t: (not (best and t[0].id == best.id), t[0].origin != "seed"))
     for p, c in wanted:
-        x, y = (c - min(cc for _, cc in points)) / span_c, p.val_score / span_s
+        x, y = (c - min(cc for _, cc in points)) / span_c, _val(p) / span_s
         if any(abs(x - px) < 0.07 and abs(y - py) < 0.06 for px, py in placed):
             continue  # a neighbour already carries a label here: keep the plot readable
         placed.append((x, y))
         # The area above-left of a front point is empty by definition: label front points
         # there; other labelled points (seeds, best) to their right.
         on_front = p.id in front_ids
-        ax.annotate(p.name or p.short, (c, p.val_score), textcoords="offset points",
+        ax.annotate(p.name or p.short, (c, _val(p)), textcoords="offset points",
                     xytext=(-6, 5) if on_front else (6, -3), ha="right" if on_front else "left",
                     fontsize=7, color=_BEST if best and p.id == best.id else "#333")
     ax.set_xlabel(f"cost: {unit} (static validation)")
@@ -156,7 +162,8 @@ def plot_categories(data: RunData, path: Path) -> Path:
     """Per-category validation score of the best program against each seed (and best's test)."""
     categories = data.categories()
     best = data.best
-    series: list[tuple[str, dict[str, float], str, str]] = []
+    # (label, scores, colour: a name or a colormap's RGBA tuple, hatch)
+    series: list[tuple[str, dict[str, float], str | tuple[float, float, float, float], str]] = []
     if best is not None:
         series.append((f"best {best.short} (val)", best.per_category, _BEST, ""))
         if best.test_per_category:
@@ -235,10 +242,10 @@ def plot_tree(data: RunData, path: Path) -> Path:
     scored = [p for p in programs if p.val_score is not None]
     cmap = plt.get_cmap("viridis")
     if scored:
-        low = min(p.val_score for p in scored)
-        high = max(p.val_score for p in scored)
+        low = min(_val(p) for p in scored)
+        high = max(_val(p) for p in scored)
         sc = ax.scatter([pos[p.id][0] for p in scored], [pos[p.id][1] for p in scored],
-                        c=[p.val_score for p in scored], cmap=cmap, vmin=low,
+                        c=[_val(p) for p in scored], cmap=cmap, vmin=low,
                         vmax=high if high > low else low + 1e-9, s=46, zorder=3,
                         edgecolor="#333", linewidth=0.4)
         fig.colorbar(sc, ax=ax, pad=0.01, fraction=0.04, label="static validation score")

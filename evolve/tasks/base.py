@@ -11,7 +11,7 @@ reach the sandbox (questions indirectly, through the task agent's Query).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, TypeGuard, runtime_checkable
 
 AgentMode = Literal["qa", "interactive"]
 Split = Literal["train", "val", "test", "all"]
@@ -103,3 +103,17 @@ class Task(Protocol):
     def describe(self) -> dict[str, Any]:
         """Task name, arguments in force and data provenance, for records."""
         ...
+
+
+class JudgedTask(Task, Protocol):
+    """A task scored with an LLM judge: it sets ``needs_judge = True`` and its ``score``
+    takes the judge (None scores without one, where the task can)."""
+
+    needs_judge: bool
+
+    def score(self, item: EvalItem, answer: str, judge: Judge | None = None) -> ScoreResult: ...
+
+
+def needs_judge(task: Task) -> TypeGuard[JudgedTask]:
+    """True when ``task`` declares ``needs_judge = True`` (a missing attribute means no)."""
+    return bool(getattr(task, "needs_judge", False))

@@ -51,7 +51,7 @@ _ABSTAIN_GOLD = ("not mentioned", "no information available")
 
 # -- field checks -------------------------------------------------------------------------------
 
-_KIND_NAMES = {str: "a string", list: "a list", dict: "an object"}
+_KIND_NAMES: dict[type, str] = {str: "a string", list: "a list", dict: "an object"}
 
 
 def _type_name(value: Any) -> str:

@@ -153,11 +153,11 @@ def make_prbench(path: str, *, fields: str = "all", topics: str = "all",
         records = [r for r in records if r.meta["field"] in wanted]
     wanted_topics = parse_list_arg(topics)
     if wanted_topics:
-        present = {r.meta["topic"].lower(): r.meta["topic"] for r in records}
-        unknown = [t for t in wanted_topics if t.lower() not in present]
+        topic_names = {r.meta["topic"].lower(): r.meta["topic"] for r in records}
+        unknown = [t for t in wanted_topics if t.lower() not in topic_names]
         if unknown:
             raise UsageError(f"bad value for topics: {unknown[0]!r} (topics in the data: "
-                             f"{', '.join(sorted(present.values())) or 'none'})")
+                             f"{', '.join(sorted(topic_names.values())) or 'none'})")
         low = {t.lower() for t in wanted_topics}
         records = [r for r in records if r.meta["topic"].lower() in low]
     return RubricTask(records, name="prbench", source=",".join(map(str, files)), seed=seed,

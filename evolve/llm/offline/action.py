@@ -303,7 +303,7 @@ def _generic(state: State, tips: str, blocked: Any) -> str:
     puts = [a for a in fresh if _PUT.search(a) and not is_move(a)]
     # A goal that names objects ("put a mug in the coffeemachine") only allows puts into the
     # receptacle it names; a generic goal ("put things where they belong") allows any.
-    named = [a for a in puts if _words(_PUT.search(a).group(2)) & goal]
+    named = [a for a in puts if (put := _PUT.search(a)) and _words(put.group(2)) & goal]
     if named or (puts and not any(_words(a) & goal for a in puts)):
         opened = [norm(a)[5:] for a in state.done if norm(a).startswith("open ")]
         return _choose_put(named or puts, tips, opened)

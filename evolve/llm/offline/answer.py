@@ -147,9 +147,9 @@ def _values(unit: Unit, info: QuestionInfo, style: AnswerStyle) -> list[str]:
         value = _date_of(unit, style)
         return [value] if value else []
     if info.kind == "place":
-        found = places(unit.text, exclude)
-        current = [p for p, was_from in found if not was_from]
-        return current or [p for p, _ in found]
+        located = places(unit.text, exclude)
+        current = [p for p, was_from in located if not was_from]
+        return current or [p for p, _ in located]
     if info.kind == "count":
         return numbers(unit.text)
     if info.kind == "kind":
@@ -250,12 +250,12 @@ def answer_question(question: str, memory: str, instruction: str | None = None) 
         # "how many <things>": the list question's supported sentences (distinct places or
         # names when the list is typed, else one per sentence)
         listing = analyze(re.sub(r"\b[Hh]ow many\b", "Which", question))
-        found = _keep(_supported(listing, eligible, idf, style, counting=True))
-        if not found:
+        listed = _keep(_supported(listing, eligible, idf, style, counting=True))
+        if not listed:
             return NOT_MENTIONED
         if listing.kind == "thing":
-            return str(len(found))
-        return str(len({v.lower() for _, _, vals in found for v in vals}))
+            return str(len(listed))
+        return str(len({v.lower() for _, _, vals in listed for v in vals}))
     if info.plural:
         ordered = _keep(supported)
         values: dict[str, str] = {}

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ast
 import re
+from collections.abc import Set
 from dataclasses import dataclass
 from typing import Any
 
@@ -87,6 +88,7 @@ def _scaled(knob: Knob, role: str, up: bool) -> Any | None:
         return None if value == up else up
     if not isinstance(value, (int, float)):
         return None
+    new: int | float
     if role == "budget":
         new = min(READ_CAP, int(value * 1.25)) if up else max(500, int(value * 0.8))
     elif role == "context":
@@ -103,7 +105,7 @@ def _scaled(knob: Knob, role: str, up: bool) -> Any | None:
     return None if new == value else new
 
 
-def tweak(source: str, wanted: dict[str, float], avoid: set[str] = frozenset()
+def tweak(source: str, wanted: dict[str, float], avoid: Set[str] = frozenset()
           ) -> tuple[str, str, str] | None:
     """(new source, knob name, description) of the knob change that best serves ``wanted``.
 

@@ -82,6 +82,15 @@ def _const(aff: Affinity) -> Callable[[Design], Affinity]:
     return lambda d: aff
 
 
+def _said(text: str) -> Callable[[Design, Design], str]:
+    """A move description that does not depend on the designs."""
+    return lambda o, n: text
+
+
+def _index_text(what: str) -> Callable[[Design, Design], str]:
+    return lambda o, n: f"Rank units by {what} (was index={o['index']})"
+
+
 def _index_affinity(target: str) -> Callable[[Design], Affinity]:
     def aff(d: Design) -> Affinity:
         if d["index"] == "none":  # everything is returned: any index cures overflow
@@ -174,7 +183,7 @@ def _build() -> list[Move]:
                          ("vector", "embedding similarity"),
                          ("hybrid", "FTS5 + vector fused by reciprocal rank")):
         add(Move(f"index_{target}", "retrieval", _set("index", target),
-                 lambda o, n, w=what: f"Rank units by {w} (was index={o['index']})",
+                 _index_text(what),
                  _index_affinity(target)))
     add(Move("index_none", "retrieval", _set("index", "none"),
              lambda o, n: "Return the whole memory while it fits (newest kept when over budget)",
@@ -288,7 +297,7 @@ def _build() -> list[Move]:
              {"stale_value": 0.3}),
             ("always_on", "none", "No always-on note", {})):
         add(Move(f"{key.split('_')[0]}_{variant}", "instructions", _set(key, variant),
-                 lambda o, n, t=text: t, _const(aff), instruction_only=True))
+                 _said(text), _const(aff), instruction_only=True))
     return m
 
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 import hashlib
 import random
 import re
-from collections.abc import Sequence
+from collections.abc import Sequence, Set
 from typing import Any
 
 from ..base import ProgramSnapshot, Proposal, ReflectionContext
@@ -142,7 +142,7 @@ class OfflineMutator:
 
     def choose(self, design: dict[str, Any], findings: Sequence[Finding],
                context: ReflectionContext, rng: random.Random,
-               exclude: set[str] = frozenset()) -> tuple[Move, dict[str, Any]] | None:
+               exclude: Set[str] = frozenset()) -> tuple[Move, dict[str, Any]] | None:
         """The move to apply to ``design`` (None when every applicable move was tried)."""
         tried = tried_moves(context)
         known = known_programs(context)

@@ -139,9 +139,9 @@ def _own_candidates(person: Person, hard: bool = False) -> list[Candidate]:
                                  tuple(hobbies), str(len(hobbies))))
     # 2 temporal
     for f in person.facts:
-        question = _temporal_question(p, f) if f.rel else None
-        if question and f.date is not None:
-            out.append(Candidate(2, f"when-{f.kind}", question, (f,), format_date(f.date)))
+        temporal = _temporal_question(p, f) if f.rel else None
+        if temporal and f.date is not None:
+            out.append(Candidate(2, f"when-{f.kind}", temporal, (f,), format_date(f.date)))
     return out
 
 
