@@ -86,12 +86,10 @@ class SampledCampaign(Campaign):
         if tracemalloc.is_tracing() and iteration in (self.trace_from, self.config.search.iterations):
             self.traces.append(tracemalloc.take_snapshot())
 
-    def _evaluate_seeds(self) -> None:
-        self.samples, self.traces = [], []
-        super()._evaluate_seeds()
-        self._sample(0)
-
     def _step(self, iteration: int) -> float | None:
+        if not hasattr(self, "samples"):  # the first step: the seeds are evaluated by now
+            self.samples, self.traces = [], []
+            self._sample(0)
         result = super()._step(iteration)
         self._sample(iteration)
         if iteration == self.config.search.iterations:
