@@ -65,7 +65,7 @@ _EXPORTS: dict[str, str] = {
     "ProgressEvent": "evolve.campaign.progress",
 }
 
-# kept equal to _EXPORTS by tests/test_api.py; a literal so that tools can read it
+# kept equal to _EXPORTS by tests/api/test_api.py; a literal so that tools can read it
 __all__ = [
     "__version__", "run_campaign", "resume_campaign", "load_config", "open_run", "Run",
     "evaluate_program", "Campaign", "CampaignOutcome", "CampaignConfig", "EvalResult",

@@ -4,7 +4,7 @@ A campaign resumed exactly must make the choices it would have made uninterrupte
 ``evolve resume --set`` accepts only keys that leave every result unchanged:
 
 - ``parallel.executor``, ``parallel.address``, ``parallel.workers``: every executor returns
-  the same results in job order (``tests/test_campaign_parallel.py``), so a run started on a
+  the same results in job order (``tests/campaign/test_campaign_parallel.py``), so a run started on a
   cluster that went away can finish on threads;
 - ``models.concurrency``: evaluations keep their writes, reads and traces in dataset order
   whatever the number of calls in flight (``evolve.evaluation.evaluate``);

@@ -1,7 +1,7 @@
 """Reference copy of the vector store as it was before the matrix rewrite (tests only).
 
 Kept verbatim (apart from this paragraph) from sandbox/chroma.py: the property test in
-tests/test_chroma_store.py checks that the current store returns exactly what this one does
+tests/sandboxing/test_chroma_store.py checks that the current store returns exactly what this one does
 (same ids, same order, same distances to float tolerance). Slow by design: every add copies
 the whole matrix and every query loops over every row in Python. Do not optimise it.
 One change from the original: a row's dot product with the query is summed by ``einsum`` (one
