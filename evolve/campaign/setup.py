@@ -69,7 +69,8 @@ def _all_items(groups: list[Group]) -> list:
 
 def choose_data(task: Task, config: CampaignConfig, hub: ModelHub) -> CampaignData:
     """Choose the campaign's subsets (deterministic for the config's seed)."""
-    from .subsets import select_episodes, select_static_val
+    from .subsets import (category_shares, select_episodes, select_static_val,
+                          select_static_val_stratified)
 
     seed = config.campaign.seed
     val_groups = task.groups("val")
@@ -77,7 +78,13 @@ def choose_data(task: Task, config: CampaignConfig, hub: ModelHub) -> CampaignDa
     if not val_items:
         raise ValueError("the task's validation split is empty")
     vectors = hub.embed([item.question for item in val_items])
-    static = select_static_val(val_items, vectors, config.data.val_size, seed)
+    test_groups = task.groups("test")
+    if config.data.stratify == "test":
+        shares = category_shares(_all_items(test_groups)) or category_shares(val_items)
+        static = select_static_val_stratified(val_items, vectors, config.data.val_size, seed,
+                                              shares)
+    else:
+        static = select_static_val(val_items, vectors, config.data.val_size, seed)
     static_set = set(static)
     episodes = [e for g in val_groups for e in g.episodes]
     episode_vectors = hub.embed([e.text for e in episodes]) if episodes else np.zeros((0, 1))
@@ -85,7 +92,7 @@ def choose_data(task: Task, config: CampaignConfig, hub: ModelHub) -> CampaignDa
     kept = select_episodes(val_groups, static, vectors_by_id, config.data.episode_ratio, seed)
     train_items = [item.id for item in _all_items(task.groups("train"))]
     pool = [item.id for item in val_items if item.id not in static_set] + train_items
-    test_items = [item.id for item in _all_items(task.groups("test"))]
+    test_items = [item.id for item in _all_items(test_groups)]
     if config.data.test_size and len(test_items) > config.data.test_size:
         rng = np.random.default_rng([seed, 7])
         picked = set(rng.choice(len(test_items), config.data.test_size, replace=False).tolist())

@@ -94,6 +94,7 @@ RULES: dict[str, Rule] = {
     "search.offline_policy": _one_of("diagnosis", "random"),
     "search.max_failed_proposals": _non_negative,
     "data.val_size": _positive,
+    "data.stratify": _one_of("test", "none"),
     "data.reflection_size": _positive,
     "data.failed_cases": _non_negative,
     "data.success_cases": _non_negative,

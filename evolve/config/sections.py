@@ -74,7 +74,8 @@ class SearchSection:
 
 @dataclass(frozen=True)
 class DataSection:
-    val_size: int = 40                # static validation items (k-means over question embeddings)
+    val_size: int = 150               # static validation items (k-means over question embeddings)
+    stratify: str = "test"            # test: each category its share of the test split | none
     reflection_size: int = 5          # rotating reflection set per iteration (never static items)
     failed_cases: int = 3             # failed cases shown to the meta-agent
     success_cases: int = 1            # success cases shown to the meta-agent

@@ -11,10 +11,13 @@ import pytest
 
 from evolve.campaign.subsets import (
     ReflectionSampler,
+    category_quotas,
+    category_shares,
     filter_groups,
     pick_failed_cases,
     select_episodes,
     select_static_val,
+    select_static_val_stratified,
 )
 from evolve.llm.embedders import HashingEmbedder, normalise_rows
 from evolve.tasks.base import Episode, EvalItem, Group
@@ -85,6 +88,68 @@ def test_static_val_all_items_when_size_large_and_distinct_on_duplicates():
     assert len(set(picked)) == 3
     with pytest.raises(ValueError):
         select_static_val(items, vectors[:3], 2, 0)
+
+
+# -- stratified static validation ------------------------------------------------------------
+
+def test_quotas_follow_shares_with_largest_remainder():
+    available = {"1": 100, "2": 100, "3": 100, "4": 100, "5": 100}
+    shares = {"1": 0.30, "2": 0.25, "3": 0.15, "4": 0.25, "5": 0.05}
+    quotas = category_quotas(available, shares, 150)
+    assert sum(quotas.values()) == 150
+    assert all(abs(quotas[c] - 150 * shares[c]) < 1 for c in shares)
+    # targets 2.1 1.75 1.05 1.75 0.35: floors 2 1 1 1 0, the two left go to the largest
+    # remainders (0.75 and 0.75), not to the largest categories
+    assert category_quotas(available, shares, 7) == {"1": 2, "2": 2, "3": 1, "4": 2, "5": 0}
+
+
+def test_quotas_give_what_a_small_category_cannot_take_to_the_others():
+    quotas = category_quotas({"a": 2, "b": 50, "c": 50}, {"a": 0.5, "b": 0.25, "c": 0.25}, 40)
+    assert quotas == {"a": 2, "b": 19, "c": 19}
+    # more asked than there are items: every item
+    assert category_quotas({"a": 3, "b": 4}, {"a": 0.9, "b": 0.1}, 50) == {"a": 3, "b": 4}
+    # no share for any available category: their sizes are the shares
+    assert category_quotas({"x": 30, "y": 10}, {"z": 1.0}, 8) == {"x": 6, "y": 2}
+
+
+def test_stratified_static_set_has_the_test_mix_and_kmeans_within_each_category():
+    vectors, labels = _clusters(4, 30, seed=1)
+    items = [EvalItem(id=f"q{i}", question=f"question {i}", gold="x",
+                      category="A" if i < 90 else "B") for i in range(len(labels))]
+    shares = {"A": 0.5, "B": 0.5}
+    picked = select_static_val_stratified(items, vectors, 20, 0, shares)
+    by_id = {item.id: item for item in items}
+    counts = Counter(by_id[pid].category for pid in picked)
+    assert counts == {"A": 10, "B": 10}  # plain k-means over all would give A about 3/4
+    assert picked == [item.id for item in items if item.id in set(picked)]  # original order
+    # within category A (clusters 0-2) k-means still spreads the picks over its clusters
+    assert {int(labels[int(pid[1:])]) for pid in picked if by_id[pid].category == "A"} == \
+        {0, 1, 2}
+    assert picked == select_static_val_stratified(items, vectors, 20, 0, shares)
+    assert category_shares(items) == {"A": 0.75, "B": 0.25}
+
+
+def test_campaign_static_set_is_stratified_by_the_test_split():
+    from evolve.campaign.setup import choose_data
+    from evolve.config.load import config_from_dict
+    from evolve.llm.factory import build_hub
+
+    task = make_task("dialog-synth", {"size": "hard"})
+    by_id = {it.id: it for split in ("val", "test") for g in task.groups(split) for it in g.items}
+    test_shares = category_shares(it for g in task.groups("test") for it in g.items)
+    hub = build_hub(model="offline")
+    config = config_from_dict({"data": {"val_size": 100}})  # of 148
+    data = choose_data(task, config, hub)
+    assert len(data.static_items) == 100
+    counts = Counter(by_id[i].category for i in data.static_items)
+    quotas = category_quotas(Counter(it.category for g in task.groups("val") for it in g.items),
+                             test_shares, 100)
+    assert counts == {c: n for c, n in quotas.items() if n}
+    for category, share in test_shares.items():  # every category has room in val here
+        assert abs(counts[category] - 100 * share) < 1, (category, counts, test_shares)
+    plain = choose_data(task, config_from_dict({"data": {"val_size": 100,
+                                                         "stratify": "none"}}), hub)
+    assert plain.static_items != data.static_items
 
 
 # -- episodes -------------------------------------------------------------------------------
