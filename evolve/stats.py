@@ -9,9 +9,10 @@ the interval says whether a gain is more than a few such flips.
 
 from __future__ import annotations
 
-import random
 from collections.abc import Sequence
 from dataclasses import dataclass
+
+import numpy as np
 
 
 @dataclass(frozen=True)
@@ -43,12 +44,13 @@ def paired_gain(a: Sequence[float], b: Sequence[float], *, resamples: int = 2000
         raise ValueError(f"paired scores need the same items: {len(a)} vs {len(b)}")
     if not a:
         raise ValueError("no items to compare")
-    diffs = [y - x for x, y in zip(a, b, strict=True)]
+    diffs = np.asarray(b, dtype=np.float64) - np.asarray(a, dtype=np.float64)
     n = len(diffs)
-    rng = random.Random(seed)
-    means = sorted(sum(diffs[rng.randrange(n)] for _ in range(n)) / n
-                   for _ in range(resamples))
+    # one [resamples, n] draw of item indices: the same resampling as a loop, ~100x faster, so
+    # a table of every program's gains (``evolve programs``) stays interactive
+    picks = np.random.default_rng(seed).integers(0, n, size=(resamples, n))
+    means = np.sort(diffs[picks].mean(axis=1))
     tail = (1.0 - confidence) / 2
-    low = means[int(tail * (resamples - 1))]
-    high = means[int((1.0 - tail) * (resamples - 1))]
-    return Gain(sum(diffs) / n, low, high, n)
+    low = float(means[int(tail * (resamples - 1))])
+    high = float(means[int((1.0 - tail) * (resamples - 1))])
+    return Gain(float(diffs.mean()), low, high, n)
