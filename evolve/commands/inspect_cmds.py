@@ -30,8 +30,13 @@ def status_cmd(args: argparse.Namespace) -> int:
           + (f"  stop reason: {status['stop_reason']}" if status["stop_reason"] else ""))
     print(f"best       {(status['best_program'] or '-')[:12]}  val {_fmt(status['best_val'])}  "
           f"test {_fmt(status['best_test'])}  best seed val {_fmt(status['best_seed_val'])}")
+    gain = status["best_gain_vs_seed"]
+    if gain:
+        print(f"gain       {_gain(gain)} over the best seed on {gain['n']} validation items "
+              "(95% paired bootstrap)")
     print("programs   " + ", ".join(f"{k}: {v}" for k, v in sorted(status["programs"].items()))
-          + f"  (and {status['duplicates']} duplicate proposals)")
+          + f"  (and {status['duplicates']} duplicate proposals, {status['no_ops']} no-op "
+          "children)")
     print("spend per role:")
     for role, spend in status["spend"].items():
         print(f"  {role:<10} calls {spend['calls']:>6}  cached {spend['cached']:>6}  "
@@ -51,19 +56,29 @@ def programs_cmd(args: argparse.Namespace) -> int:
         store.close()
     if args.json:
         print(json.dumps([{k: row.get(k) for k in ("id", "parents", "iteration", "origin",
-                                                   "status", "val_score", "tokens_per_query",
-                                                   "name", "commit_message", "duplicate_of")}
+                                                   "status", "val_score", "gain_vs_parent",
+                                                   "gain_vs_best_seed", "no_op",
+                                                   "tokens_per_query", "name",
+                                                   "commit_message", "duplicate_of")}
                           for row in table]))
         return 0
     print(f"{'id':<10} {'parent':<10} {'iter':>4} {'origin':<9} {'status':<17} "
-          f"{'val':>7} {'tok/q':>8}  commit")
+          f"{'val':>7} {'vs parent [95%]':<25} {'tok/q':>8}  commit")
     for row in table:
         parent = ",".join(p[:8] for p in row["parents"]) or "-"
         label = row["name"] or row["commit_message"]
+        vs_parent = "no-op" if row.get("no_op") else _gain(row.get("gain_vs_parent"))
         print(f"{row['id'][:8]:<10} {parent:<10} {row['iteration']:>4} {row['origin']:<9} "
-              f"{row['status'] or '-':<17} {_fmt(row['val_score'], 3):>7} "
+              f"{row['status'] or '-':<17} {_fmt(row['val_score'], 3):>7} {vs_parent:<25} "
               f"{_fmt(row['tokens_per_query'], 0):>8}  {label[:60]}")
     return 0
+
+
+def _gain(gain: dict[str, float] | None) -> str:
+    """``+0.085 [+0.018, +0.153]``: a paired gain and its 95% interval ("-" without one)."""
+    if not gain:
+        return "-"
+    return f"{gain['mean']:+.3f} [{gain['low']:+.3f}, {gain['high']:+.3f}]"
 
 
 def show_cmd(args: argparse.Namespace) -> int:

@@ -11,7 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import UsageError
+from ..stats import Gain
 from . import LineageStore, StoreError, open_readonly
+from .gains import program_gains
+from .noops import no_op_ids
 
 DB_NAME = "lineage.duckdb"
 
@@ -68,7 +71,6 @@ def _best_static(store: LineageStore, seeds_only: bool = False) -> dict[str, Any
 def campaign_status(store: LineageStore) -> dict[str, Any]:
     """The ``evolve status --json`` object (README.md, "Commands")."""
     from .duplicates import count_duplicates
-
     campaign = store.campaign() or {}
     config = json.loads(campaign.get("config") or "{}")
     done = store.get_state(campaign.get("id") or "", "iterations_done", 0)
@@ -80,6 +82,7 @@ def campaign_status(store: LineageStore) -> dict[str, Any]:
                            "ORDER BY id LIMIT 1", [best["id"]])
         best_test = rows[0][0] if rows else None
     counts = dict(store.query("SELECT gate_status, count(*) FROM programs GROUP BY gate_status"))
+    gains = program_gains(store).get(best["id"]) if best else None
     return {
         "campaign": campaign.get("name"),
         "task": campaign.get("task"),
@@ -90,6 +93,9 @@ def campaign_status(store: LineageStore) -> dict[str, Any]:
         "best_seed_val": best_seed["score"] if best_seed else None,
         "best_test": best_test,
         "val_test_gap": (best["score"] - best_test) if best and best_test is not None else None,
+        # the best's paired gain over the best seed on the validation items, 95% interval
+        "best_gain_vs_seed": _gain_dict(gains.vs_best_seed if gains else None),
+        "no_ops": len(no_op_ids(store)),  # children answering exactly as their parent
         "programs": {str(k): int(v) for k, v in counts.items()},
         "duplicates": count_duplicates(store),  # proposals equal to a program already stored
         "spend": spend_by_role(store),
@@ -99,8 +105,16 @@ def campaign_status(store: LineageStore) -> dict[str, Any]:
     }
 
 
+def _gain_dict(gain: Gain | None) -> dict[str, float] | None:
+    return None if gain is None else {"mean": gain.mean, "low": gain.low, "high": gain.high,
+                                      "n": gain.n}
+
+
 def program_table(store: LineageStore) -> list[dict[str, Any]]:
-    """One row per program: id, parents, iteration, origin, status, val score, cost."""
+    """One row per program: id, parents, iteration, origin, status, val score, its paired
+    gain over its parent and over the best seed (mean and 95% interval), cost."""
+    gains = program_gains(store)
+    no_ops = no_op_ids(store)
     rows = store.query_dicts(
         "SELECT p.id, p.name, p.parent_ids, p.iteration, p.origin, p.mutator, p.gate_status, "
         "p.commit_message, e.status AS eval_status, e.score AS val_score, "
@@ -112,10 +126,14 @@ def program_table(store: LineageStore) -> list[dict[str, Any]]:
                                         else row["gate_status"])
         if row["gate_status"] == "failed":
             status = "gate_failed"
+        gain = gains.get(row["id"])
         table.append({"id": row["id"], "name": row["name"], "parents": list(row["parent_ids"] or []),
                       "iteration": row["iteration"], "origin": row["origin"],
                       "mutator": row["mutator"], "status": status,
                       "val_score": row["val_score"],
+                      "gain_vs_parent": _gain_dict(gain.vs_parent if gain else None),
+                      "gain_vs_best_seed": _gain_dict(gain.vs_best_seed if gain else None),
+                      "no_op": row["id"] in no_ops,
                       "tokens_per_query": row["tokens_per_query"],
                       "commit_message": (row["commit_message"] or "").split("\n")[0]})
     return table

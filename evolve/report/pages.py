@@ -59,6 +59,14 @@ def _test_items(data: RunData) -> int | None:
     return None
 
 
+def _gain_text(gain: dict[str, float] | None) -> str:
+    """A paired gain with its 95% interval over the validation items ("-" without one)."""
+    if not gain:
+        return "-"
+    return (f"{gain['mean']:+.3f} [{gain['low']:+.3f}, {gain['high']:+.3f}] "
+            f"on {gain['n']} items")
+
+
 def program_row(program: ProgramInfo, data: RunData, pages: dict[str, str]) -> dict[str, Any]:
     """One row of the index table (also the sort keys the inline script uses)."""
     cost = data.cost_of(program)
@@ -114,8 +122,7 @@ def overview_context(data: RunData, pages: dict[str, str], plots: dict[str, str]
             "gap": "-" if gap is None else f"{gap:+.3f}",
             "test_items": _test_items(data)},
         "best_seed_val": _fmt(status.get("best_seed_val")),
-        "gain": "-" if status.get("best_val") is None or status.get("best_seed_val") is None
-        else f"{status['best_val'] - status['best_seed_val']:+.3f}",
+        "gain": _gain_text(status.get("best_gain_vs_seed")),
         "seeds": seeds, "spend_rows": spend_rows, "spend_total": spend_total,
         "program_counts": status.get("programs", {}),
         "sandbox_modes": ", ".join(_sandbox_modes(data)) or "-",

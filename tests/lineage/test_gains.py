@@ -53,3 +53,35 @@ def test_an_unchanged_child_has_a_zero_interval() -> None:
     same = [1.0, 0.0, 1.0, 0.5] * 10
     gain = paired_gain(same, same)
     assert (gain.mean, gain.low, gain.high, gain.significant) == (0.0, 0.0, 0.0, False)
+
+
+def test_status_programs_and_report_show_the_intervals(tmp_path: Path, capsys) -> None:
+    import json
+
+    from evolve.cli import main
+
+    marks = make_synthetic_run(tmp_path, 20, seed=2)
+    store = LineageStore(tmp_path / "lineage.duckdb", read_only=True)
+    expected = program_gains(store)[marks["best"]].vs_best_seed
+    store.close()
+    assert main(["status", str(tmp_path), "--json"]) == 0
+    status = json.loads(capsys.readouterr().out)
+    assert status["best_gain_vs_seed"] == {"mean": expected.mean, "low": expected.low,
+                                           "high": expected.high, "n": expected.n}
+    assert status["no_ops"] == 0
+    assert main(["status", str(tmp_path)]) == 0
+    assert f"gain       {expected} over the best seed on 10 validation items" in \
+        capsys.readouterr().out
+    assert main(["programs", str(tmp_path), "--json"]) == 0
+    rows = {row["id"]: row for row in json.loads(capsys.readouterr().out)}
+    assert rows[marks["best"]]["gain_vs_best_seed"]["mean"] == expected.mean
+    assert main(["programs", str(tmp_path)]) == 0
+    text = capsys.readouterr().out
+    child = next(row for row in rows.values() if row["gain_vs_parent"])
+    g = child["gain_vs_parent"]
+    line = next(x for x in text.splitlines() if x.startswith(child["id"][:8]))
+    assert f"{g['mean']:+.3f} [{g['low']:+.3f}, {g['high']:+.3f}]" in line
+    assert "vs parent [95%]" in text
+    assert main(["report", str(tmp_path)]) == 0
+    page = (tmp_path / "report" / "index.html").read_text()
+    assert f"gain of the search: {expected} on 10 items" in page
