@@ -5,7 +5,9 @@ executor may run them in parallel), then the meta-agent fixes or repairs the fai
 one in child order, and the next round starts. Every attempt is stored as a program (also
 rejected ones) with its gate outcome; gate failures, fixes and repairs are events. A child
 whose evaluation ends in ``status=error`` gets gate status ``error`` and an
-``evaluation_error`` event, and stays out of the pool.
+``evaluation_error`` event, and stays out of the pool. A child that answers exactly as its
+parent did on every validation item is a pool member like any other but gets a ``no_op``
+event (``evolve.lineage.noops``), so it is not counted as a try.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 from ..evaluation.evaluator import CampaignEvaluator
 from ..lineage import LineageStore
 from ..lineage.duplicates import is_replay, record_duplicate
+from ..lineage.noops import is_no_op, record_no_op
 from ..meta.base import MetaAgent, Proposal, ReflectionContext
 from ..program.identity import program_id
 from ..program.static_gate import static_gate
@@ -132,6 +135,10 @@ class ChildDeveloper:
             else:
                 self.store.set_gate(child.pid, "passed")
                 child.result, child.finished = child.pid, True
+                parent = child.request.parent_ids[0] if child.request.parent_ids else None
+                if parent and is_no_op(self.store, child.pid, parent):
+                    record_no_op(self.store, self.campaign_id, iteration=child.request.iteration,
+                                 child_id=child.pid, parent_id=parent, mutator=child.mutator)
 
     def _is_duplicate(self, child: _Child) -> bool:
         """True (and recorded, the child finished) when the child's program already exists

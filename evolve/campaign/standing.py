@@ -4,6 +4,7 @@ and the Pareto front of score against the cost objective (kept in the campaign's
 from __future__ import annotations
 
 from ..lineage import LineageStore
+from ..lineage.noops import no_op_ids
 from ..strategies.pareto import pareto_front
 from ..strategies.selectors import PoolEntry
 from .pool import pool_entries
@@ -26,13 +27,19 @@ def best_in_pool(store: LineageStore, campaign_id: str,
 def iterations_since_best(store: LineageStore, campaign_id: str, done: int,
                           pool: list[PoolEntry] | None = None) -> int:
     """Iterations run since the best of the first ``done`` iterations joined the pool
-    (``pool``: the pool at ``done + 1`` when the caller has read it already)."""
+    (``pool``: the pool at ``done + 1`` when the caller has read it already), leaving out
+    rounds whose children were all no-ops (``evolve.lineage.noops``): they tried nothing."""
     if pool is None:
         pool = pool_entries(store, campaign_id, done + 1)
     if not pool:
         return 0
     best = max(pool, key=lambda p: p.score)
-    return done - best.iteration
+    # a round whose every pool member answered exactly as its parent tried nothing new
+    after = [p for p in pool if p.iteration > best.iteration]
+    no_ops = no_op_ids(store) if after else set()
+    idle_rounds = {p.iteration for p in after} - {p.iteration for p in after
+                                                  if p.program_id not in no_ops}
+    return done - best.iteration - len(idle_rounds)
 
 
 def record_pareto_front(store: LineageStore, campaign_id: str, cost_objective: str) -> None:
