@@ -81,3 +81,47 @@ def test_a_stored_program_and_evaluation_read_back_as_written(tmp_path):
     assert [(c["program_id"], c["role"], c["tokens_in"], c["retries"], c["retry_errors"],
              c["truncated"]) for c in calls] == [("p", "task", 12, 1, "HTTP 429", True)]
     store.close()
+
+
+class _Canned:
+    """An executor that returns a prepared result per job and counts what it ran."""
+
+    name = "canned"
+
+    def __init__(self, result: NewEvaluation) -> None:
+        self.result, self.ran = result, []
+
+    def map(self, jobs):
+        for job in jobs:
+            self.ran.append((job.program_id, job.subset))
+            yield self.result
+
+    def close(self) -> None:
+        pass
+
+
+class _NoGroups:
+    def groups(self, subset):
+        return []
+
+
+def test_a_fresh_evaluation_is_the_record_a_resumed_campaign_finds(tmp_path):
+    from evolve.config.sections import ModelsSection
+    from evolve.evaluation.evaluate import EvalSettings
+    from evolve.evaluation.evaluator import CampaignEvaluator
+
+    store = LineageStore(tmp_path / "lineage.duckdb")
+    store.add_campaign("c", name="t", task="dialog-synth")
+    store.add_program(NewProgram("p", "c", "SOURCE = 1\n"))
+    executor = _Canned(_evaluation())
+    evaluator = CampaignEvaluator(store, "c", _NoGroups(), EvalSettings(),  # type: ignore[arg-type]
+                                  {"static": ["g1:q1"]}, executor, ("dialog-synth", {}),
+                                  ModelsSection())
+    fresh = evaluator.evaluate("p", "SOURCE = 1\n", "static")
+    again = CampaignEvaluator(store, "c", _NoGroups(), EvalSettings(),  # type: ignore[arg-type]
+                              {"static": ["g1:q1"]}, executor, ("dialog-synth", {}),
+                              ModelsSection()).evaluate("p", "SOURCE = 1\n", "static")
+    assert executor.ran == [("p", "static")]  # the second campaign found it: nothing re-run
+    assert again == fresh and fresh.subset == evaluator.key("static")
+    assert read_traces(store, fresh.id) == [TRACE]
+    store.close()
