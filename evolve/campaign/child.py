@@ -20,6 +20,8 @@ from ..evaluation.evaluator import CampaignEvaluator
 from ..lineage import LineageStore
 from ..lineage.duplicates import is_replay, record_duplicate
 from ..lineage.noops import is_no_op, record_no_op
+from ..lineage.records import read_program
+from ..lineage.writes import NewProgram
 from ..meta.base import MetaAgent, Proposal, ReflectionContext
 from ..program.identity import program_id
 from ..program.static_gate import static_gate
@@ -105,11 +107,10 @@ class ChildDeveloper:
             if self._is_duplicate(child):
                 continue
             self._claimed.setdefault(child.pid, child.index)
-            self.store.add_program(child.pid, self.campaign_id, child.source,
-                                   parent_ids=r.parent_ids, generation=r.generation,
-                                   iteration=r.iteration, origin=child.origin,
-                                   mutator=child.mutator, commit_message=child.commit,
-                                   design=child.design)
+            self.store.add_program(NewProgram(
+                child.pid, self.campaign_id, child.source, parent_ids=tuple(r.parent_ids),
+                generation=r.generation, iteration=r.iteration, origin=child.origin,
+                mutator=child.mutator, commit_message=child.commit, design=child.design))
             failure = static_gate(child.source)
             if failure is not None:
                 child.failure = (failure.stage, failure.message)
@@ -143,14 +144,13 @@ class ChildDeveloper:
     def _is_duplicate(self, child: _Child) -> bool:
         """True (and recorded, the child finished) when the child's program already exists
         and is not this child's own (a fix returning its program, or a resumed round)."""
-        rows = self.store.query_dicts("SELECT iteration, parent_ids FROM programs WHERE id = ?",
-                                      [child.pid])
-        if not rows:
+        existing = read_program(self.store, child.pid)
+        if existing is None:
             return False
         r = child.request
         claimed = self._claimed.get(child.pid)
         if claimed == child.index or (claimed is None
-                                      and is_replay(rows[0], r.iteration, r.parent_ids)):
+                                      and is_replay(existing, r.iteration, r.parent_ids)):
             return False
         record_duplicate(self.store, self.campaign_id, iteration=r.iteration, child=child.index,
                          parent_ids=r.parent_ids, duplicate_of=child.pid,

@@ -27,7 +27,6 @@ from ..errors import UsageError
 from ..evaluation.evaluate import EvalSettings
 from ..evaluation.evaluator import CampaignEvaluator
 from ..evaluation.executors import make_executor
-from ..evaluation.records import call_rows
 from ..jail import SandboxLimits
 from ..jail.spares import SPARES
 from ..lineage import LineageStore
@@ -43,7 +42,7 @@ from ..tasks.registry import make_task
 from .child import ChildDeveloper, ChildRequest, ChildSettings
 from .interpreter import campaign_interpreter, freeze_long_lived
 from .memory import after_iteration, pin_mmap_threshold
-from .pool import pool_entries, program_row, snapshot
+from .pool import pool_entries, program_record, program_source, snapshot
 from .progress import Progress, ProgressCallback
 from .proposing import propose_all
 from .reflection import reflection_context
@@ -217,7 +216,7 @@ class Campaign:
         finally:
             made = self.meta_hub.drain()
             if made:
-                self.store.add_calls(self.campaign_id, call_rows(list(made)))
+                self.store.add_calls(self.campaign_id, made)
 
     # -- the loop ------------------------------------------------------------------------
     def _status(self, done: int, pool: list[PoolEntry] | None = None) -> CampaignStatus:
@@ -262,7 +261,7 @@ class Campaign:
             self.evaluator.subset_items[subset] = list(reflection_ids)
             plans.append((rng, parent, other, subset))
         reflections = self.evaluator.iter_many(
-            [(parent.program_id, program_row(self.store, parent.program_id)["source"], subset)
+            [(parent.program_id, program_source(self.store, parent.program_id), subset)
              for _, parent, _, subset in plans])
         contexts: list[ReflectionContext] = []
 
@@ -303,13 +302,13 @@ class Campaign:
     def _request(self, iteration: int, parent: Any, other: Any, context: ReflectionContext,
                  proposal: Proposal) -> ChildRequest | None:
         """The child to develop from ``proposal`` (None, with an event, if there is none)."""
-        parent_row = program_row(self.store, parent.program_id)
+        parent_record = program_record(self.store, parent.program_id)
         if proposal.source is not None and (context.freeze_instructions or context.freeze_code):
             # Ablation switches hold for every meta-agent, whatever it proposed.
-            frozen = apply_freeze(parent_row["source"], proposal.source,
+            frozen = apply_freeze(parent_record.source, proposal.source,
                                   instructions=context.freeze_instructions,
                                   code=context.freeze_code)
-            proposal = replace(proposal, source=frozen if frozen != parent_row["source"] else None,
+            proposal = replace(proposal, source=frozen if frozen != parent_record.source else None,
                                error=proposal.error or "no change once frozen parts are restored")
         if proposal.source is None:
             self.store.add_event(self.campaign_id, "proposal_failed",
@@ -318,7 +317,7 @@ class Campaign:
             return None
         parents = [parent.program_id] + ([other.program_id] if other else [])
         return ChildRequest(proposal, context, parents, iteration,
-                            int(parent_row.get("generation") or 0) + 1)
+                            int(parent_record.generation or 0) + 1)
 
     def _best(self, pool: list[PoolEntry] | None = None) -> tuple[str | None, float | None]:
         return best_in_pool(self.store, self.campaign_id, pool)
@@ -377,7 +376,7 @@ class Campaign:
             best_id, best_val = self._best()
             best_test = None
             if best_id is not None and self.evaluator.subset_items.get("test"):
-                source = program_row(self.store, best_id)["source"]
+                source = program_source(self.store, best_id)
                 best_test = self.evaluator.evaluate(best_id, source, "test").score
             self.store.finish_campaign(self.campaign_id, stop_reason)
             self.store.add_event(self.campaign_id, "stopped", stop_reason, iteration=done)

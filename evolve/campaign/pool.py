@@ -6,11 +6,12 @@ iteration, so a replayed iteration (after a crash) sees exactly the pool it saw 
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 from ..lineage import LineageStore
 from ..lineage.duplicates import duplicate_children
+from ..lineage.pool_queries import child_counts, pool_item_scores, pool_rows, tried_children
+from ..lineage.pool_queries import static_score as first_static
+from ..lineage.records import ProgramRecord, read_program
+from ..lineage.records import program_source as program_source  # the loop reads it here
 from ..meta.base import LineageEntry, ProgramSnapshot
 from ..strategies.selectors import PoolEntry
 
@@ -19,61 +20,46 @@ def pool_entries(store: LineageStore, campaign_id: str, before_iteration: int,
                  cost_objective: str = "tokens") -> list[PoolEntry]:
     """Evaluated programs created before the iteration (static subset; not gate-failed, and
     not an evaluation that ended in ``status=error``)."""
-    rows = store.query_dicts(
-        "SELECT p.id, p.iteration, e.id AS evaluation_id, e.score, e.tokens_per_query, "
-        "e.calls_per_query FROM programs p JOIN evaluations e ON e.program_id = p.id "
-        "WHERE p.campaign_id = ? AND e.split = 'static' AND e.status NOT IN ('gate_failed', 'error') "
-        "AND p.iteration < ? ORDER BY p.iteration, p.created_at, p.id",
-        [campaign_id, before_iteration])
-    children = dict(store.query(
-        "SELECT parent, count(*) FROM (SELECT unnest(parent_ids) AS parent FROM programs "
-        "WHERE campaign_id = ? AND iteration < ?) GROUP BY parent",
-        [campaign_id, before_iteration]))
-    # every pool member's per-item scores in one query (not one query per program)
-    per_items: dict[int, dict[str, float]] = {}
-    for evaluation_id, item_id, score in store.query(
-            "SELECT r.evaluation_id, r.item_id, r.score FROM item_results r JOIN evaluations e "
-            "ON e.id = r.evaluation_id JOIN programs p ON p.id = e.program_id "
-            "WHERE p.campaign_id = ? AND e.split = 'static' AND e.status NOT IN ('gate_failed', 'error') "
-            "AND p.iteration < ?", [campaign_id, before_iteration]):
-        per_items.setdefault(evaluation_id, {})[item_id] = float(score or 0.0)
+    children = child_counts(store, campaign_id, before_iteration)
+    per_items = pool_item_scores(store, campaign_id, before_iteration)
     entries = []
     seen: set[str] = set()
-    for row in rows:
-        if row["id"] in seen:
+    for row in pool_rows(store, campaign_id, before_iteration):
+        if row.program_id in seen:
             continue
-        seen.add(row["id"])
-        per_item = per_items.get(row["evaluation_id"], {})
-        cost = row["tokens_per_query"] if cost_objective == "tokens" else row["calls_per_query"]
-        entries.append(PoolEntry(program_id=row["id"], score=float(row["score"] or 0.0),
+        seen.add(row.program_id)
+        per_item = per_items.get(row.evaluation_id, {})
+        cost = row.tokens_per_query if cost_objective == "tokens" else row.calls_per_query
+        entries.append(PoolEntry(program_id=row.program_id, score=float(row.score or 0.0),
                                  per_item=dict(per_item),
-                                 children=int(children.get(row["id"], 0)),
-                                 cost=float(cost or 0.0), iteration=int(row["iteration"])))
+                                 children=int(children.get(row.program_id, 0)),
+                                 cost=float(cost or 0.0), iteration=int(row.iteration)))
     return entries
 
 
-def program_row(store: LineageStore, program_id: str) -> dict[str, Any]:
-    rows = store.query_dicts("SELECT * FROM programs WHERE id = ?", [program_id])
-    if not rows:
+def program_record(store: LineageStore, program_id: str) -> ProgramRecord:
+    """The stored program (KeyError when there is none)."""
+    record = read_program(store, program_id)
+    if record is None:
         raise KeyError(program_id)
-    return rows[0]
+    return record
 
 
 def static_score(store: LineageStore, program_id: str) -> tuple[float | None, dict[str, float]]:
-    rows = store.query("SELECT score, per_category, status FROM evaluations WHERE program_id = ? "
-                       "AND split = 'static' ORDER BY id LIMIT 1", [program_id])
-    if not rows or rows[0][2] == "gate_failed":
+    """Score and per-category scores of the first static evaluation (None, {} when there is
+    none or a gate stopped it)."""
+    found = first_static(store, program_id)
+    if found is None or found.status == "gate_failed":
         return None, {}
-    return float(rows[0][0] or 0.0), json.loads(rows[0][1] or "{}")
+    return float(found.score or 0.0), found.per_category
 
 
 def snapshot(store: LineageStore, program_id: str) -> ProgramSnapshot:
-    row = program_row(store, program_id)
+    record = program_record(store, program_id)
     score, per_category = static_score(store, program_id)
-    design = json.loads(row["design"]) if row.get("design") else None
-    return ProgramSnapshot(program_id=program_id, source=row["source"], score=score,
+    return ProgramSnapshot(program_id=program_id, source=record.source, score=score,
                            per_category=per_category,
-                           commit_message=row.get("commit_message") or "", design=design)
+                           commit_message=record.commit_message or "", design=record.design)
 
 
 def _delta(store: LineageStore, program_id: str, parents: list[str]) -> tuple[float | None, float | None]:
@@ -87,30 +73,25 @@ def _delta(store: LineageStore, program_id: str, parents: list[str]) -> tuple[fl
 def lineage_log(store: LineageStore, parent_id: str, before_iteration: int,
                 max_ancestors: int = 8) -> tuple[LineageEntry, ...]:
     """Ancestors of ``parent_id`` (oldest first), the parent, and its already-tried children."""
-    chain: list[dict[str, Any]] = []
+    chain: list[ProgramRecord] = []
     current: str | None = parent_id
     while current and len(chain) < max_ancestors + 1:
-        row = program_row(store, current)
-        chain.append(row)
-        parents = list(row.get("parent_ids") or [])
-        current = parents[0] if parents else None
+        record = program_record(store, current)
+        chain.append(record)
+        current = record.parent_ids[0] if record.parent_ids else None
     entries: list[LineageEntry] = []
-    for depth, row in enumerate(reversed(chain)):
+    for depth, record in enumerate(reversed(chain)):
         relation = "parent" if depth == len(chain) - 1 else "ancestor"
-        score, delta = _delta(store, row["id"], list(row.get("parent_ids") or []))
-        entries.append(LineageEntry(row["id"], relation, score, delta,
-                                    row.get("commit_message") or "",
+        score, delta = _delta(store, record.id, list(record.parent_ids))
+        entries.append(LineageEntry(record.id, relation, score, delta,
+                                    record.commit_message or "",
                                     regression=delta is not None and delta < 0))
-    children = store.query_dicts(
-        "SELECT id, parent_ids, commit_message, iteration FROM programs WHERE campaign_id = "
-        "(SELECT campaign_id FROM programs WHERE id = ?) AND list_contains(parent_ids, ?) "
-        "AND iteration < ? ORDER BY iteration, created_at, id",
-        [parent_id, parent_id, before_iteration])
+    children = tried_children(store, parent_id, before_iteration)
     tried: list[tuple[int, int, LineageEntry]] = []
     for child in children:
-        score, delta = _delta(store, child["id"], list(child["parent_ids"]))
-        tried.append((child["iteration"], 0, LineageEntry(
-            child["id"], "child", score, delta, child.get("commit_message") or "",
+        score, delta = _delta(store, child.id, list(child.parent_ids))
+        tried.append((child.iteration, 0, LineageEntry(
+            child.id, "child", score, delta, child.commit_message or "",
             regression=delta is not None and delta < 0)))
     # proposals from this parent that equalled a program already in the pool: tried too
     parent_score, _ = static_score(store, parent_id)

@@ -9,6 +9,7 @@ import numpy as np
 
 from ..config.sections import CampaignConfig
 from ..lineage import LineageStore
+from ..lineage.records import EvaluationRecord, read_traces
 from ..meta.base import ReflectionContext
 from ..tasks.base import Task
 from .pool import lineage_log, snapshot
@@ -17,10 +18,12 @@ from .subsets import pick_failed_cases
 
 def reflection_context(store: LineageStore, config: CampaignConfig, task: Task,
                        iteration: int, rng: np.random.Generator, parent: Any, other: Any,
-                       reflection: Any) -> ReflectionContext:
-    """The context of one child; its draws come from ``rng`` (the slot's seeded generator)."""
+                       reflection: EvaluationRecord) -> ReflectionContext:
+    """The context of one child; its draws come from ``rng`` (the slot's seeded generator).
+    The reflection's traces are read back from the store, so a fresh evaluation and one a
+    resumed campaign finds give the same cases."""
     case_seed = int(rng.integers(2**31))
-    failed, success = pick_failed_cases(reflection.items, config.data.failed_cases,
+    failed, success = pick_failed_cases(read_traces(store, reflection.id), config.data.failed_cases,
                                         config.data.success_cases, case_seed)
     return ReflectionContext(
         parent=snapshot(store, parent.program_id),

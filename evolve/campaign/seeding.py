@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from ..evaluation.evaluator import CampaignEvaluator
 from ..lineage import LineageStore
 from ..lineage.queries import seed_programs
+from ..lineage.writes import NewProgram
 from ..program.identity import program_id
 from .progress import Progress
 
@@ -20,8 +21,9 @@ def evaluate_seeds(store: LineageStore, campaign_id: str, seeds: Sequence[tuple[
     """Record every ``(name, source)`` seed, then evaluate them in creation order."""
     for name, source in seeds:
         pid = program_id(source)
-        store.add_program(pid, campaign_id, source, name=name, iteration=0, origin="seed",
-                          mutator="seed", commit_message=f"seed: {name}")
+        store.add_program(NewProgram(pid, campaign_id, source, name=name, iteration=0,
+                                     origin="seed", mutator="seed",
+                                     commit_message=f"seed: {name}"))
     for row in seed_programs(store, campaign_id):
         evaluation = evaluator.evaluate(row["id"], row["source"], "static")
         passed = evaluation.status not in ("gate_failed", "error")
@@ -37,4 +39,4 @@ def evaluate_seeds(store: LineageStore, campaign_id: str, seeds: Sequence[tuple[
             store.add_event(campaign_id, "gate_failed",
                             f"seed {row['name']}: {evaluation.error}", iteration=0,
                             program_id=row["id"])
-        progress.seed(row["name"], evaluation.status, evaluation.score)
+        progress.seed(row["name"], evaluation.status, evaluation.score or 0.0)

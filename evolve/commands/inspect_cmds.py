@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 import difflib
 import json
-from typing import Any
 
 from ..lineage.queries import campaign_status, open_run, program_table, resolve_program_id
+from ..lineage.records import program_source, read_evaluations, read_events, read_program
+from ..lineage.report_queries import lowest_items
 
 
 def _fmt(value: float | None, digits: int = 4) -> str:
@@ -85,43 +86,37 @@ def show_cmd(args: argparse.Namespace) -> int:
     store = open_run(args.run_dir)
     try:
         pid = resolve_program_id(store, args.program)
-        program = store.query_dicts("SELECT * FROM programs WHERE id = ?", [pid])[0]
-        evaluations = store.query_dicts(
-            "SELECT id, split, status, score, per_category, error, tokens_per_query "
-            "FROM evaluations WHERE program_id = ? ORDER BY id", [pid])
-        events = store.query_dicts("SELECT kind, message FROM events WHERE program_id = ? "
-                                   "ORDER BY id", [pid])
-        failures: list[dict[str, Any]] = []
-        static = [e for e in evaluations if e["split"] == "static"]
-        if static:
-            failures = store.query_dicts(
-                "SELECT question, gold, answer, score, left(retrieved, 400) AS retrieved "
-                "FROM item_results WHERE evaluation_id = ? AND score < 1 ORDER BY score, rowid "
-                "LIMIT ?", [static[0]["id"], args.failures])
+        program = read_program(store, pid)
+        assert program is not None  # resolve_program_id found it
+        evaluations = read_evaluations(store, program_id=pid)
+        events = read_events(store, program_id=pid)
+        static = [e for e in evaluations if e.split == "static"]
+        failures = lowest_items(store, [static[0].id], args.failures) if static else []
     finally:
         store.close()
     print(f"program    {pid}")
-    print(f"parents    {', '.join(program['parent_ids'] or []) or '-'}")
-    print(f"iteration  {program['iteration']}  origin {program['origin']}  "
-          f"mutator {program['mutator']}  gate {program['gate_status']}"
-          + (f" ({program['gate_stage']}: {program['gate_message']})"
-             if program["gate_stage"] else ""))
+    print(f"parents    {', '.join(program.parent_ids) or '-'}")
+    print(f"iteration  {program.iteration}  origin {program.origin}  "
+          f"mutator {program.mutator}  gate {program.gate_status}"
+          + (f" ({program.gate_stage}: {program.gate_message})" if program.gate_stage else ""))
     print("commit message:")
-    for line in (program["commit_message"] or "-").splitlines():
+    for line in (program.commit_message or "-").splitlines():
         print(f"  {line}")
     for evaluation in evaluations:
-        print(f"evaluation {evaluation['split']:<8} {evaluation['status']:<17} "
-              f"score {_fmt(evaluation['score'])}  per category {evaluation['per_category']}"
-              + (f"  error: {evaluation['error']}" if evaluation["error"] else ""))
+        # per category as stored (a JSON object), as this line always showed it
+        print(f"evaluation {evaluation.split:<8} {evaluation.status:<17} "
+              f"score {_fmt(evaluation.score)}  per category "
+              f"{json.dumps(evaluation.per_category, default=str)}"
+              + (f"  error: {evaluation.error}" if evaluation.error else ""))
     for event in events:
-        print(f"event      {event['kind']}: {event['message']}")
+        print(f"event      {event.kind}: {event.message}")
     if failures:
         print("failed items (static validation):")
         for item in failures:
-            print(f"  - Q: {item['question']}\n    gold: {item['gold']}  answer: {item['answer']}"
-                  f"  score {_fmt(item['score'], 2)}")
+            print(f"  - Q: {item.question}\n    gold: {item.gold}  answer: {item.answer}"
+                  f"  score {_fmt(item.score, 2)}")
     print("source:")
-    print(program["source"])
+    print(program.source)
     return 0
 
 
@@ -130,8 +125,7 @@ def diff_cmd(args: argparse.Namespace) -> int:
     try:
         a = resolve_program_id(store, args.a)
         b = resolve_program_id(store, args.b)
-        src_a = store.query("SELECT source FROM programs WHERE id = ?", [a])[0][0]
-        src_b = store.query("SELECT source FROM programs WHERE id = ?", [b])[0][0]
+        src_a, src_b = program_source(store, a), program_source(store, b)
     finally:
         store.close()
     diff = difflib.unified_diff(src_a.splitlines(keepends=True), src_b.splitlines(keepends=True),

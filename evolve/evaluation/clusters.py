@@ -17,7 +17,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from ..errors import UsageError
-from .jobs import EvalJob, JobResult, run_job
+from ..lineage.writes import NewEvaluation
+from .jobs import EvalJob, run_job
 
 CONNECT_TIMEOUT_S = 10.0
 
@@ -106,7 +107,7 @@ class RayExecutor:
         # one CPU per evaluation: a worker runs one sandbox session at a time, like loky's
         self._remote = ray.remote(num_cpus=1, max_retries=0)(run_job)
 
-    def map(self, jobs: list[EvalJob]) -> Iterator[JobResult]:
+    def map(self, jobs: list[EvalJob]) -> Iterator[NewEvaluation]:
         pending = iter(jobs)
         running: deque[Any] = deque()
         for job in pending:

@@ -9,34 +9,17 @@ results are stored in request order, whatever order they finished in.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 from ..config.sections import ModelsSection
 from ..lineage import LineageStore
+from ..lineage.records import EvaluationRecord, find_evaluation, read_evaluation
+from ..lineage.writes import NewEvaluation
 from .evaluate import EvalSettings
-from .executors import EvalJob, Executor, JobResult
+from .executors import EvalJob, Executor
 from .records import subset_key
 from .subset_task import SubsetTask
-
-
-@dataclass
-class StoredEvaluation:
-    """An evaluation as the loop uses it (from this run or read back from the store)."""
-
-    evaluation_id: int
-    status: str
-    score: float
-    per_category: dict[str, float]
-    error: str | None
-    n_items: int
-    tokens_per_query: float
-    calls_per_query: float
-    items: list[dict[str, Any]] = field(default_factory=list)
-    write_example: dict[str, Any] | None = None
-    gate_stage: str | None = None
 
 
 class CampaignEvaluator:
@@ -61,38 +44,26 @@ class CampaignEvaluator:
     def key(self, subset: str) -> str:
         return subset_key(subset, self.subset_items[subset])
 
-    def lookup(self, program_id: str, subset: str) -> StoredEvaluation | None:
-        row = self.store.find_evaluation(program_id, subset.split(":")[0], self.key(subset))
-        if row is None:
-            return None
-        items = self.store.query_dicts(
-            "SELECT trace FROM item_results WHERE evaluation_id = ? ORDER BY rowid",
-            [row["id"]])
-        return StoredEvaluation(
-            evaluation_id=row["id"], status=row["status"], score=row["score"] or 0.0,
-            per_category=json.loads(row["per_category"] or "{}"), error=row["error"],
-            n_items=row["n_items"] or 0, tokens_per_query=row["tokens_per_query"] or 0.0,
-            calls_per_query=row["calls_per_query"] or 0.0,
-            items=[json.loads(r["trace"]) for r in items if r["trace"]],
-            write_example=json.loads(row["write_example"]) if row["write_example"] else None,
-            gate_stage=row["gate_stage"])
+    def lookup(self, program_id: str, subset: str) -> EvaluationRecord | None:
+        """The stored evaluation of ``program_id`` on ``subset`` (None: not run yet)."""
+        return find_evaluation(self.store, program_id, subset.split(":")[0], self.key(subset))
 
-    def evaluate(self, program_id: str, source: str, subset: str) -> StoredEvaluation:
+    def evaluate(self, program_id: str, source: str, subset: str) -> EvaluationRecord:
         """The evaluation of ``program_id`` on ``subset``, running it only if not stored."""
         return self.evaluate_many([(program_id, source, subset)])[0]
 
-    def evaluate_many(self, requests: list[tuple[str, str, str]]) -> list[StoredEvaluation]:
+    def evaluate_many(self, requests: list[tuple[str, str, str]]) -> list[EvaluationRecord]:
         """Evaluations for (program id, source, subset) requests; missing ones run at once."""
         return list(self.iter_many(requests))
 
-    def iter_many(self, requests: list[tuple[str, str, str]]) -> Iterator[StoredEvaluation]:
+    def iter_many(self, requests: list[tuple[str, str, str]]) -> Iterator[EvaluationRecord]:
         """``evaluate_many`` as it goes: each evaluation, in request order, once it is stored.
 
         Missing evaluations start together; each is stored (on the calling thread, the
         database's only writer) as soon as it and the ones before it are done, while later
         ones still run. The same program on the same subset twice runs once.
         """
-        found: list[StoredEvaluation | None] = [self.lookup(pid, sub) for pid, _, sub in requests]
+        found: list[EvaluationRecord | None] = [self.lookup(pid, sub) for pid, _, sub in requests]
         unique: dict[tuple[str, str], int] = {}
         for i, hit in enumerate(found):
             if hit is None:
@@ -100,7 +71,7 @@ class CampaignEvaluator:
         jobs = [self._job(*requests[i]) for i in unique.values()]
         results = iter(self.executor.map(jobs)) if jobs else iter(())
         pending = iter(unique)
-        stored: dict[tuple[str, str], StoredEvaluation] = {}
+        stored: dict[tuple[str, str], EvaluationRecord] = {}
         for i, hit in enumerate(found):
             if hit is None:
                 key = (requests[i][0], requests[i][2])
@@ -116,13 +87,10 @@ class CampaignEvaluator:
                        task_args=self._task_args, settings=self.settings, models=self._models,
                        **self._objects)
 
-    def _store(self, program_id: str, subset: str, result: JobResult) -> StoredEvaluation:
+    def _store(self, program_id: str, subset: str, result: NewEvaluation) -> EvaluationRecord:
         evaluation_id = self.store.add_evaluation(
-            self.campaign_id, program_id, subset.split(":")[0], self.key(subset),
-            result.summary, result.items, result.calls)
-        return StoredEvaluation(
-            evaluation_id=evaluation_id, status=result.status, score=result.summary["score"],
-            per_category=result.per_category, error=result.error, n_items=result.n_items,
-            tokens_per_query=result.summary.get("tokens_per_query", 0.0),
-            calls_per_query=result.summary.get("calls_per_query", 0.0), items=result.items,
-            write_example=result.write_example, gate_stage=result.gate_stage)
+            self.campaign_id, program_id, subset.split(":")[0], self.key(subset), result)
+        # read back: a fresh evaluation looks exactly like one a resumed campaign finds
+        record = read_evaluation(self.store, evaluation_id)
+        assert record is not None  # written just now, by this (the only) writer
+        return record

@@ -1,6 +1,6 @@
 """Where a campaign's evaluations run: threads here, worker processes, or a Dask/Ray cluster.
 
-Every executor maps a list of ``EvalJob``s to ``JobResult``s in the same order. Jobs are plain
+Every executor maps a list of ``EvalJob``s to ``NewEvaluation``s in the same order. Jobs are plain
 picklable data (program source, the subset's groups, task name and arguments, model settings),
 so a remote worker rebuilds the task and a model hub locally, runs the program in its own local
 sandbox, and sends back only data. Results come back lazily in job order: the campaign process,
@@ -18,8 +18,10 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Protocol
 
+from ..lineage.writes import NewEvaluation
 from ..registry import EXECUTORS
-from .jobs import EvalJob, JobResult, run_job
+from .jobs import EvalJob, run_job
+from .jobs import JobResult as JobResult  # public name (evolve.JobResult)
 
 if TYPE_CHECKING:
     from ..llm.hub import ModelHub
@@ -32,7 +34,7 @@ class Executor(Protocol):
 
     name: str
 
-    def map(self, jobs: list[EvalJob]) -> Iterator[JobResult]: ...
+    def map(self, jobs: list[EvalJob]) -> Iterator[NewEvaluation]: ...
 
     def close(self) -> None: ...
 
@@ -46,7 +48,7 @@ class ThreadExecutor:
         self._hub = hub
         self._pool = ThreadPoolExecutor(max(1, workers), thread_name_prefix="evolve-eval")
 
-    def map(self, jobs: list[EvalJob]) -> Iterator[JobResult]:
+    def map(self, jobs: list[EvalJob]) -> Iterator[NewEvaluation]:
         if len(jobs) == 1:
             return iter([run_job(jobs[0], self._hub)])
         return self._pool.map(lambda job: run_job(job, self._hub), jobs)
@@ -68,7 +70,7 @@ class JoblibExecutor:
 
             self._client = dask_client(address, self._workers)
 
-    def map(self, jobs: list[EvalJob]) -> Iterator[JobResult]:
+    def map(self, jobs: list[EvalJob]) -> Iterator[NewEvaluation]:
         import joblib
 
         with joblib.parallel_backend(self._backend, n_jobs=self._workers):

@@ -1,5 +1,5 @@
-"""One evaluation as picklable data (``EvalJob``), what comes back (``JobResult``), and
-``run_job``, which runs a job wherever an executor sends it.
+"""One evaluation as picklable data (``EvalJob``), what comes back (a ``NewEvaluation``, the
+lineage store's write record), and ``run_job``, which runs a job wherever an executor sends it.
 
 A job carries the program source, the subset's groups, the task's name and arguments and the
 typed ``[models]`` section, so a remote worker rebuilds the task and a model hub locally; the
@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from ..config.sections import ModelsSection
+from ..lineage.writes import NewEvaluation
 from ..tasks.base import Group
 from .evaluate import EvalSettings, evaluate_program
 from .subset_task import SubsetTask
@@ -38,20 +39,8 @@ class EvalJob:
     model_objects: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass
-class JobResult:
-    """What comes back from a worker (no live objects)."""
-
-    status: str
-    score: float
-    per_category: dict[str, float]
-    n_items: int
-    error: str | None
-    gate_stage: str | None
-    summary: dict[str, Any]
-    items: list[dict[str, Any]]
-    calls: list[dict[str, Any]]
-    write_example: dict[str, Any] | None
+# the name executors' results had before they became the store's write record
+JobResult = NewEvaluation
 
 
 @functools.lru_cache(maxsize=8)
@@ -77,9 +66,9 @@ def _worker_hub(models: ModelsSection) -> Any:
     return _WORKER_HUBS[key]
 
 
-def run_job(job: EvalJob, hub: ModelHub | None = None) -> JobResult:
+def run_job(job: EvalJob, hub: ModelHub | None = None) -> NewEvaluation:
     """Run one evaluation (in this process; ``hub`` defaults to a worker-local one)."""
-    from .records import call_rows, evaluation_summary, item_rows
+    from .records import new_evaluation
 
     base = job.task_object if job.task_object is not None else _task(job.task_name,
                                                                      job.task_args)
@@ -91,13 +80,4 @@ def run_job(job: EvalJob, hub: ModelHub | None = None) -> JobResult:
         models = job.models
         hub = with_model_objects(_worker_hub(models), job.model_objects, toolkit=models.toolkit,
                                  judge=models.judge, reflector=models.reflector)
-    result = evaluate_program(job.source, task, hub, settings)
-    summary = evaluation_summary(result)
-    if result.status == "runtime_violation":
-        summary["score"] = 0.0  # M*: a violation zeroes the whole evaluation
-    summary["write_example"] = result.write_example
-    return JobResult(status=result.status, score=summary["score"],
-                     per_category=dict(result.per_category), n_items=result.n_items,
-                     error=result.error, gate_stage=result.gate_stage, summary=summary,
-                     items=item_rows(result), calls=call_rows(result.calls),
-                     write_example=result.write_example)
+    return new_evaluation(evaluate_program(job.source, task, hub, settings))

@@ -17,6 +17,8 @@ from typing import Any
 from ..errors import UsageError
 from ..lineage import LineageStore, decode_json
 from ..lineage.queries import campaign_status, resolve_program_id
+from ..lineage.records import EvaluationRecord, read_evaluations, read_items, read_program
+from ..lineage.report_queries import counted_static_score, model_of_role, static_traces
 from ..report.data import category_names_for, open_snapshot
 from .runtime import OFFLINE_EMBEDDERS
 
@@ -48,12 +50,12 @@ class ProgramExport:
     static_items: list[dict[str, Any]] = field(default_factory=list)  # group, query, retrieved
 
 
-def _evaluation_summary(row: dict[str, Any] | None) -> dict[str, Any] | None:
-    if row is None:
+def _evaluation_summary(record: EvaluationRecord | None) -> dict[str, Any] | None:
+    if record is None:
         return None
-    return {"score": row["score"], "status": row["status"], "n_items": row["n_items"],
-            "per_category": decode_json(row["per_category"], {}),
-            "tokens_per_query": row["tokens_per_query"], "calls_per_query": row["calls_per_query"]}
+    return {"score": record.score, "status": record.status, "n_items": record.n_items,
+            "per_category": record.per_category, "tokens_per_query": record.tokens_per_query,
+            "calls_per_query": record.calls_per_query}
 
 
 def _lineage(store: LineageStore, program_id: str) -> list[dict[str, Any]]:
@@ -63,18 +65,14 @@ def _lineage(store: LineageStore, program_id: str) -> list[dict[str, Any]]:
     current: str | None = program_id
     while current and current not in seen:
         seen.add(current)
-        rows = store.query_dicts(
-            "SELECT p.id, p.parent_ids, p.iteration, p.origin, p.mutator, p.name, "
-            "p.commit_message, (SELECT score FROM evaluations e WHERE e.program_id = p.id AND "
-            "e.split = 'static' AND e.status <> 'gate_failed' ORDER BY e.id LIMIT 1) AS val "
-            "FROM programs p WHERE p.id = ?", [current])
-        if not rows:
+        record = read_program(store, current)
+        if record is None:
             break
-        row = rows[0]
-        parents = list(row["parent_ids"] or [])
-        chain.append({"id": row["id"], "iteration": row["iteration"], "origin": row["origin"],
-                      "mutator": row["mutator"], "name": row["name"], "val_score": row["val"],
-                      "parents": parents, "commit_message": row["commit_message"] or ""})
+        parents = list(record.parent_ids)
+        chain.append({"id": record.id, "iteration": record.iteration, "origin": record.origin,
+                      "mutator": record.mutator, "name": record.name,
+                      "val_score": counted_static_score(store, record.id), "parents": parents,
+                      "commit_message": record.commit_message or ""})
         current = parents[0] if parents else None
     return chain
 
@@ -83,9 +81,8 @@ def _examples(store: LineageStore, program_id: str) -> tuple[list[dict], list[di
     """Stored write examples (one per evaluation, deduplicated) and static-trace queries."""
     writes: list[dict[str, Any]] = []
     seen: set[str] = set()
-    for (value,) in store.query("SELECT write_example FROM evaluations WHERE program_id = ? "
-                                "AND write_example IS NOT NULL ORDER BY id", [program_id]):
-        example = decode_json(value, None)
+    for evaluation in read_evaluations(store, program_id=program_id):
+        example = evaluation.write_example
         if isinstance(example, dict) and isinstance(example.get("item"), dict):
             key = json.dumps(example, sort_keys=True, default=str)
             if key not in seen:
@@ -94,12 +91,8 @@ def _examples(store: LineageStore, program_id: str) -> tuple[list[dict], list[di
                                "raw_text": str(example.get("raw_text", ""))})
     queries: list[dict[str, Any]] = []
     keys: set[str] = set()
-    rows = store.query(
-        "SELECT i.trace FROM item_results i JOIN evaluations e ON e.id = i.evaluation_id "
-        "WHERE e.program_id = ? AND e.split = 'static' ORDER BY e.id, i.rowid LIMIT ?",
-        [program_id, MAX_QUERIES * 4])
-    for (trace,) in rows:
-        query = decode_json(trace, {}).get("query") if trace else None
+    for trace in static_traces(store, program_id, MAX_QUERIES * 4):
+        query = trace.get("query") if isinstance(trace, dict) else None
         if isinstance(query, dict) and len(queries) < MAX_QUERIES:
             key = json.dumps(query, sort_keys=True, default=str)
             if key not in keys:
@@ -112,11 +105,9 @@ def _static_items(store: LineageStore, evaluation_id: int | None) -> list[dict[s
     """Group id, query and stored read output of every item of the static evaluation."""
     if evaluation_id is None:
         return []
-    rows = store.query("SELECT item_id, group_id, retrieved, trace FROM item_results "
-                       "WHERE evaluation_id = ? ORDER BY rowid", [evaluation_id])
-    return [{"item_id": item_id, "group_id": group_id, "retrieved": retrieved or "",
-             "query": decode_json(trace, {}).get("query") if trace else None}
-            for item_id, group_id, retrieved, trace in rows]
+    return [{"item_id": item.item_id, "group_id": item.group_id, "retrieved": item.retrieved or "",
+             "query": item.trace.get("query") if isinstance(item.trace, dict) else None}
+            for item in read_items(store, evaluation_id)]
 
 
 def _read(store: LineageStore, program: str | None) -> ProgramExport:
@@ -129,15 +120,15 @@ def _read(store: LineageStore, program: str | None) -> ProgramExport:
         program_id = best
     else:
         program_id = resolve_program_id(store, program)
-    row = store.query_dicts("SELECT * FROM programs WHERE id = ?", [program_id])[0]
-    if row["gate_status"] == "failed":
+    row = read_program(store, program_id)
+    assert row is not None  # the best program, or one resolve_program_id found
+    if row.gate_status == "failed":
         raise UsageError(f"program {program_id[:12]} failed the gates "
-                         f"({row['gate_stage']}); export a program that ran")
-    evaluations = store.query_dicts(
-        "SELECT * FROM evaluations WHERE program_id = ? AND status <> 'gate_failed' "
-        "ORDER BY id", [program_id])
-    static = next((e for e in evaluations if e["split"] == "static"), None)
-    test = next((e for e in evaluations if e["split"] == "test"), None)
+                         f"({row.gate_stage}); export a program that ran")
+    evaluations = [e for e in read_evaluations(store, program_id=program_id)
+                   if e.status != "gate_failed"]
+    static = next((e for e in evaluations if e.split == "static"), None)
+    test = next((e for e in evaluations if e.split == "test"), None)
     models = dict(config.get("models", {}))
     models.pop("prices", None)
     # roles served by a Python caller's model objects (evolve.campaign.user_parts), not the
@@ -147,15 +138,12 @@ def _read(store: LineageStore, program: str | None) -> ProgramExport:
                    if key.startswith("models.")})
     embedder = str(models.get("embedder") or "offline")
     # The embedder that actually ran ("offline" is hybrid, or hashing without wordllama).
-    used = store.query("SELECT model FROM llm_calls WHERE role = 'embedder' AND error IS NULL "
-                       "LIMIT 1")
-    actual = used[0][0] if used else None
+    actual = model_of_role(store, "embedder")
     embedder_export = actual if actual in set(OFFLINE_EMBEDDERS.values()) \
         else OFFLINE_EMBEDDERS.get(embedder)
     writes, queries = _examples(store, program_id)
     return ProgramExport(
-        program_id=program_id, source=row["source"],
-        commit_message=row["commit_message"] or "",
+        program_id=program_id, source=row.source, commit_message=row.commit_message or "",
         campaign_name=campaign.get("name") or "campaign", campaign_id=campaign.get("id") or "",
         task=campaign.get("task") or "", task_args=decode_json(campaign.get("task_args"), {}),
         protocol=campaign.get("protocol") or "offline", models=models, embedder=embedder,
@@ -166,7 +154,7 @@ def _read(store: LineageStore, program: str | None) -> ProgramExport:
         lineage=_lineage(store, program_id), write_examples=writes, queries=queries,
         evolve_version=str(decode_json(campaign.get("versions"), {}).get("evolve", "")),
         subsets=decode_json(campaign.get("subsets"), {}),
-        static_items=_static_items(store, static["id"] if static else None))
+        static_items=_static_items(store, static.id if static else None))
 
 
 def read_program_export(run_dir: str | Path, program: str | None) -> ProgramExport:

@@ -19,14 +19,14 @@ import json
 from typing import Any
 
 from . import LineageStore
+from .records import ProgramRecord
 
 KIND = "duplicate"
 
 
-def is_replay(existing: dict[str, Any], iteration: int, parent_ids: list[str]) -> bool:
+def is_replay(existing: ProgramRecord, iteration: int, parent_ids: list[str]) -> bool:
     """True when ``existing`` is the program this very child stored before a resume."""
-    return (existing.get("iteration") == iteration
-            and list(existing.get("parent_ids") or []) == list(parent_ids))
+    return existing.iteration == iteration and list(existing.parent_ids) == list(parent_ids)
 
 
 def record_duplicate(store: LineageStore, campaign_id: str, *, iteration: int, child: int,

@@ -94,6 +94,8 @@ class EvaluationRecord:
     query_fallbacks: int | None
     coercions: int | None
     created_at: datetime.datetime | None
+    # ``{"raw_text", "item"}`` of one episode the program ingested (what the meta-agent sees)
+    write_example: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -130,7 +132,7 @@ class EventRecord:
 
 # JSON columns -> the value a NULL reads as
 _JSON: dict[str, Any] = {"task_args": {}, "config": {}, "seeds": (), "versions": {}, "design": None,
-         "per_category": {}, "trace": None, "data": None}
+         "per_category": {}, "trace": None, "data": None, "write_example": None}
 
 
 def _columns(record: type) -> list[str]:
@@ -176,11 +178,34 @@ def read_program(store: LineageStore, program_id: str) -> ProgramRecord | None:
     return rows[0] if rows else None
 
 
+def program_source(store: LineageStore, program_id: str) -> str:
+    """The source of a stored program (KeyError when there is none)."""
+    rows = store.query("SELECT source FROM programs WHERE id = ?", [program_id])
+    if not rows:
+        raise KeyError(program_id)
+    return str(rows[0][0])
+
+
 def read_evaluations(store: LineageStore, *, program_id: str | None = None,
                      split: str | None = None) -> list[EvaluationRecord]:
     """Evaluations in the order they were stored, optionally of one program / split."""
     where, params = _filters(program_id=program_id, split=split)
     return _read(store, EvaluationRecord, "evaluations", where, params, "id")
+
+
+def read_evaluation(store: LineageStore, evaluation_id: int) -> EvaluationRecord | None:
+    """One evaluation by its id."""
+    rows = _read(store, EvaluationRecord, "evaluations", "id = ?", [evaluation_id])
+    return rows[0] if rows else None
+
+
+def find_evaluation(store: LineageStore, program_id: str, split: str,
+                    subset: str) -> EvaluationRecord | None:
+    """The stored evaluation of a program on one exact subset (its first, if several)."""
+    rows = _read(store, EvaluationRecord, "evaluations",
+                 "program_id = ? AND split = ? AND subset = ?", [program_id, split, subset],
+                 "id LIMIT 1")
+    return rows[0] if rows else None
 
 
 def read_items(store: LineageStore, evaluation_id: int) -> list[ItemRecord]:
@@ -189,9 +214,15 @@ def read_items(store: LineageStore, evaluation_id: int) -> list[ItemRecord]:
                  "rowid")
 
 
-def read_events(store: LineageStore, *, kind: str | None = None) -> list[EventRecord]:
-    """The campaign's events in the order they happened, optionally of one kind."""
-    where, params = _filters(kind=kind)
+def read_traces(store: LineageStore, evaluation_id: int) -> list[dict[str, Any]]:
+    """The item traces of one evaluation, in dataset order (items without one left out)."""
+    return [item.trace for item in read_items(store, evaluation_id) if item.trace is not None]
+
+
+def read_events(store: LineageStore, *, kind: str | None = None,
+                program_id: str | None = None) -> list[EventRecord]:
+    """The campaign's events in the order they happened, optionally of one kind / program."""
+    where, params = _filters(kind=kind, program_id=program_id)
     return _read(store, EventRecord, "events", where, params, "id")
 
 

@@ -19,6 +19,7 @@ from typing import Any
 import duckdb
 
 from .schema import DDL, MIGRATIONS, SCHEMA_VERSION
+from .writes import LoggedCall, NewEvaluation, NewProgram
 
 
 class StoreError(Exception):
@@ -174,10 +175,14 @@ class LineageStore:
 
     # -- generic helpers -----------------------------------------------------------------
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
+        """Rows of any SQL over the database: the documented raw-query helper for the recipes
+        in docs/lineage.md. evolve's own reads go through the typed readers of ``records``,
+        ``queries``, ``pool_queries`` and ``report_queries`` instead."""
         with self._lock:
             return self.conn.execute(sql, list(params)).fetchall()
 
     def query_dicts(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        """``query`` with each row as a ``{column: value}`` dict (raw-query helper, as above)."""
         with self._lock:
             cursor = self.conn.execute(sql, list(params))
             names = [d[0] for d in cursor.description]
@@ -187,16 +192,20 @@ class LineageStore:
         return _Transaction(self)
 
     # -- campaigns -----------------------------------------------------------------------
-    def add_campaign(self, campaign_id: str, **fields: Any) -> None:
+    def add_campaign(self, campaign_id: str, *, name: str | None = None,
+                     task: str | None = None, task_args: dict[str, Any] | None = None,
+                     protocol: str | None = None, config: dict[str, Any] | None = None,
+                     seeds: Sequence[str] | None = None, subsets: dict[str, Any] | None = None,
+                     versions: dict[str, str] | None = None,
+                     rng_seed: int | None = None) -> None:
+        """Insert the campaign's record (JSON columns given as Python data)."""
         with self._lock:
             self.conn.execute(
                 "INSERT INTO campaigns (id, name, task, task_args, protocol, config, seeds, "
                 "subsets, versions, rng_seed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [campaign_id, fields.get("name"), fields.get("task"),
-                 _json(fields.get("task_args")), fields.get("protocol"),
-                 _json(fields.get("config")), _json(fields.get("seeds")),
-                 _json(fields.get("subsets")), _json(fields.get("versions")),
-                 fields.get("rng_seed")])
+                [campaign_id, name, task, _json(task_args), protocol, _json(config),
+                 _json(None if seeds is None else list(seeds)), _json(subsets),
+                 _json(versions), rng_seed])
 
     def set_campaign_config(self, campaign_id: str, config: dict[str, Any]) -> None:
         """Replace the recorded config (a resume that changed execution settings only)."""
@@ -226,20 +235,19 @@ class LineageStore:
         return rows[0] if rows else None
 
     # -- programs ------------------------------------------------------------------------
-    def add_program(self, program_id: str, campaign_id: str, source: str, **fields: Any) -> None:
-        """Insert a program once (the id is the sha256 of its source)."""
+    def add_program(self, program: NewProgram) -> None:
+        """Insert a program once (the id is the sha256 of its source; a second insert of the
+        same id changes nothing)."""
         with self._lock:
             self.conn.execute(
                 "INSERT INTO programs (id, campaign_id, name, source, parent_ids, generation, "
                 "iteration, origin, mutator, commit_message, gate_status, gate_stage, "
                 "gate_message, design) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT (id) DO NOTHING",
-                [program_id, campaign_id, fields.get("name"), source,
-                 list(fields.get("parent_ids") or []), fields.get("generation", 0),
-                 fields.get("iteration", 0), fields.get("origin", "seed"),
-                 fields.get("mutator"), fields.get("commit_message"),
-                 fields.get("gate_status", "pending"), fields.get("gate_stage"),
-                 fields.get("gate_message"), _json(fields.get("design"))])
+                [program.id, program.campaign_id, program.name, program.source,
+                 list(program.parent_ids), program.generation, program.iteration,
+                 program.origin, program.mutator, program.commit_message, program.gate_status,
+                 program.gate_stage, program.gate_message, _json(program.design)])
 
     def set_gate(self, program_id: str, status: str, stage: str | None = None,
                  message: str | None = None) -> None:
@@ -248,15 +256,11 @@ class LineageStore:
                               "gate_message = ? WHERE id = ?", [status, stage, message, program_id])
 
     # -- evaluations ---------------------------------------------------------------------
-    def find_evaluation(self, program_id: str, split: str, subset: str) -> dict[str, Any] | None:
-        rows = self.query_dicts("SELECT * FROM evaluations WHERE program_id = ? AND split = ? "
-                                "AND subset = ? ORDER BY id LIMIT 1", [program_id, split, subset])
-        return rows[0] if rows else None
-
     def add_evaluation(self, campaign_id: str, program_id: str, split: str, subset: str,
-                       summary: dict[str, Any], items: Iterable[dict[str, Any]],
-                       calls: Iterable[dict[str, Any]]) -> int:
-        """Write an evaluation, its item results and its LLM calls in one transaction."""
+                       evaluation: NewEvaluation) -> int:
+        """Write an evaluation, its item results and its model calls in one transaction;
+        the new evaluation's id."""
+        e = evaluation
         with self._lock, self.transaction():
             row = self.conn.execute(
                 "INSERT INTO evaluations (campaign_id, program_id, split, subset, status, score, "
@@ -265,38 +269,32 @@ class LineageStore:
                 "write_example, gate_stage, failed_items, skipped_episodes, "
                 "extraction_failures, query_fallbacks, coercions, episode_notes) "
                 f"VALUES ({', '.join('?' * 25)}) RETURNING id",
-                [campaign_id, program_id, split, subset, summary.get("status"),
-                 summary.get("score"), _json(summary.get("per_category")),
-                 summary.get("n_items"), summary.get("llm_calls"), summary.get("tokens_in"),
-                 summary.get("tokens_out"), summary.get("cost_usd"),
-                 summary.get("tokens_per_query"), summary.get("calls_per_query"),
-                 summary.get("sandbox_mode"), summary.get("error"), summary.get("seconds"),
-                 _json(summary.get("write_example")), summary.get("gate_stage"),
-                 summary.get("failed_items", 0), summary.get("skipped_episodes", 0),
-                 summary.get("extraction_failures", 0), summary.get("query_fallbacks", 0),
-                 summary.get("coercions", 0), _json(summary.get("episode_notes") or [])],
+                [campaign_id, program_id, split, subset, e.status, e.score,
+                 _json(e.per_category), e.n_items, e.llm_calls, e.tokens_in, e.tokens_out,
+                 e.cost_usd, e.tokens_per_query, e.calls_per_query, e.sandbox_mode, e.error,
+                 e.duration_s, _json(e.write_example), e.gate_stage, e.failed_items,
+                 e.skipped_episodes, e.extraction_failures, e.query_fallbacks, e.coercions,
+                 _json(list(e.episode_notes))],
             ).fetchone()
             assert row is not None  # INSERT ... RETURNING gives one row
             (evaluation_id,) = row
-            rows = [(evaluation_id, i.get("item_id"), i.get("group_id"), i.get("category"),
-                     i.get("question"), i.get("gold"), i.get("answer"), i.get("retrieved"),
-                     i.get("score"), i.get("error"), _json(i)) for i in items]
+            rows = [(evaluation_id, i.item_id, i.group_id, i.category, i.question, i.gold,
+                     i.answer, i.retrieved, i.score, i.error, _json(i.trace)) for i in e.items]
             self._insert_rows("item_results", ITEM_COLUMNS, rows)
-            self._insert_calls(campaign_id, evaluation_id, program_id, calls)
+            self._insert_calls(campaign_id, evaluation_id, program_id, e.calls)
         return int(evaluation_id)
 
-    def add_calls(self, campaign_id: str, calls: Iterable[dict[str, Any]],
+    def add_calls(self, campaign_id: str, calls: Iterable[LoggedCall],
                   program_id: str | None = None) -> None:
-        """LLM calls made outside an evaluation (meta-agent, repairs)."""
+        """Model calls made outside an evaluation (meta-agent, repairs)."""
         with self._lock, self.transaction():
             self._insert_calls(campaign_id, None, program_id, calls)
 
     def _insert_calls(self, campaign_id: str, evaluation_id: int | None,
-                      program_id: str | None, calls: Iterable[dict[str, Any]]) -> None:
-        rows = [(campaign_id, evaluation_id, program_id, c.get("role"), c.get("model"),
-                 c.get("kind"), c.get("tokens_in"), c.get("tokens_out"), c.get("cost_usd"),
-                 c.get("latency_s"), c.get("cached"), c.get("error"), c.get("retries", 0),
-                 c.get("retry_errors"), bool(c.get("truncated", False))) for c in calls]
+                      program_id: str | None, calls: Iterable[LoggedCall]) -> None:
+        rows = [(campaign_id, evaluation_id, program_id, c.role, c.model, c.kind, c.tokens_in,
+                 c.tokens_out, c.cost_usd, c.latency_s, c.cached, c.error, c.retries,
+                 c.retry_errors, bool(c.truncated)) for c in calls]
         self._insert_rows("llm_calls", CALL_COLUMNS, rows)
 
     def _insert_rows(self, table: str, columns: tuple[tuple[str, str], ...],

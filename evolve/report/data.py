@@ -9,6 +9,7 @@ bulk queries (fast for hundreds of programs), closes the snapshot and deletes it
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,8 @@ from typing import Any
 from ..errors import UsageError
 from ..lineage import LineageStore, decode_json
 from ..lineage.queries import campaign_status, open_run
+from ..lineage.records import ProgramRecord, read_evaluations, read_events, read_programs
+from ..lineage.report_queries import lowest_items
 
 FAILED_ITEMS_PER_PROGRAM = 8  # traces kept per program page (pages stay small)
 
@@ -120,52 +123,51 @@ def category_names_for(task: str | None) -> dict[str, str]:
     return {}
 
 
-def _program_rows(store: LineageStore) -> list[ProgramInfo]:
-    rows = store.query_dicts(
-        "SELECT id, name, parent_ids, iteration, generation, origin, mutator, commit_message, "
-        "gate_status, gate_stage, gate_message FROM programs "
-        "ORDER BY iteration, created_at, id")
-    programs = []
-    for r in rows:
-        status = "gate_failed" if r["gate_status"] == "failed" else (r["gate_status"] or "-")
-        programs.append(ProgramInfo(
-            id=r["id"], name=r["name"], parents=list(r["parent_ids"] or []),
-            iteration=int(r["iteration"] or 0), generation=int(r["generation"] or 0),
-            origin=r["origin"] or "-", mutator=r["mutator"],
-            commit_message=r["commit_message"] or "", gate_status=r["gate_status"] or "-",
-            gate_stage=r["gate_stage"], gate_message=r["gate_message"], status=status))
-    return programs
+def _program_infos(programs: list[ProgramRecord]) -> list[ProgramInfo]:
+    infos = []
+    for r in programs:
+        status = "gate_failed" if r.gate_status == "failed" else (r.gate_status or "-")
+        infos.append(ProgramInfo(
+            id=r.id, name=r.name, parents=list(r.parent_ids),
+            iteration=int(r.iteration or 0), generation=int(r.generation or 0),
+            origin=r.origin or "-", mutator=r.mutator,
+            commit_message=r.commit_message or "", gate_status=r.gate_status or "-",
+            gate_stage=r.gate_stage, gate_message=r.gate_message, status=status))
+    return infos
+
+
+# the evaluation fields the report pages read (an evaluation's row on its program page)
+_EVALUATION_KEYS = ("id", "program_id", "split", "subset", "status", "score", "per_category",
+                    "n_items", "llm_calls", "tokens_in", "tokens_out", "cost_usd",
+                    "tokens_per_query", "calls_per_query", "sandbox_mode", "error", "duration_s",
+                    "gate_stage")
 
 
 def _attach_evaluations(store: LineageStore, programs: list[ProgramInfo]) -> dict[str, list]:
     """Fill static/test scores; returns every evaluation per program (id order)."""
     by_id = {p.id: p for p in programs}
-    rows = store.query_dicts(
-        "SELECT id, program_id, split, subset, status, score, per_category, n_items, llm_calls, "
-        "tokens_in, tokens_out, cost_usd, tokens_per_query, calls_per_query, sandbox_mode, "
-        "error, duration_s, gate_stage FROM evaluations ORDER BY id")
     evaluations: dict[str, list[dict[str, Any]]] = {}
-    for row in rows:
-        row["per_category"] = decode_json(row["per_category"], {})
-        evaluations.setdefault(row["program_id"], []).append(row)
-        program = by_id.get(row["program_id"])
+    for record in read_evaluations(store):
+        row = {key: getattr(record, key) for key in _EVALUATION_KEYS}
+        evaluations.setdefault(record.program_id, []).append(row)
+        program = by_id.get(record.program_id)
         if program is None:
             continue
-        if row["split"] == "static" and program.val_evaluation_id is None:
-            program.val_evaluation_id = row["id"]
-            if row["status"] == "gate_failed":
+        if record.split == "static" and program.val_evaluation_id is None:
+            program.val_evaluation_id = record.id
+            if record.status == "gate_failed":
                 program.status = "gate_failed"
                 continue
-            program.status = row["status"] or program.status
-            program.val_score = row["score"]
-            program.per_category = {str(k): float(v) for k, v in row["per_category"].items()}
-            program.tokens_per_query = row["tokens_per_query"]
-            program.calls_per_query = row["calls_per_query"]
-        elif row["split"] == "test" and program.test_score is None \
-                and row["status"] != "gate_failed":
-            program.test_score = row["score"]
+            program.status = record.status or program.status
+            program.val_score = record.score
+            program.per_category = {str(k): float(v) for k, v in record.per_category.items()}
+            program.tokens_per_query = record.tokens_per_query
+            program.calls_per_query = record.calls_per_query
+        elif record.split == "test" and program.test_score is None \
+                and record.status != "gate_failed":
+            program.test_score = record.score
             program.test_per_category = {str(k): float(v)
-                                         for k, v in row["per_category"].items()}
+                                         for k, v in record.per_category.items()}
     for program in programs:
         for parent in program.parents[:1]:
             if parent in by_id:
@@ -177,22 +179,17 @@ def _failed_items(store: LineageStore, programs: list[ProgramInfo],
                   per_program: int) -> dict[str, list[dict[str, Any]]]:
     """Up to ``per_program`` lowest-scoring static items per program, with their traces."""
     ids = [p.val_evaluation_id for p in programs if p.val_evaluation_id is not None]
-    if not ids or per_program <= 0:
-        return {}
     owner = {p.val_evaluation_id: p.id for p in programs}
-    placeholders = ", ".join("?" for _ in ids)
-    rows = store.query_dicts(
-        "SELECT * FROM (SELECT evaluation_id, item_id, group_id, category, question, gold, "
-        "answer, retrieved, score, error, trace, row_number() OVER (PARTITION BY evaluation_id "
-        "ORDER BY score, rowid) AS rank FROM item_results "
-        f"WHERE evaluation_id IN ({placeholders}) AND score < 1) WHERE rank <= ? "
-        "ORDER BY evaluation_id, rank", [*ids, per_program])
     out: dict[str, list[dict[str, Any]]] = {}
-    for row in rows:
-        trace = decode_json(row.pop("trace"), {})
+    for item in lowest_items(store, ids, per_program):
+        trace = item.trace if item.trace is not None else {}
+        row = {field.name: getattr(item, field.name) for field in dataclasses.fields(item)
+               if field.name != "trace"}
+        failed = out.setdefault(owner[item.evaluation_id], [])
+        row["rank"] = len(failed) + 1
         row["query"] = trace.get("query") if isinstance(trace, dict) else None
         row["rationale"] = trace.get("rationale") if isinstance(trace, dict) else None
-        out.setdefault(owner[row["evaluation_id"]], []).append(row)
+        failed.append(row)
     return out
 
 
@@ -219,16 +216,16 @@ def read_run(store: LineageStore, run_dir: Path, *, with_sources: bool = True,
     for key in ("task_args", "seeds", "versions"):
         campaign[key] = decode_json(campaign.get(key), {} if key != "seeds" else [])
     campaign.pop("subsets", None)  # large and not shown
-    programs = _program_rows(store)
+    records = read_programs(store)
+    programs = _program_infos(records)
     evaluations = _attach_evaluations(store, programs)
-    events = store.query_dicts("SELECT id, iteration, kind, program_id, message, data, "
-                               "created_at FROM events ORDER BY id")
+    events = [dataclasses.asdict(event) for event in read_events(store)]
     data = RunData(run_dir=Path(run_dir), campaign=campaign, config=config,
                    status=campaign_status(store), programs=programs, events=events,
                    category_names=category_names_for(campaign.get("task")),
                    evaluations=evaluations)
     if with_sources:
-        data.sources = dict(store.query("SELECT id, source FROM programs"))
+        data.sources = {record.id: record.source for record in records}
     data.failed_items = _failed_items(store, programs, failed_per_program)
     return data
 

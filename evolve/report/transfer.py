@@ -20,6 +20,7 @@ from typing import Any
 
 from ..errors import UsageError
 from ..lineage.queries import campaign_status
+from ..lineage.records import EvaluationRecord, program_source, read_evaluations
 from .data import open_snapshot
 
 
@@ -35,7 +36,7 @@ class RunTask:
     subsets: dict[str, Any]
     best_id: str
     best_source: str
-    stored: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    stored: dict[tuple[str, str], EvaluationRecord] = field(default_factory=dict)
 
     @property
     def label(self) -> str:
@@ -65,12 +66,11 @@ def load_run_task(run_dir: str | Path) -> RunTask:
         best = campaign_status(store).get("best_program")
         if not best:
             raise UsageError(f"{run_dir}: the run has no evaluated program yet")
-        source = store.query("SELECT source FROM programs WHERE id = ?", [best])[0][0]
-        stored: dict[tuple[str, str], dict[str, Any]] = {}
-        for row in store.query_dicts(
-                "SELECT program_id, subset, status, score, n_items FROM evaluations "
-                "WHERE split IN ('test', 'static') ORDER BY id"):
-            stored.setdefault((row["program_id"], row["subset"]), row)
+        source = program_source(store, best)
+        stored: dict[tuple[str, str], EvaluationRecord] = {}
+        for record in read_evaluations(store):
+            if record.split in ("test", "static"):
+                stored.setdefault((record.program_id, record.subset), record)
         return RunTask(run_dir=Path(run_dir), name=campaign.get("name") or Path(run_dir).name,
                        task=campaign.get("task") or "",
                        task_args={k: str(v) for k, v in
@@ -126,9 +126,9 @@ def transfer_matrix(run_dirs: list[str | Path], *, reuse: bool = True,
             subset_task, hub, settings, key = _column(column, Path(tmp) / str(j))
             for i, row in enumerate(runs):
                 found = column.stored.get((row.best_id, key)) if reuse else None
-                if found is not None and found["status"] != "gate_failed":
-                    matrix[i][j] = Cell(found["score"], found["status"],
-                                        int(found["n_items"] or 0), True)
+                if found is not None and found.status != "gate_failed":
+                    matrix[i][j] = Cell(found.score, found.status, int(found.n_items or 0),
+                                        True)
                     continue
                 if progress:
                     progress(f"evaluating {row.name}'s best on {column.label} ...")

@@ -7,6 +7,7 @@ import pytest
 
 from evolve.lineage import LineageStore, StoreError, open_readonly
 from evolve.lineage.schema import SCHEMA_VERSION
+from evolve.lineage.writes import NewEvaluation, NewProgram
 
 COUNTS = ("failed_items", "skipped_episodes", "extraction_failures", "query_fallbacks",
           "coercions")
@@ -16,9 +17,9 @@ def _version_1_file(path) -> None:
     """A database as evolve wrote it before the counts existed (schema version 1)."""
     store = LineageStore(path)
     store.add_campaign("c1", name="old", task="dialog-synth")
-    store.add_program("p1", "c1", "SOURCE = 1\n")
-    store.add_evaluation("c1", "p1", "static", "static", {"status": "ok", "score": 0.75,
-                                                           "n_items": 4}, [], [])
+    store.add_program(NewProgram("p1", "c1", "SOURCE = 1\n"))
+    store.add_evaluation("c1", "p1", "static", "static",
+                         NewEvaluation(status="ok", score=0.75, n_items=4))
     store.close()
     conn = duckdb.connect(str(path))
     for column in (*COUNTS, "episode_notes"):
@@ -34,10 +35,11 @@ def _columns(conn) -> set[str]:
 def test_new_files_store_the_counts(tmp_path):
     store = LineageStore(tmp_path / "lineage.duckdb")
     store.add_campaign("c1")
-    summary = {"status": "ok", "score": 0.5, "n_items": 30, "failed_items": 1,
-               "skipped_episodes": 2, "extraction_failures": 2, "query_fallbacks": 3,
-               "coercions": 4, "episode_notes": [{"episode_id": "e1", "skipped": True}]}
-    store.add_evaluation("c1", "p1", "static", "static", summary, [], [])
+    evaluation = NewEvaluation(status="ok", score=0.5, n_items=30, failed_items=1,
+                               skipped_episodes=2, extraction_failures=2, query_fallbacks=3,
+                               coercions=4,
+                               episode_notes=({"episode_id": "e1", "skipped": True},))
+    store.add_evaluation("c1", "p1", "static", "static", evaluation)
     (row,) = store.query_dicts("SELECT * FROM evaluations")
     assert [row[c] for c in COUNTS] == [1, 2, 2, 3, 4]
     assert '"e1"' in row["episode_notes"]
@@ -59,9 +61,10 @@ def test_opening_an_old_file_for_writing_migrates_it(tmp_path):
     path = tmp_path / "lineage.duckdb"
     _version_1_file(path)
     store = LineageStore(path)  # e.g. `evolve resume` of a run from before version 2
-    store.add_evaluation("c1", "p1", "test", "test", {"status": "ok", "failed_items": 1}, [], [])
+    store.add_evaluation("c1", "p1", "test", "test",
+                         NewEvaluation(status="ok", score=0.25, failed_items=1))
     rows = store.query("SELECT split, score, failed_items FROM evaluations ORDER BY id")
-    assert rows == [("static", 0.75, None), ("test", None, 1)]
+    assert rows == [("static", 0.75, None), ("test", 0.25, 1)]
     assert store.query("SELECT version FROM schema_version ORDER BY version") == [
         (v,) for v in range(1, SCHEMA_VERSION + 1)]
     store.close()

@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 
 from evolve.lineage import LineageStore
+from evolve.lineage.writes import NewEvaluation, NewItem, NewProgram
+from evolve.llm.base import CallRecord
 
 
 def _store(tmp_path) -> LineageStore:
     store = LineageStore(tmp_path / "lineage.duckdb")
     store.add_campaign("c1", name="t", task="dialog-synth")
-    store.add_program("p1", "c1", "SOURCE = 1\n")
+    store.add_program(NewProgram("p1", "c1", "SOURCE = 1\n"))
     return store
 
 
@@ -21,11 +23,13 @@ def test_items_and_calls_round_trip_in_order_with_mixed_value_types(tmp_path):
               "retrieved": "r" * (n % 7), "score": 1 if n % 4 == 0 else 0.25 * (n % 4),
               "error": None, "prompts": {"answer": [{"role": "user", "content": "ü"}]}}
              for n in range(700)]  # more rows than any single VALUES list used to take
-    calls = [{"role": "task", "model": "m", "kind": "chat", "tokens_in": n, "tokens_out": None,
-              "cost_usd": 0 if n % 2 else 0.5, "latency_s": 0.2, "cached": n % 3 == 0,
-              "error": None, "retries": 0, "retry_errors": None} for n in range(300)]
-    summary = {"status": "ok", "score": 0.5, "per_category": {"1": 0.5}, "n_items": len(items)}
-    evaluation = store.add_evaluation("c1", "p1", "static", "static", summary, items, calls)
+    calls = [CallRecord(role="task", model="m", kind="chat", tokens_in=n,
+                        tokens_out=None,  # type: ignore[arg-type]  # a NULL column
+                        cost_usd=0 if n % 2 else 0.5, latency_s=0.2, cached=n % 3 == 0)
+             for n in range(300)]
+    evaluation = store.add_evaluation("c1", "p1", "static", "static", NewEvaluation(
+        status="ok", score=0.5, per_category={"1": 0.5}, n_items=len(items),
+        items=tuple(NewItem.from_trace(item) for item in items), calls=tuple(calls)))
     rows = store.query("SELECT item_id, category, gold, score, trace FROM item_results "
                        "WHERE evaluation_id = ? ORDER BY rowid", [evaluation])
     assert [r[0] for r in rows] == [i["item_id"] for i in items]
@@ -35,13 +39,13 @@ def test_items_and_calls_round_trip_in_order_with_mixed_value_types(tmp_path):
     assert json.loads(rows[5][4]) == items[5]
     stored = store.query("SELECT tokens_in, tokens_out, cost_usd, cached FROM llm_calls "
                          "WHERE evaluation_id = ? ORDER BY id", [evaluation])
-    assert stored == [(c["tokens_in"], None, float(c["cost_usd"]), c["cached"]) for c in calls]
+    assert stored == [(c.tokens_in, None, float(c.cost_usd), c.cached) for c in calls]
 
 
 def test_an_evaluation_without_items_or_calls(tmp_path):
     store = _store(tmp_path)
     evaluation = store.add_evaluation("c1", "p1", "static", "static",
-                                      {"status": "gate_failed", "score": 0.0}, [], [])
+                                      NewEvaluation(status="gate_failed", score=0.0))
     assert store.query("SELECT count(*) FROM item_results WHERE evaluation_id = ?",
                        [evaluation]) == [(0,)]
 
@@ -60,10 +64,10 @@ def test_the_writers_memory_stays_bounded_as_the_database_grows(tmp_path):
     trace = "lorem ipsum dolor sit amet " * 400  # ~10 KB, a long item trace
     peak = 0.0
     for n in range(150):
-        items = [{"item_id": f"i{k}", "score": k % 2, "retrieved": f"{n} {k} {trace}"}
-                 for k in range(40)]
-        store.add_evaluation("c1", "p1", "static", f"s{n}", {"status": "ok", "score": 0.5},
-                             items, [])
+        items = tuple(NewItem.from_trace({"item_id": f"i{k}", "score": k % 2,
+                                          "retrieved": f"{n} {k} {trace}"}) for k in range(40))
+        store.add_evaluation("c1", "p1", "static", f"s{n}",
+                             NewEvaluation(status="ok", score=0.5, items=items))
         store.query("SELECT trace FROM item_results WHERE evaluation_id = ?", [n // 2 + 1])
         if n % 10 == 9:
             store.query("SELECT evaluation_id, avg(score) FROM item_results GROUP BY 1")

@@ -272,7 +272,6 @@ def test_bad_limits_in_a_config_are_one_line(tmp_path):
 def test_truncated_calls_are_persisted_in_the_lineage_database(tmp_path):
     import duckdb
 
-    from evolve.evaluation.records import call_rows
     from evolve.lineage import LineageStore
     from evolve.lineage.schema import DDL
     from evolve.llm.base import CallRecord
@@ -288,7 +287,7 @@ def test_truncated_calls_are_persisted_in_the_lineage_database(tmp_path):
     try:
         records = [CallRecord("task", "local", "chat", 10, 512, 0.0, 1.0, False, truncated=True),
                    CallRecord("judge", "local", "chat", 10, 5, 0.0, 1.0, False)]
-        store.add_calls("c", call_rows(records))
+        store.add_calls("c", records)
         rows = store.query("SELECT role, truncated FROM llm_calls ORDER BY id")
     finally:
         store.close()

@@ -20,6 +20,8 @@ import pytest
 from evolve.config.load import config_to_dict
 from evolve.config.sections import CampaignConfig, CampaignSection
 from evolve.lineage import LineageStore
+from evolve.lineage.writes import NewEvaluation, NewItem, NewProgram
+from evolve.llm.base import CallRecord
 from evolve.program.identity import program_id
 from evolve.seeds import seed_source
 
@@ -63,8 +65,9 @@ def make_synthetic_run(run_dir: Path, n_programs: int, *, seed: int = 0,
         source = seed_source(name)
         pid = program_id(source)
         score = float(rng.uniform(0.4, 0.6))
-        store.add_program(pid, cid, source, name=name, iteration=0, origin="seed",
-                          mutator="seed", commit_message=f"seed: {name}", gate_status="passed")
+        store.add_program(NewProgram(pid, cid, source, name=name, iteration=0, origin="seed",
+                                     mutator="seed", commit_message=f"seed: {name}",
+                                     gate_status="passed"))
         _evaluate(store, cid, pid, score, rng)
         pool.append((pid, source, score))
     iteration, added = 0, len(pool)
@@ -79,10 +82,10 @@ def make_synthetic_run(run_dir: Path, n_programs: int, *, seed: int = 0,
         if iteration % 11 == 0 and added + 1 < n_programs:  # a gate failure, then a fix
             bad = source + "def broken(:\n    pass\n"
             bad_id = program_id(bad)
-            store.add_program(bad_id, cid, bad, parent_ids=parents, iteration=iteration,
-                              generation=1, origin="mutation", mutator="offline:test",
-                              commit_message=commit, gate_status="failed", gate_stage="syntax",
-                              gate_message="invalid syntax (line 3)")
+            store.add_program(NewProgram(
+                bad_id, cid, bad, parent_ids=tuple(parents), iteration=iteration, generation=1,
+                origin="mutation", mutator="offline:test", commit_message=commit,
+                gate_status="failed", gate_stage="syntax", gate_message="invalid syntax (line 3)"))
             store.add_event(cid, "gate_failed", "syntax: invalid syntax (line 3)",
                             iteration=iteration, program_id=bad_id)
             marks["failed"] = bad_id
@@ -92,9 +95,10 @@ def make_synthetic_run(run_dir: Path, n_programs: int, *, seed: int = 0,
                                                         else "mutation")
         pid = program_id(source)
         score = float(np.clip(parent_score + rng.normal(0.02, 0.08), 0, 1))
-        store.add_program(pid, cid, source, parent_ids=parents, iteration=iteration,
-                          generation=1, origin=origin, mutator="offline:test",
-                          commit_message=commit, gate_status="passed")
+        store.add_program(NewProgram(pid, cid, source, parent_ids=tuple(parents),
+                                     iteration=iteration, generation=1, origin=origin,
+                                     mutator="offline:test", commit_message=commit,
+                                     gate_status="passed"))
         if iteration % 13 == 0:
             store.add_event(cid, "runtime_violation", "read returned 3400 chars, more than "
                             "the cap of 3000", iteration=iteration, program_id=pid)
@@ -105,9 +109,9 @@ def make_synthetic_run(run_dir: Path, n_programs: int, *, seed: int = 0,
     _evaluate(store, cid, best[0], best[2] - 0.05, rng, split="test")
     store.set_state(cid, "iterations_done", iteration)
     store.set_state(cid, "pareto_front", {"cost_objective": "tokens", "programs": []})
-    store.add_calls(cid, [{"role": "reflector", "model": "offline", "kind": "chat",
-                           "tokens_in": 100, "tokens_out": 50, "cost_usd": 0.0,
-                           "latency_s": 0.1, "cached": False}])
+    store.add_calls(cid, [CallRecord(role="reflector", model="offline", kind="chat",
+                                     tokens_in=100, tokens_out=50, cost_usd=0.0,
+                                     latency_s=0.1, cached=False)])
     store.finish_campaign(cid, f"iterations: {iteration} of {iteration} done")
     store.add_event(cid, "stopped", "done", iteration=iteration)
     store.close()
@@ -120,13 +124,13 @@ def _evaluate(store: LineageStore, cid: str, pid: str, score: float,
     items = _items(rng, score)
     per_category = {c: float(np.mean([i["score"] for i in items if i["category"] == c]))
                     for c in CATEGORIES}
-    store.add_evaluation(cid, pid, split, f"{split}:abc", {
-        "status": "ok", "score": score, "per_category": per_category, "n_items": len(items),
-        "llm_calls": 30, "tokens_in": 20000, "tokens_out": 400, "cost_usd": 0.0,
-        "tokens_per_query": float(rng.uniform(800, 3000)), "calls_per_query": 3.0,
-        "sandbox_mode": "none", "seconds": 1.0,
-        "write_example": {"raw_text": "Ana: I moved to Valencia.", "item": {"summary": "x"}}},
-        items, [])
+    store.add_evaluation(cid, pid, split, f"{split}:abc", NewEvaluation(
+        status="ok", score=score, per_category=per_category, n_items=len(items),
+        llm_calls=30, tokens_in=20000, tokens_out=400, cost_usd=0.0,
+        tokens_per_query=float(rng.uniform(800, 3000)), calls_per_query=3.0,
+        sandbox_mode="none", duration_s=1.0,
+        write_example={"raw_text": "Ana: I moved to Valencia.", "item": {"summary": "x"}},
+        items=tuple(NewItem.from_trace(item) for item in items)))
 
 
 def quickstart_run(factory: pytest.TempPathFactory) -> Path:
