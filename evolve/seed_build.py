@@ -10,9 +10,10 @@ imports what it uses with one top-level statement ::
 
 and :func:`build_seed` replaces that statement with the definitions themselves, copied from
 ``seeds/_shared.py`` in that file's order, together with every shared definition they use
-and any import they need that the seed lacks. The result is what ``evolve.seeds.seed_source``
-returns and what every consumer sees (``evolve eval``, campaign seeding, the meta-agent, the
-sandbox, the tests); ``seeds/_shared.py`` itself is never imported by a program.
+and the imported names they need that the seed lacks. The result is what
+``evolve.seeds.seed_source`` returns and what every consumer sees (``evolve eval``, campaign
+seeding, the meta-agent, the sandbox, the tests); ``seeds/_shared.py`` itself is never
+imported by a program.
 
 The build refuses (:class:`SeedBuildError`) rather than guess: an unknown name, an ``as``
 alias, a second or nested ``_shared`` import, or a seed that defines a name the inlined code
