@@ -49,6 +49,9 @@ BUILTIN_TASKS = {
     "prbench": lambda tmp: make_task("prbench", {"path": str(FIXTURES / "prbench"),
                                                  "test": "0.3", "train": "0"}),
     "jsonl": _jsonl_task,
+    "plugin (examples/byo_task)": lambda tmp: make_task("plugin", {
+        "plugin": str(FIXTURES.parents[1] / "examples" / "byo_task" / "plugin_task.py"),
+        "options": "days=6;seed=2"}),
 }
 
 
