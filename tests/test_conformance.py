@@ -19,7 +19,15 @@ from evolve.meta.offline.mutator import OfflineMutator
 from evolve.registry import SELECTORS
 from evolve.strategies.selectors import make_selector
 from evolve.tasks.registry import make_task
-from evolve.testing import ConformanceError, check_meta_agent, check_selector, check_task
+from evolve.testing import (
+    ConformanceError,
+    MetaAgentCases,
+    SelectorCases,
+    TaskCases,
+    check_meta_agent,
+    check_selector,
+    check_task,
+)
 from evolve.testing.meta_checks import sample_contexts
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -280,3 +288,30 @@ def test_a_sampling_meta_agent_can_skip_the_determinism_rule():
     assert "the same context gives the same proposal (deterministic)" not in rules
     assert check_meta_agent(Agent())[:2] == ["has the Protocol's methods and attributes",
                                              "name is a non-empty string"]
+
+
+# -- the pytest base classes: each subclass below is collected and runs its check -------------
+class TestSoftmaxThroughTheBaseClass(SelectorCases):
+    def make_selector(self):
+        return make_selector("softmax")
+
+
+class TestDialogSynthThroughTheBaseClass(TaskCases):
+    def make_task(self):
+        return make_task("dialog-synth", {"size": "tiny"})
+
+
+class TestOfflineMutatorThroughTheBaseClass(MetaAgentCases):
+    def make_meta_agent(self):
+        return OfflineMutator()
+
+
+def test_a_base_class_fails_on_a_broken_part():
+    class Broken(SelectorCases):
+        def make_selector(self):
+            return GlobalRandom()
+
+    with pytest.raises(ConformanceError, match="select draws randomness only from rng"):
+        Broken().test_selector_contract()
+    with pytest.raises(NotImplementedError, match="define make_task"):
+        TaskCases().test_task_contract()
