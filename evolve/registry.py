@@ -8,7 +8,8 @@ A built-in factory is named by ``"module:attribute"`` and imported only when it 
 installed ones are: validating a config does not import the implementations, and this module
 stays at the bottom of the package tree. A registry with an entry-point group also offers the
 factories installed distributions declare there (``[project.entry-points."evolve.selectors"]``
-in their ``pyproject.toml``); a built-in name always wins over an installed one.
+or ``."evolve.meta_agents"`` in their ``pyproject.toml``); a built-in name always wins over an
+installed one.
 """
 
 from __future__ import annotations
@@ -107,3 +108,22 @@ EXECUTORS = Registry("executor", {
     "dask": "evolve.evaluation.executors:dask_executor",
     "ray": "evolve.evaluation.executors:ray_executor",
 })
+
+
+def _installed_meta_agent(loaded: Callable[[], Any]) -> Factory:
+    """An installed meta-agent's entry point names a class or a factory taking no arguments;
+    as a factory of this registry it ignores the campaign config and the model hub."""
+    def factory(_config: Any, _hub: Any, _reflector_object: bool = False) -> Any:
+        from .objects import require
+
+        return require(loaded(), "meta_agent")
+    return factory
+
+
+# ``search.meta_agent``: factories taking (campaign config, model hub, whether the hub's
+# reflector role is a caller's model object). ``auto`` picks ``offline`` or ``llm``.
+META_AGENTS = Registry("meta-agent", {
+    "auto": "evolve.meta.factory:auto_meta_agent",
+    "offline": "evolve.meta.factory:offline_meta_agent",
+    "llm": "evolve.meta.factory:llm_meta_agent",
+}, entry_point_group="evolve.meta_agents", adapt=_installed_meta_agent)

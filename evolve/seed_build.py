@@ -10,9 +10,10 @@ imports what it uses with one top-level statement ::
 
 and :func:`build_seed` replaces that statement with the definitions themselves, copied from
 ``seeds/_shared.py`` in that file's order, together with every shared definition they use
-and any import they need that the seed lacks. The result is what ``evolve.seeds.seed_source``
-returns and what every consumer sees (``evolve eval``, campaign seeding, the meta-agent, the
-sandbox, the tests); ``seeds/_shared.py`` itself is never imported by a program.
+and the imported names they need that the seed lacks. The result is what
+``evolve.seeds.seed_source`` returns and what every consumer sees (``evolve eval``, campaign
+seeding, the meta-agent, the sandbox, the tests); ``seeds/_shared.py`` itself is never
+imported by a program.
 
 The build refuses (:class:`SeedBuildError`) rather than guess: an unknown name, an ``as``
 alias, a second or nested ``_shared`` import, or a seed that defines a name the inlined code
@@ -175,6 +176,19 @@ def _seed_imports(tree: ast.Module, skip: ast.stmt) -> dict[str, str]:
     return out
 
 
+def _only(definition: SharedDefinition, names: list[str]) -> SharedDefinition:
+    """The shared import statement cut down to the ``names`` the seed lacks (a seed that has
+    ``dataclass`` but not ``field`` gets ``from dataclasses import field``, not both again)."""
+    node = _parsed_import(definition.text)
+    keep = [alias for alias in node.names if (alias.asname or alias.name).split(".")[0] in names]
+    if len(keep) == len(node.names):
+        return definition
+    cut = (ast.Import(names=keep) if isinstance(node, ast.Import) else
+           ast.ImportFrom(module=node.module, names=keep, level=node.level))
+    return SharedDefinition(binds=frozenset(names), reads=frozenset(), text=ast.unparse(cut),
+                            is_import=True, is_block=False, dump=ast.dump(cut))
+
+
 def _render(blocks: list[SharedDefinition]) -> str:
     """The inlined text: the header comment, then the statements with PEP 8 spacing."""
     out = HEADER
@@ -232,7 +246,7 @@ def build_seed(source: str, shared_source: str, label: str = "<seed>") -> str:
                     f"seed {label}: imports {', '.join(differ)} otherwise than "
                     f"seeds/{SHARED_MODULE}.py ({'; '.join(keys[n] for n in differ)})")
             if missing:
-                blocks.append(definition)
+                blocks.append(_only(definition, missing))
             continue
         clash = sorted(definition.binds & own)
         if clash:

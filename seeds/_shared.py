@@ -14,7 +14,41 @@ reports seeds that cannot be built or that keep a copy of a helper from here.
 """
 
 import re
+from dataclasses import dataclass, field
 from datetime import date
+
+# -- KnowledgeItem and Query fields ---------------------------------------------------------------
+# Every schema field carries the description the task agent is shown for it.
+
+
+def _text_field(description: str):
+    """A text field of a KnowledgeItem or Query: "" by default."""
+    return field(default="", metadata={"description": description})
+
+
+def _list_field(description: str):
+    """A list field of a KnowledgeItem or Query: empty by default."""
+    return field(default_factory=list, metadata={"description": description})
+
+
+@dataclass
+class Query:
+    question: str = _text_field("the question, verbatim")
+    keywords: list[str] = _list_field("people, objects and topics asked about")
+
+
+def _query_text(query) -> str:
+    """The question and its keywords as one search text."""
+    return " ".join([query.question or "", *map(str, query.keywords or [])]).strip()
+
+
+# -- stores ---------------------------------------------------------------------------------------
+
+
+def _cosine_collection(toolkit, name: str):
+    """The toolkit's chroma collection ``name`` (cosine space), created on first use."""
+    return toolkit.chroma.get_or_create_collection(name, metadata={"hnsw:space": "cosine"})
+
 
 # -- session headers and dates --------------------------------------------------------------------
 # Episodes start with a header line "[1:56 pm on 8 May, 2023]"; facts and turns may carry a
@@ -34,6 +68,27 @@ def _session_date(lines: list[str]) -> str:
         return f"{match.group(1)} {match.group(2)} {match.group(3)}" if match else \
             _HEADER.match(lines[0]).group(1).strip()
     return ""
+
+
+def _episode_lines(raw_text: str, squeeze: bool = False) -> list[str]:
+    """The non-empty lines of an episode, stripped (``squeeze``: every white space run folded
+    to one space)."""
+    if squeeze:
+        return [" ".join(ln.split()) for ln in (raw_text or "").split("\n") if ln.strip()]
+    return [ln.strip() for ln in (raw_text or "").split("\n") if ln.strip()]
+
+
+def _dated_lines(raw_text: str, squeeze: bool = False) -> tuple[list[str], str]:
+    """(the episode's lines as ``_episode_lines`` gives them, its session date or "")."""
+    lines = _episode_lines(raw_text, squeeze)
+    return lines, _session_date(lines)
+
+
+def _split_header(lines: list[str]) -> tuple[str, list[str]]:
+    """(the session header line or "", the other lines) of an episode's lines."""
+    if lines and _HEADER.match(lines[0]):
+        return lines[0], lines[1:]
+    return "", lines
 
 
 def _split_date(text: str, default: str) -> tuple[str, str]:
@@ -61,13 +116,35 @@ _RELATIVE = re.compile(
     r"nephew|niece|grandmother|grandfather|son|daughter|wife|husband|partner) ([A-Z][a-z]+)")
 
 
-def _fallback(body: list[str], limit: int) -> list[str]:
+def _fallback(lines: list[str], limit: int) -> list[str]:
     """Lines kept when the agent extracted nothing: first-person statements (conversations),
-    else informative lines (transcripts and other text); at most ``limit``."""
+    else informative lines (transcripts and other text); at most ``limit``. Session headers
+    are never kept."""
+    body = [ln for ln in lines if not _HEADER.match(ln)]
     kept = [ln for ln in body if _FIRST_PERSON.search(ln)]
     if not kept:
         kept = [ln for ln in body if not ln.rstrip().endswith("?") and len(ln.split()) >= 4]
     return kept[:limit]
+
+
+def _extracted(values) -> list[str]:
+    """The agent's entries, white space folded; empty ones and "filler"/"none" dropped."""
+    entries = [" ".join(str(v).split()) for v in (values or [])]
+    return [e for e in entries if e and e.lower() not in {"filler", "none"}]
+
+
+def _windows(hits, radius: int) -> tuple[list[int], dict[int, set[int]]]:
+    """The episodes of (episode, position) ``hits`` in order of their first hit, and for each
+    the positions within ``radius`` of one of its hits (the lines shown around a hit)."""
+    order: list[int] = []
+    keep: dict[int, set[int]] = {}
+    for episode, pos in hits:
+        episode, pos = int(episode), int(pos)
+        if episode not in keep:
+            order.append(episode)
+            keep[episode] = set()
+        keep[episode].update(range(pos - radius, pos + radius + 1))
+    return order, keep
 
 
 # -- transcripts of embodied episodes -------------------------------------------------------------

@@ -35,16 +35,21 @@ Toolkit LLM calls: 0 per write, at most 1 per read (the judge).
 """
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from ._shared import (
     _HEADER,
     _RELATIVE,
     _SPEAKER,
     _WORD,
+    _cosine_collection,
+    _dated_lines,
+    _extracted,
     _fallback,
-    _session_date,
+    _list_field,
+    _query_text,
     _split_date,
+    _text_field,
 )
 
 # --- design parameters ---
@@ -99,21 +104,15 @@ _SECTIONS = {"fact": "Facts:", "turn": "Turns:", "session": "Session summaries:"
 
 @dataclass
 class KnowledgeItem:
-    facts: list[str] = field(
-        default_factory=list,
-        metadata={"description": "atomic facts, one short sentence each, with full names"})
-    summary: str = field(
-        default="", metadata={"description": "two or three sentences summarising the episode"})
+    facts: list[str] = _list_field("atomic facts, one short sentence each, with full names")
+    summary: str = _text_field("two or three sentences summarising the episode")
 
 
 @dataclass
 class Query:
-    question: str = field(default="", metadata={"description": "the question, verbatim"})
-    complexity: str = field(
-        default="", metadata={"description": "simple | temporal | complex: the kind of "
-                                             "reasoning needed"})
-    keywords: list[str] = field(
-        default_factory=list, metadata={"description": "people, objects and topics asked about"})
+    question: str = _text_field("the question, verbatim")
+    complexity: str = _text_field("simple | temporal | complex: the kind of reasoning needed")
+    keywords: list[str] = _list_field("people, objects and topics asked about")
 
 
 def _terms(text: str) -> set[str]:
@@ -150,12 +149,9 @@ class KnowledgeBase:
 
     def __init__(self, toolkit):
         self.toolkit = toolkit
-        chroma = toolkit.chroma
-        space = {"hnsw:space": "cosine"}
-        self.levels = {"turn": chroma.get_or_create_collection("ama_turns", metadata=space),
-                       "fact": chroma.get_or_create_collection("ama_facts", metadata=space),
-                       "session": chroma.get_or_create_collection("ama_sessions",
-                                                                  metadata=space)}
+        self.levels = {"turn": _cosine_collection(toolkit, "ama_turns"),
+                       "fact": _cosine_collection(toolkit, "ama_facts"),
+                       "session": _cosine_collection(toolkit, "ama_sessions")}
         self.texts: dict[str, str] = {}  # row id -> the line shown for it
         self.turn_terms: dict[str, set[str]] = {}
         self.summaries: dict[int, list[str]] = {}  # session -> summary lines (dated header first)
@@ -165,8 +161,7 @@ class KnowledgeBase:
 
     # -- write (Constructor + Refresher) -------------------------------------------------
     def write(self, item: KnowledgeItem, raw_text: str) -> None:
-        lines = [" ".join(ln.split()) for ln in (raw_text or "").split("\n") if ln.strip()]
-        date = _session_date(lines)
+        lines, date = _dated_lines(raw_text, squeeze=True)
         stamp = f"[{date}] " if date else ""
         body = [ln[:MAX_LINE_CHARS] for ln in lines if not _HEADER.match(ln)]
         n = self.sessions
@@ -186,8 +181,7 @@ class KnowledgeBase:
             self.summaries[n] = [stamp.strip() or "(undated session)", *summary]
             self.levels["session"].add(ids=[f"s{n}"], documents=[" ".join(summary)[:2000]],
                                        metadatas=[{"session": n}])
-        facts = [" ".join(str(f).split()) for f in (item.facts or [])]
-        facts = [f for f in facts if f and f.lower() not in {"filler", "none"}]
+        facts = _extracted(item.facts)
         if not facts:
             facts = _fallback(body, FALLBACK_LINES)
         self._add_facts([_split_date(fact, date) for fact in facts])
@@ -295,7 +289,7 @@ class KnowledgeBase:
         return None
 
     def read(self, query: Query) -> str:
-        text = " ".join([query.question or "", *map(str, query.keywords or [])]).strip()
+        text = _query_text(query)
         if not text or not self.texts:
             return ""
         question = query.question or text

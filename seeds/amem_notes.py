@@ -35,9 +35,18 @@ Toolkit LLM calls: 0 per write, 0 per read.
 """
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from ._shared import _HEADER, _fallback, _session_date, _split_date
+from ._shared import (
+    Query,
+    _cosine_collection,
+    _dated_lines,
+    _fallback,
+    _list_field,
+    _query_text,
+    _split_date,
+    _text_field,
+)
 
 # --- design parameters ---
 TOP_K = 10  # nearest notes per read
@@ -81,22 +90,10 @@ _NAME = re.compile(r"\b[A-Z][a-z]+\b")
 
 @dataclass
 class KnowledgeItem:
-    notes: list[str] = field(
-        default_factory=list,
-        metadata={"description": "atomic notes, one self-contained statement each"})
-    keywords: list[str] = field(
-        default_factory=list, metadata={"description": "names, places, objects and topics"})
-    context: str = field(
-        default="", metadata={"description": "one line: the gist of the situation"})
-    tags: list[str] = field(
-        default_factory=list, metadata={"description": "a few broad categories"})
-
-
-@dataclass
-class Query:
-    question: str = field(default="", metadata={"description": "the question, verbatim"})
-    keywords: list[str] = field(
-        default_factory=list, metadata={"description": "people, objects and topics asked about"})
+    notes: list[str] = _list_field("atomic notes, one self-contained statement each")
+    keywords: list[str] = _list_field("names, places, objects and topics")
+    context: str = _text_field("one line: the gist of the situation")
+    tags: list[str] = _list_field("a few broad categories")
 
 
 def _entries(values) -> list[str]:
@@ -114,17 +111,14 @@ class KnowledgeBase:
 
     def __init__(self, toolkit):
         self.toolkit = toolkit
-        self.notes = toolkit.chroma.get_or_create_collection(
-            "amem_notes", metadata={"hnsw:space": "cosine"})
+        self.notes = _cosine_collection(toolkit, "amem_notes")
         self.info: dict[str, dict] = {}  # note id -> {"text", "date", "tags", "links"}
 
     def write(self, item: KnowledgeItem, raw_text: str) -> None:
-        lines = [ln.strip() for ln in (raw_text or "").split("\n") if ln.strip()]
-        date = _session_date(lines)
+        lines, date = _dated_lines(raw_text)
         texts = _entries(item.notes)
         if not texts:
-            body = [ln for ln in lines if not _HEADER.match(ln)]
-            texts = [ln[:MAX_NOTE_CHARS] for ln in _fallback(body, FALLBACK_NOTES)]
+            texts = [ln[:MAX_NOTE_CHARS] for ln in _fallback(lines, FALLBACK_NOTES)]
         known = {v["text"] for v in self.info.values()}
         dated = [_split_date(t, date) for t in texts]
         dated = [(t, d) for t, d in dict(dated).items() if t and t not in known]
@@ -176,7 +170,7 @@ class KnowledgeBase:
                        else "")
 
     def read(self, query: Query) -> str:
-        text = " ".join([query.question or "", *map(str, query.keywords or [])]).strip()
+        text = _query_text(query)
         if not text or not self.info:
             return ""
         words = set(_WORD.findall(text.lower()))

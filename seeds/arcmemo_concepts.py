@@ -32,9 +32,18 @@ Toolkit LLM calls: 0 per write, 0 per read.
 """
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from ._shared import _ACTION, _HEADER, _WORD, _session_date, _split_date
+from ._shared import (
+    _ACTION,
+    _HEADER,
+    _WORD,
+    _cosine_collection,
+    _dated_lines,
+    _list_field,
+    _split_date,
+    _text_field,
+)
 
 # --- design parameters ---
 TOP_K = 18  # concepts shown per read
@@ -79,19 +88,14 @@ _STOP = frozenset(
 
 @dataclass
 class KnowledgeItem:
-    lessons: list[str] = field(
-        default_factory=list,
-        metadata={"description": "abstract 'situation -> suggestion' lessons, or facts"})
-    cues: list[str] = field(
-        default_factory=list,
-        metadata={"description": "features signalling when the lessons apply"})
+    lessons: list[str] = _list_field("abstract 'situation -> suggestion' lessons, or facts")
+    cues: list[str] = _list_field("features signalling when the lessons apply")
 
 
 @dataclass
 class Query:
-    question: str = field(default="", metadata={"description": "the question or task"})
-    cues: list[str] = field(
-        default_factory=list, metadata={"description": "people, objects, goals, topics shown"})
+    question: str = _text_field("the question or task")
+    cues: list[str] = _list_field("people, objects, goals, topics shown")
 
 
 def _cues(values) -> set[str]:
@@ -119,13 +123,11 @@ class KnowledgeBase:
 
     def __init__(self, toolkit):
         self.toolkit = toolkit
-        self.index = toolkit.chroma.get_or_create_collection(
-            "arcmemo_concepts", metadata={"hnsw:space": "cosine"})
+        self.index = _cosine_collection(toolkit, "arcmemo_concepts")
         self.concepts: dict[str, dict] = {}
 
     def write(self, item: KnowledgeItem, raw_text: str) -> None:
-        lines = [" ".join(ln.split()) for ln in (raw_text or "").split("\n") if ln.strip()]
-        date = _session_date(lines)
+        lines, date = _dated_lines(raw_text, squeeze=True)
         body = [ln for ln in lines if not _HEADER.match(ln)]
         lessons = [" ".join(str(x).split()) for x in (item.lessons or [])]
         lessons = [x for x in lessons if x and x.lower() not in {"filler", "none"}]

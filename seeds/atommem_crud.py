@@ -33,9 +33,20 @@ Toolkit LLM calls: at most 1 per write (only when an atom has stored neighbours)
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from ._shared import _HEADER, _SPEAKER, _WORD, _fallback, _session_date, _split_date
+from ._shared import (
+    _SPEAKER,
+    _WORD,
+    Query,
+    _cosine_collection,
+    _dated_lines,
+    _extracted,
+    _fallback,
+    _list_field,
+    _query_text,
+    _split_date,
+)
 
 # --- design parameters ---
 TOP_K = 20  # entries returned per read
@@ -87,16 +98,7 @@ _COMMON = frozenset(
 
 @dataclass
 class KnowledgeItem:
-    facts: list[str] = field(
-        default_factory=list,
-        metadata={"description": "atomic facts, one claim per entry, with full names"})
-
-
-@dataclass
-class Query:
-    question: str = field(default="", metadata={"description": "the question, verbatim"})
-    keywords: list[str] = field(
-        default_factory=list, metadata={"description": "people, objects and topics asked about"})
+    facts: list[str] = _list_field("atomic facts, one claim per entry, with full names")
 
 
 def _atoms(text: str) -> list[str]:
@@ -165,20 +167,16 @@ class KnowledgeBase:
 
     def __init__(self, toolkit):
         self.toolkit = toolkit
-        self.entries = toolkit.chroma.get_or_create_collection(
-            "atommem_entries", metadata={"hnsw:space": "cosine"})
+        self.entries = _cosine_collection(toolkit, "atommem_entries")
         self.next_id = 0
         self.ops: list[tuple[str, str, str]] = []  # (op, entry id, text): the operation log
 
     # -- write ---------------------------------------------------------------------------
     def write(self, item: KnowledgeItem, raw_text: str) -> None:
-        lines = [ln.strip() for ln in (raw_text or "").split("\n") if ln.strip()]
-        date = _session_date(lines)
-        facts = [" ".join(str(f).split()) for f in (item.facts or [])]
-        facts = [f for f in facts if f and f.lower() not in {"filler", "none"}]
+        lines, date = _dated_lines(raw_text)
+        facts = _extracted(item.facts)
         if not facts:
-            body = [ln for ln in lines if not _HEADER.match(ln)]
-            facts = _fallback(body, FALLBACK_LINES)
+            facts = _fallback(lines, FALLBACK_LINES)
         atoms, dates, seen = [], [], set()
         for fact in facts:
             text, when = _split_date(fact, date)
@@ -285,7 +283,7 @@ class KnowledgeBase:
 
     # -- read ----------------------------------------------------------------------------
     def read(self, query: Query) -> str:
-        text = " ".join([query.question or "", *map(str, query.keywords or [])]).strip()
+        text = _query_text(query)
         if not text or self.entries.count() == 0:
             return ""
         found = self.entries.query(query_texts=[text], n_results=TOP_K)

@@ -30,9 +30,22 @@ Toolkit LLM calls: 0 per write, 0 per read.
 """
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from ._shared import _ACTION, _GOAL, _HEADER, _WORD, _session_date, _split_date, _succeeded
+from ._shared import (
+    _ACTION,
+    _GOAL,
+    _HEADER,
+    _WORD,
+    _cosine_collection,
+    _dated_lines,
+    _extracted,
+    _list_field,
+    _query_text,
+    _split_date,
+    _succeeded,
+    _text_field,
+)
 
 # --- design parameters ---
 WORKFLOW_K = 2  # workflows shown per read
@@ -76,21 +89,15 @@ _STOP = frozenset(
 
 @dataclass
 class KnowledgeItem:
-    workflow_name: str = field(
-        default="", metadata={"description": "general task type solved, or empty"})
-    workflow_steps: list[str] = field(
-        default_factory=list,
-        metadata={"description": "reusable steps in order, placeholders in braces"})
-    facts: list[str] = field(
-        default_factory=list,
-        metadata={"description": "facts stated about people, one short sentence each"})
+    workflow_name: str = _text_field("general task type solved, or empty")
+    workflow_steps: list[str] = _list_field("reusable steps in order, placeholders in braces")
+    facts: list[str] = _list_field("facts stated about people, one short sentence each")
 
 
 @dataclass
 class Query:
-    question: str = field(default="", metadata={"description": "the question or task"})
-    keywords: list[str] = field(
-        default_factory=list, metadata={"description": "people, objects and topics asked about"})
+    question: str = _text_field("the question or task")
+    keywords: list[str] = _list_field("people, objects and topics asked about")
 
 
 def abstract(step: str) -> str:
@@ -110,17 +117,14 @@ class KnowledgeBase:
 
     def __init__(self, toolkit):
         self.toolkit = toolkit
-        space = {"hnsw:space": "cosine"}
-        self.workflow_index = toolkit.chroma.get_or_create_collection("awm_workflows",
-                                                                      metadata=space)
-        self.fact_index = toolkit.chroma.get_or_create_collection("awm_facts", metadata=space)
+        self.workflow_index = _cosine_collection(toolkit, "awm_workflows")
+        self.fact_index = _cosine_collection(toolkit, "awm_facts")
         self.workflows: dict[str, dict] = {}
         self.facts: list[str] = []
         self.recent: list[str] = []  # workflows induced since the last observe
 
     def write(self, item: KnowledgeItem, raw_text: str) -> None:
-        lines = [" ".join(ln.split()) for ln in (raw_text or "").split("\n") if ln.strip()]
-        date = _session_date(lines)
+        lines, date = _dated_lines(raw_text, squeeze=True)
         body = [ln for ln in lines if not _HEADER.match(ln)]
         actions = [m.group(1).strip() for ln in body if (m := _ACTION.match(ln))]
         name = _one_line(item.workflow_name)
@@ -129,8 +133,7 @@ class KnowledgeBase:
             steps = actions
             name = name or next((m.group(1).strip() for ln in body if (m := _GOAL.search(ln))),
                                 "")
-        facts = [" ".join(str(f).split()) for f in (item.facts or [])]
-        facts = [f for f in facts if f and f.lower() not in {"filler", "none"}]
+        facts = _extracted(item.facts)
         # steps that merely repeat the facts are no procedure (a conversation)
         if name and steps and (actions or set(steps) - set(facts)):
             self._induce(abstract(name), [abstract(s)[:MAX_LINE_CHARS] for s in steps], date)
@@ -180,7 +183,7 @@ class KnowledgeBase:
         self.recent = []
 
     def read(self, query: Query) -> str:
-        text = " ".join([query.question or "", *map(str, query.keywords or [])]).strip()
+        text = _query_text(query)
         if not text or not (self.workflows or self.facts):
             return ""
         out, used = [], 0

@@ -21,9 +21,18 @@ the conversation miss; updated facts return old and new values alike; no reasoni
 Toolkit LLM calls: 0 per write, 0 per read.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from ._shared import _HEADER, _STOP, _match_expression
+from ._shared import (
+    _STOP,
+    _episode_lines,
+    _list_field,
+    _match_expression,
+    _query_text,
+    _split_header,
+    _text_field,
+    _windows,
+)
 
 # --- design parameters ---
 TOP_K = 12  # best-matching turns per read (the MAX_CHARS cap applies on top)
@@ -54,15 +63,13 @@ ALWAYS_ON_KNOWLEDGE = ""
 
 @dataclass
 class KnowledgeItem:
-    summary: str = field(default="", metadata={"description": "one-sentence summary (unused)"})
+    summary: str = _text_field("one-sentence summary (unused)")
 
 
 @dataclass
 class Query:
-    question: str = field(default="", metadata={"description": "the question, verbatim"})
-    keywords: list[str] = field(
-        default_factory=list,
-        metadata={"description": "words a matching turn would contain (names, synonyms)"})
+    question: str = _text_field("the question, verbatim")
+    keywords: list[str] = _list_field("words a matching turn would contain (names, synonyms)")
 
 
 class KnowledgeBase:
@@ -82,12 +89,10 @@ class KnowledgeBase:
         self.episodes = 0
 
     def write(self, item: KnowledgeItem, raw_text: str) -> None:
-        lines = [ln.strip() for ln in (raw_text or "").split("\n") if ln.strip()]
+        lines = _episode_lines(raw_text)
         if not lines:
             return
-        header = ""
-        if _HEADER.match(lines[0]):
-            header, lines = lines[0], lines[1:]
+        header, lines = _split_header(lines)
         episode = self.episodes
         self.episodes += 1
         rows = [(episode, pos, body) for pos, body in enumerate(lines)]
@@ -98,20 +103,13 @@ class KnowledgeBase:
 
     def read(self, query: Query) -> str:
         expression = _match_expression(
-            " ".join([query.question or "", *map(str, query.keywords or [])]), _STOP, MIN_TERM_LEN)
+            _query_text(query), _STOP, MIN_TERM_LEN)
         if not expression:
             return ""
         hits = self.db.execute(
             "SELECT episode, pos FROM bm25_turns WHERE bm25_turns MATCH ? "
             "ORDER BY bm25(bm25_turns) LIMIT ?", (expression, TOP_K)).fetchall()
-        order: list[int] = []
-        keep: dict[int, set[int]] = {}
-        for episode, pos in hits:
-            episode, pos = int(episode), int(pos)
-            if episode not in keep:
-                order.append(episode)
-                keep[episode] = set()
-            keep[episode].update(range(pos - CONTEXT_TURNS, pos + CONTEXT_TURNS + 1))
+        order, keep = _windows(hits, CONTEXT_TURNS)
         blocks, used = [], 0
         for episode in order:
             header_row = self.db.execute(

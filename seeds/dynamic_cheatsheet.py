@@ -26,9 +26,19 @@ Toolkit LLM calls: 1 per write, 0 per read.
 """
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from ._shared import _FIRST_PERSON, _HEADER, _match_expression, _session_date, _split_date
+from ._shared import (
+    _FIRST_PERSON,
+    _HEADER,
+    _episode_lines,
+    _list_field,
+    _match_expression,
+    _query_text,
+    _session_date,
+    _split_date,
+    _text_field,
+)
 
 # --- design parameters ---
 CHEATSHEET_CHARS = 2000  # maximum size of the cheatsheet
@@ -73,16 +83,13 @@ _STOP = frozenset(
 
 @dataclass
 class KnowledgeItem:
-    notes: list[str] = field(
-        default_factory=list,
-        metadata={"description": "cheatsheet-worthy facts or strategies, one sentence each"})
+    notes: list[str] = _list_field("cheatsheet-worthy facts or strategies, one sentence each")
 
 
 @dataclass
 class Query:
-    question: str = field(default="", metadata={"description": "the question, verbatim"})
-    keywords: list[str] = field(
-        default_factory=list, metadata={"description": "names, objects and topics asked about"})
+    question: str = _text_field("the question, verbatim")
+    keywords: list[str] = _list_field("names, objects and topics asked about")
 
 
 def _terms(text: str) -> set[str]:
@@ -111,7 +118,7 @@ class KnowledgeBase:
 
     # -- write ---------------------------------------------------------------------------
     def write(self, item: KnowledgeItem, raw_text: str) -> None:
-        lines = [ln.strip() for ln in (raw_text or "").split("\n") if ln.strip()]
+        lines = _episode_lines(raw_text)
         header = lines[0] if lines and _HEADER.match(lines[0]) else ""
         body = lines[1:] if header else lines
         date = _session_date(lines)
@@ -185,7 +192,7 @@ class KnowledgeBase:
         entries = list(self.entries)
         out = ("Cheatsheet:\n" + "\n".join(f"- {e}" for e in entries)) if entries else ""
         expression = _match_expression(
-            " ".join([query.question or "", *map(str, query.keywords or [])]), _STOP)
+            _query_text(query), _STOP)
         if expression and RETRIEVE_K > 0:
             rows = self.db.execute(
                 "SELECT header, body FROM dc_turns WHERE dc_turns MATCH ? "

@@ -31,9 +31,20 @@ phrasing is not a confirmation); without observe() nothing is ever downvoted.
 Toolkit LLM calls: 0 per write, 0 per read.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from ._shared import _HEADER, _SPEAKER, _WORD, _session_date, _split_date, _succeeded
+from ._shared import (
+    _HEADER,
+    _SPEAKER,
+    _WORD,
+    _cosine_collection,
+    _list_field,
+    _query_text,
+    _session_date,
+    _split_date,
+    _succeeded,
+    _text_field,
+)
 
 # --- design parameters ---
 INSIGHT_K = 16  # insights shown per read
@@ -79,18 +90,14 @@ _STOP = frozenset(
 
 @dataclass
 class KnowledgeItem:
-    task: str = field(
-        default="", metadata={"description": "one line: what was attempted or discussed"})
-    insights: list[str] = field(
-        default_factory=list,
-        metadata={"description": "rules for next time, or facts about people, one per entry"})
+    task: str = _text_field("one line: what was attempted or discussed")
+    insights: list[str] = _list_field("rules for next time, or facts about people, one per entry")
 
 
 @dataclass
 class Query:
-    question: str = field(default="", metadata={"description": "the question or task"})
-    keywords: list[str] = field(
-        default_factory=list, metadata={"description": "people, objects and topics asked about"})
+    question: str = _text_field("the question or task")
+    keywords: list[str] = _list_field("people, objects and topics asked about")
 
 
 def _informative(line: str) -> bool:
@@ -111,10 +118,8 @@ class KnowledgeBase:
 
     def __init__(self, toolkit):
         self.toolkit = toolkit
-        space = {"hnsw:space": "cosine"}
-        self.insight_index = toolkit.chroma.get_or_create_collection("expel_insights",
-                                                                     metadata=space)
-        self.line_index = toolkit.chroma.get_or_create_collection("expel_lines", metadata=space)
+        self.insight_index = _cosine_collection(toolkit, "expel_insights")
+        self.line_index = _cosine_collection(toolkit, "expel_lines")
         self.insights: dict[str, dict] = {}
         self.episodes: list[dict] = []
         self.unobserved: list[int] = []  # episodes written since the last observe
@@ -187,7 +192,7 @@ class KnowledgeBase:
 
     # -- read ----------------------------------------------------------------------------
     def read(self, query: Query) -> str:
-        text = " ".join([query.question or "", *map(str, query.keywords or [])]).strip()
+        text = _query_text(query)
         if not text or not self.episodes:
             return ""
         parts, used = [], 0

@@ -18,7 +18,9 @@ invisible, so long histories (many sessions) score poorly; the query is ignored.
 Toolkit LLM calls: 0 per write, 0 per read.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+
+from ._shared import _text_field
 
 # --- design parameters ---
 MAX_CHARS = 3000  # read() budget (hard cap of the harness is 3000)
@@ -43,12 +45,12 @@ ALWAYS_ON_KNOWLEDGE = "The memory below is the most recent part of the history, 
 
 @dataclass
 class KnowledgeItem:
-    summary: str = field(default="", metadata={"description": "one-sentence summary (unused)"})
+    summary: str = _text_field("one-sentence summary (unused)")
 
 
 @dataclass
 class Query:
-    question: str = field(default="", metadata={"description": "the question, verbatim"})
+    question: str = _text_field("the question, verbatim")
 
 
 def _clip_episode(text: str, budget: int) -> str:

@@ -32,9 +32,17 @@ embedding similarity only; condensation by relevance can drop the step that matt
 Toolkit LLM calls: 0 per write, 0 per read.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from ._shared import _HEADER, _session_date, _split_date
+from ._shared import (
+    _HEADER,
+    _cosine_collection,
+    _list_field,
+    _query_text,
+    _session_date,
+    _split_date,
+    _text_field,
+)
 
 # --- design parameters ---
 QUERY_K = 4  # nearest past tasks (query nodes) per read
@@ -74,18 +82,14 @@ ALWAYS_ON_KNOWLEDGE = ""
 
 @dataclass
 class KnowledgeItem:
-    task: str = field(
-        default="", metadata={"description": "one line: task attempted, or people and topics"})
-    insights: list[str] = field(
-        default_factory=list,
-        metadata={"description": "general lessons, or facts about people, one per entry"})
+    task: str = _text_field("one line: task attempted, or people and topics")
+    insights: list[str] = _list_field("general lessons, or facts about people, one per entry")
 
 
 @dataclass
 class Query:
-    question: str = field(default="", metadata={"description": "the question or task"})
-    keywords: list[str] = field(
-        default_factory=list, metadata={"description": "people, objects and topics asked about"})
+    question: str = _text_field("the question or task")
+    keywords: list[str] = _list_field("people, objects and topics asked about")
 
 
 class KnowledgeBase:
@@ -93,11 +97,9 @@ class KnowledgeBase:
 
     def __init__(self, toolkit):
         self.toolkit = toolkit
-        space = {"hnsw:space": "cosine"}
-        chroma = toolkit.chroma
-        self.query_nodes = chroma.get_or_create_collection("gmem_queries", metadata=space)
-        self.insight_nodes = chroma.get_or_create_collection("gmem_insights", metadata=space)
-        self.utterances = chroma.get_or_create_collection("gmem_utterances", metadata=space)
+        self.query_nodes = _cosine_collection(toolkit, "gmem_queries")
+        self.insight_nodes = _cosine_collection(toolkit, "gmem_insights")
+        self.utterances = _cosine_collection(toolkit, "gmem_utterances")
         self.tasks: list[dict] = []  # query node -> {"task", "date", "lines", "edges"}
         self.insights: dict[str, dict] = {}  # insight node -> {"text", "date", "tasks"}
 
@@ -157,7 +159,7 @@ class KnowledgeBase:
         return reached
 
     def read(self, query: Query) -> str:
-        text = " ".join([query.question or "", *map(str, query.keywords or [])]).strip()
+        text = _query_text(query)
         if not text or not self.tasks:
             return ""
         reached = self._reached(text)

@@ -23,9 +23,19 @@ date headers; the fused list can still miss evidence both retrievers rank low.
 Toolkit LLM calls: 0 per write, 0 per read.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from ._shared import _HEADER, _STOP, _match_expression
+from ._shared import (
+    _STOP,
+    _cosine_collection,
+    _episode_lines,
+    _list_field,
+    _match_expression,
+    _query_text,
+    _split_header,
+    _text_field,
+    _windows,
+)
 
 # --- design parameters ---
 CANDIDATES = 30  # hits taken from each retriever before fusion
@@ -60,15 +70,13 @@ ALWAYS_ON_KNOWLEDGE = ""
 
 @dataclass
 class KnowledgeItem:
-    summary: str = field(default="", metadata={"description": "one-sentence summary (unused)"})
+    summary: str = _text_field("one-sentence summary (unused)")
 
 
 @dataclass
 class Query:
-    question: str = field(default="", metadata={"description": "the question, verbatim"})
-    keywords: list[str] = field(
-        default_factory=list,
-        metadata={"description": "names, objects, synonyms a matching turn would contain"})
+    question: str = _text_field("the question, verbatim")
+    keywords: list[str] = _list_field("names, objects, synonyms a matching turn would contain")
 
 
 class KnowledgeBase:
@@ -84,17 +92,14 @@ class KnowledgeBase:
         self.db.execute("CREATE TABLE IF NOT EXISTS hy_episodes("
                         "episode INTEGER PRIMARY KEY, header TEXT)")
         self.db.commit()
-        self.vectors = toolkit.chroma.get_or_create_collection(
-            "hybrid_turns", metadata={"hnsw:space": "cosine"})
+        self.vectors = _cosine_collection(toolkit, "hybrid_turns")
         self.episodes = 0
 
     def write(self, item: KnowledgeItem, raw_text: str) -> None:
-        lines = [ln.strip() for ln in (raw_text or "").split("\n") if ln.strip()]
+        lines = _episode_lines(raw_text)
         if not lines:
             return
-        header = ""
-        if _HEADER.match(lines[0]):
-            header, lines = lines[0], lines[1:]
+        header, lines = _split_header(lines)
         episode = self.episodes
         self.episodes += 1
         uids = [f"{episode}:{pos}" for pos in range(len(lines))]
@@ -138,16 +143,10 @@ class KnowledgeBase:
         return picked
 
     def read(self, query: Query) -> str:
-        text = " ".join([query.question or "", *map(str, query.keywords or [])]).strip()
+        text = _query_text(query)
         if not text:
             return ""
-        order: list[int] = []
-        keep: dict[int, set[int]] = {}
-        for episode, pos in self._fused(text):
-            if episode not in keep:
-                order.append(episode)
-                keep[episode] = set()
-            keep[episode].update(range(pos - CONTEXT_TURNS, pos + CONTEXT_TURNS + 1))
+        order, keep = _windows(self._fused(text), CONTEXT_TURNS)
         blocks, used = [], 0
         for episode in order:
             header_row = self.db.execute(

@@ -30,16 +30,20 @@ Toolkit LLM calls: 0 per write, 0 per read.
 """
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from ._shared import (
     _HEADER,
     _NAME,
     _RELATIVE,
     _SPEAKER,
+    _cosine_collection,
+    _dated_lines,
     _fallback,
-    _session_date,
+    _list_field,
+    _query_text,
     _split_date,
+    _text_field,
 )
 
 # --- design parameters ---
@@ -91,21 +95,16 @@ ALWAYS_ON_KNOWLEDGE = ""
 
 @dataclass
 class KnowledgeItem:
-    profile_updates: list[str] = field(
-        default_factory=list,
-        metadata={"description": "entries 'Ana | job | nurse' for job, home, pets, hobbies"})
-    memories: list[str] = field(
-        default_factory=list,
-        metadata={"description": "facts worth remembering, one short sentence each"})
+    profile_updates: list[str] = _list_field(
+        "entries 'Ana | job | nurse' for job, home, pets, hobbies")
+    memories: list[str] = _list_field("facts worth remembering, one short sentence each")
 
 
 @dataclass
 class Query:
-    question: str = field(default="", metadata={"description": "the question, verbatim"})
-    people: list[str] = field(
-        default_factory=list, metadata={"description": "persons the question is about"})
-    keywords: list[str] = field(
-        default_factory=list, metadata={"description": "topics of the question"})
+    question: str = _text_field("the question, verbatim")
+    people: list[str] = _list_field("persons the question is about")
+    keywords: list[str] = _list_field("topics of the question")
 
 
 def _entries(values) -> list[str]:
@@ -143,16 +142,14 @@ class KnowledgeBase:
 
     def __init__(self, toolkit):
         self.toolkit = toolkit
-        self.collection = toolkit.chroma.get_or_create_collection(
-            "langmem_collection", metadata={"hnsw:space": "cosine"})
+        self.collection = _cosine_collection(toolkit, "langmem_collection")
         self.profiles: dict[str, dict[str, list[tuple[str, str]]]] = {}
         self.history: dict[str, dict[str, list[tuple[str, str]]]] = {}
         self.memories: list[tuple[str, str]] = []  # (date, text)
 
     # -- write ---------------------------------------------------------------------------
     def write(self, item: KnowledgeItem, raw_text: str) -> None:
-        lines = [" ".join(ln.split()) for ln in (raw_text or "").split("\n") if ln.strip()]
-        date = _session_date(lines)
+        lines, date = _dated_lines(raw_text, squeeze=True)
         body = [ln for ln in lines if not _HEADER.match(ln)]
         memories = _entries(item.memories)
         if not memories and not item.profile_updates:
@@ -191,7 +188,7 @@ class KnowledgeBase:
 
     # -- read ----------------------------------------------------------------------------
     def read(self, query: Query) -> str:
-        text = " ".join([query.question or "", *map(str, query.keywords or [])]).strip()
+        text = _query_text(query)
         if not text or not (self.profiles or self.memories):
             return ""
         named = [str(p).lower() for p in (query.people or [])]

@@ -29,7 +29,7 @@ Toolkit LLM calls: at most 1 per write (only when candidates have similar stored
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from ._shared import (
     _FIRST_PERSON,
@@ -37,7 +37,11 @@ from ._shared import (
     _SKIP,
     _SPEAKER,
     _WORD,
-    _session_date,
+    Query,
+    _cosine_collection,
+    _dated_lines,
+    _list_field,
+    _query_text,
     _split_date,
     _stem,
 )
@@ -83,16 +87,7 @@ _NEGATION = re.compile(r"\b(no longer|not anymore|any ?more|stopped|quit|gave up
 
 @dataclass
 class KnowledgeItem:
-    facts: list[str] = field(
-        default_factory=list,
-        metadata={"description": "short self-contained facts with full names, one per entry"})
-
-
-@dataclass
-class Query:
-    question: str = field(default="", metadata={"description": "the question, verbatim"})
-    keywords: list[str] = field(
-        default_factory=list, metadata={"description": "people, objects and topics asked about"})
+    facts: list[str] = _list_field("short self-contained facts with full names, one per entry")
 
 
 def _subject_relation(text: str) -> tuple[str, str]:
@@ -144,14 +139,12 @@ class KnowledgeBase:
 
     def __init__(self, toolkit):
         self.toolkit = toolkit
-        self.facts = toolkit.chroma.get_or_create_collection(
-            "mem0_facts", metadata={"hnsw:space": "cosine"})
+        self.facts = _cosine_collection(toolkit, "mem0_facts")
         self.next_id = 0
 
     # -- write ---------------------------------------------------------------------------
     def write(self, item: KnowledgeItem, raw_text: str) -> None:
-        lines = [ln.strip() for ln in (raw_text or "").split("\n") if ln.strip()]
-        date = _session_date(lines)
+        lines, date = _dated_lines(raw_text)
         candidates, dates, seen = [], [], set()
         for fact in [str(f) for f in (item.facts or [])] or _fallback_facts(lines):
             text, when = _split_date(" ".join(fact.split()), date)
@@ -252,7 +245,7 @@ class KnowledgeBase:
 
     # -- read ----------------------------------------------------------------------------
     def read(self, query: Query) -> str:
-        text = " ".join([query.question or "", *map(str, query.keywords or [])]).strip()
+        text = _query_text(query)
         if not text or self.facts.count() == 0:
             return ""
         found = self.facts.query(query_texts=[text], n_results=TOP_K, where={"active": True})

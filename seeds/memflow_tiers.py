@@ -35,9 +35,20 @@ Toolkit LLM calls: 0 per write, 0 per read.
 """
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from ._shared import _HEADER, _NAME, _SPEAKER, _fallback, _session_date, _split_date
+from ._shared import (
+    _NAME,
+    _SPEAKER,
+    _cosine_collection,
+    _dated_lines,
+    _extracted,
+    _fallback,
+    _list_field,
+    _query_text,
+    _split_date,
+    _text_field,
+)
 
 # --- design parameters ---
 PROFILE_CHARS = 1200  # budget of the profile tier
@@ -109,20 +120,15 @@ _TIERS = ("profile", "targeted", "deep")
 
 @dataclass
 class KnowledgeItem:
-    facts: list[str] = field(
-        default_factory=list,
-        metadata={"description": "facts about people, one short sentence each, full names"})
+    facts: list[str] = _list_field("facts about people, one short sentence each, full names")
 
 
 @dataclass
 class Query:
-    question: str = field(default="", metadata={"description": "the question, verbatim"})
-    intent: str = field(
-        default="", metadata={"description": "profile | targeted | deep (the query type)"})
-    people: list[str] = field(
-        default_factory=list, metadata={"description": "persons named in the question"})
-    keywords: list[str] = field(
-        default_factory=list, metadata={"description": "topics the question is about"})
+    question: str = _text_field("the question, verbatim")
+    intent: str = _text_field("profile | targeted | deep (the query type)")
+    people: list[str] = _list_field("persons named in the question")
+    keywords: list[str] = _list_field("topics the question is about")
 
 
 def _people_of(text: str) -> list[tuple[str, bool]]:
@@ -157,19 +163,15 @@ class KnowledgeBase:
 
     def __init__(self, toolkit):
         self.toolkit = toolkit
-        self.facts = toolkit.chroma.get_or_create_collection(
-            "memflow_facts", metadata={"hnsw:space": "cosine"})
+        self.facts = _cosine_collection(toolkit, "memflow_facts")
         self.lines: list[str] = []  # fact id -> "[date] fact"
         self.profiles: dict[str, dict[str, list[int]]] = {}  # person -> slot -> fact ids
 
     def write(self, item: KnowledgeItem, raw_text: str) -> None:
-        lines = [ln.strip() for ln in (raw_text or "").split("\n") if ln.strip()]
-        date = _session_date(lines)
-        facts = [" ".join(str(f).split()) for f in (item.facts or [])]
-        facts = [f for f in facts if f and f.lower() not in {"filler", "none"}]
+        lines, date = _dated_lines(raw_text)
+        facts = _extracted(item.facts)
         if not facts:
-            body = [ln for ln in lines if not _HEADER.match(ln)]
-            facts = _fallback(body, FALLBACK_LINES)
+            facts = _fallback(lines, FALLBACK_LINES)
         known = set(self.lines)
         ids, docs, metas = [], [], []
         for fact in facts:
@@ -229,7 +231,7 @@ class KnowledgeBase:
                 for m, d in zip(found["metadatas"][0], found["distances"][0], strict=True)]
 
     def read(self, query: Query) -> str:
-        text = " ".join([query.question or "", *map(str, query.keywords or [])]).strip()
+        text = _query_text(query)
         if not text or not self.lines:
             return ""
         tier = _route(query)

@@ -31,7 +31,7 @@ Toolkit LLM calls: 0 per write, 0 per read.
 """
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from ._shared import (
     _HEADER,
@@ -39,10 +39,14 @@ from ._shared import (
     _NAME,
     _RELATIVE,
     _SPEAKER,
+    _cosine_collection,
+    _dated_lines,
     _fallback,
+    _list_field,
     _match_expression,
-    _session_date,
+    _query_text,
     _split_date,
+    _text_field,
 )
 
 # --- design parameters ---
@@ -87,20 +91,15 @@ _STOP = frozenset(
 
 @dataclass
 class KnowledgeItem:
-    core_memory: list[str] = field(
-        default_factory=list,
-        metadata={"description": "key facts about each person, one sentence each"})
-    archival: list[str] = field(
-        default_factory=list, metadata={"description": "other facts and dated events"})
+    core_memory: list[str] = _list_field("key facts about each person, one sentence each")
+    archival: list[str] = _list_field("other facts and dated events")
 
 
 @dataclass
 class Query:
-    question: str = field(default="", metadata={"description": "the question, verbatim"})
-    people: list[str] = field(
-        default_factory=list, metadata={"description": "persons the question is about"})
-    keywords: list[str] = field(
-        default_factory=list, metadata={"description": "topics of the question"})
+    question: str = _text_field("the question, verbatim")
+    people: list[str] = _list_field("persons the question is about")
+    keywords: list[str] = _list_field("topics of the question")
 
 
 def _owner(text: str) -> str:
@@ -138,15 +137,13 @@ class KnowledgeBase:
         self.db.execute("CREATE VIRTUAL TABLE IF NOT EXISTS memgpt_recall USING fts5("
                         "body, date UNINDEXED, tokenize='porter unicode61')")
         self.db.commit()
-        self.archive = toolkit.chroma.get_or_create_collection(
-            "memgpt_archival", metadata={"hnsw:space": "cosine"})
+        self.archive = _cosine_collection(toolkit, "memgpt_archival")
         self.core: dict[str, list[tuple[str, str]]] = {}  # person -> [(date, entry)]
         self.passages: list[str] = []
 
     # -- write (the agent's memory functions) --------------------------------------------
     def write(self, item: KnowledgeItem, raw_text: str) -> None:
-        lines = [" ".join(ln.split()) for ln in (raw_text or "").split("\n") if ln.strip()]
-        date = _session_date(lines)
+        lines, date = _dated_lines(raw_text, squeeze=True)
         body = [ln for ln in lines if not _HEADER.match(ln)]
         if body:  # recall memory: the whole message history
             self.db.executemany("INSERT INTO memgpt_recall(body, date) VALUES (?, ?)",
@@ -197,7 +194,7 @@ class KnowledgeBase:
 
     # -- read (context assembly and searches) --------------------------------------------
     def read(self, query: Query) -> str:
-        text = " ".join([query.question or "", *map(str, query.keywords or [])]).strip()
+        text = _query_text(query)
         if not text or not (self.core or self.passages):
             return ""
         named = [str(p).lower() for p in (query.people or [])]

@@ -37,10 +37,23 @@ Toolkit LLM calls: 0 per write, 0 per read.
 """
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 
-from ._shared import _DATE, _HEADER, _MONTHS, _NAME, _WEEKDAYS, _WORD, _fmt
+from ._shared import (
+    _DATE,
+    _HEADER,
+    _MONTHS,
+    _NAME,
+    _WEEKDAYS,
+    _WORD,
+    _cosine_collection,
+    _episode_lines,
+    _fmt,
+    _list_field,
+    _query_text,
+    _text_field,
+)
 
 # --- design parameters ---
 CANDIDATE_TURNS = 60  # nearest turns that vote for sessions (relevance filter)
@@ -116,21 +129,16 @@ def _stems(text: str) -> set[str]:
 
 @dataclass
 class KnowledgeItem:
-    summary: str = field(
-        default="", metadata={"description": "two or three sentences: who talked about what"})
-    facts: list[str] = field(
-        default_factory=list,
-        metadata={"description": "dated events and facts of the session, one per entry"})
+    summary: str = _text_field("two or three sentences: who talked about what")
+    facts: list[str] = _list_field("dated events and facts of the session, one per entry")
 
 
 @dataclass
 class Query:
-    question: str = field(default="", metadata={"description": "the question, verbatim"})
-    time_scope: str = field(
-        default="", metadata={"description": "time the question is about (date, month, "
-                                             "year, 'before June 2023', 'latest'), or empty"})
-    keywords: list[str] = field(
-        default_factory=list, metadata={"description": "people, events and objects asked about"})
+    question: str = _text_field("the question, verbatim")
+    time_scope: str = _text_field(
+        "time the question is about (date, month, year, 'before June 2023', 'latest'), or empty")
+    keywords: list[str] = _list_field("people, events and objects asked about")
 
 
 # -- dates -------------------------------------------------------------------------------
@@ -230,12 +238,11 @@ class KnowledgeBase:
 
     def __init__(self, toolkit):
         self.toolkit = toolkit
-        self.index = toolkit.chroma.get_or_create_collection(
-            "t1_turns", metadata={"hnsw:space": "cosine"})
+        self.index = _cosine_collection(toolkit, "t1_turns")
         self.sessions: list[dict] = []
 
     def write(self, item: KnowledgeItem, raw_text: str) -> None:
-        lines = [" ".join(ln.split()) for ln in (raw_text or "").split("\n") if ln.strip()]
+        lines = _episode_lines(raw_text, squeeze=True)
         if not lines:
             return
         header = lines[0] if _HEADER.match(lines[0]) else ""
@@ -276,7 +283,7 @@ class KnowledgeBase:
         return (kept or list(range(len(self.sessions)))), recent
 
     def read(self, query: Query) -> str:
-        text = " ".join([query.question or "", *map(str, query.keywords or [])]).strip()
+        text = _query_text(query)
         if not text or not self.sessions:
             return ""
         scope_text = f"{query.question or ''} {query.time_scope or ''}"

@@ -33,14 +33,18 @@ Toolkit LLM calls: 0 per write, 0 per read.
 """
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from ._shared import (
-    _HEADER,
     _RELATIVE,
     _SPEAKER,
+    Query,
+    _cosine_collection,
+    _dated_lines,
+    _extracted,
     _fallback,
-    _session_date,
+    _list_field,
+    _query_text,
     _split_date,
 )
 
@@ -83,16 +87,7 @@ LIVE = ("generated", "activated")
 
 @dataclass
 class KnowledgeItem:
-    facts: list[str] = field(
-        default_factory=list,
-        metadata={"description": "facts worth remembering, one short sentence each"})
-
-
-@dataclass
-class Query:
-    question: str = field(default="", metadata={"description": "the question, verbatim"})
-    keywords: list[str] = field(
-        default_factory=list, metadata={"description": "people, objects and topics asked about"})
+    facts: list[str] = _list_field("facts worth remembering, one short sentence each")
 
 
 def _key(text: str) -> str:
@@ -111,25 +106,21 @@ class KnowledgeBase:
 
     def __init__(self, toolkit):
         self.toolkit = toolkit
-        self.index = toolkit.chroma.get_or_create_collection(
-            "memos_units", metadata={"hnsw:space": "cosine"})
+        self.index = _cosine_collection(toolkit, "memos_units")
         self.units: dict[str, dict] = {}
         self.current: dict[str, str] = {}  # key -> live unit id
         self.episodes = 0
 
     # -- write ---------------------------------------------------------------------------
     def write(self, item: KnowledgeItem, raw_text: str) -> None:
-        lines = [ln.strip() for ln in (raw_text or "").split("\n") if ln.strip()]
-        date = _session_date(lines)
+        lines, date = _dated_lines(raw_text)
         episode = self.episodes
         self.episodes += 1
         source = "extracted"
-        facts = [" ".join(str(f).split()) for f in (item.facts or [])]
-        facts = [f for f in facts if f and f.lower() not in {"filler", "none"}]
+        facts = _extracted(item.facts)
         if not facts:
             source = "raw"
-            body = [ln for ln in lines if not _HEADER.match(ln)]
-            facts = _fallback(body, FALLBACK_LINES)
+            facts = _fallback(lines, FALLBACK_LINES)
         dated = [_split_date(fact, date) for fact in facts]
         dated = [(text[:MAX_UNIT_CHARS], when) for text, when in dated if text]
         if not dated:
@@ -179,7 +170,7 @@ class KnowledgeBase:
         return line + (f" (v{unit['version']})" if SHOW_VERSION and unit["version"] > 1 else "")
 
     def read(self, query: Query) -> str:
-        text = " ".join([query.question or "", *map(str, query.keywords or [])]).strip()
+        text = _query_text(query)
         if not text or not self.units:
             return ""
         found = self.index.query(query_texts=[text], n_results=TOP_K * 2,

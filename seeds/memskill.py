@@ -32,9 +32,18 @@ Toolkit LLM calls: at most 1 per write (the executor), 0 per read.
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from ._shared import _HEADER, _session_date, _split_date, _succeeded
+from ._shared import (
+    _HEADER,
+    _cosine_collection,
+    _dated_lines,
+    _list_field,
+    _query_text,
+    _split_date,
+    _succeeded,
+    _text_field,
+)
 
 # --- design parameters ---
 SKILLS = {  # name -> (cue pattern: the lines the skill handles, card: how to apply it)
@@ -87,16 +96,13 @@ _WORD = re.compile(r"[a-z0-9]+")
 
 @dataclass
 class KnowledgeItem:
-    memories: list[str] = field(
-        default_factory=list,
-        metadata={"description": "results of the memory skills, one sentence each"})
+    memories: list[str] = _list_field("results of the memory skills, one sentence each")
 
 
 @dataclass
 class Query:
-    question: str = field(default="", metadata={"description": "the question or task"})
-    keywords: list[str] = field(
-        default_factory=list, metadata={"description": "people, objects and topics asked about"})
+    question: str = _text_field("the question or task")
+    keywords: list[str] = _list_field("people, objects and topics asked about")
 
 
 def _norm(text: str) -> str:
@@ -126,8 +132,7 @@ class KnowledgeBase:
 
     def __init__(self, toolkit):
         self.toolkit = toolkit
-        self.index = toolkit.chroma.get_or_create_collection(
-            "memskill_memories", metadata={"hnsw:space": "cosine"})
+        self.index = _cosine_collection(toolkit, "memskill_memories")
         self.memories: list[dict] = []
         self.weights = {name: 1.0 for name in SKILLS}
         self.used: list[str] = []  # skills selected since the last observe
@@ -144,8 +149,7 @@ class KnowledgeBase:
 
     # -- write (executor) ----------------------------------------------------------------
     def write(self, item: KnowledgeItem, raw_text: str) -> None:
-        lines = [" ".join(ln.split()) for ln in (raw_text or "").split("\n") if ln.strip()]
-        date = _session_date(lines)
+        lines, date = _dated_lines(raw_text, squeeze=True)
         body = [ln for ln in lines if not _HEADER.match(ln)]
         found: list[tuple[str, str]] = []  # (memory, skill)
         for value in item.memories or []:
@@ -218,7 +222,7 @@ class KnowledgeBase:
 
     # -- read ----------------------------------------------------------------------------
     def read(self, query: Query) -> str:
-        text = " ".join([query.question or "", *map(str, query.keywords or [])]).strip()
+        text = _query_text(query)
         if not text or not self.memories:
             return ""
         found = self.index.query(query_texts=[text], n_results=TOP_K)

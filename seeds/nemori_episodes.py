@@ -34,9 +34,18 @@ Toolkit LLM calls: 0 per write, 0 per read.
 import math
 import re
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from ._shared import _HEADER, _SPEAKER, _session_date, _split_date
+from ._shared import (
+    _HEADER,
+    _SPEAKER,
+    Query,
+    _cosine_collection,
+    _list_field,
+    _query_text,
+    _session_date,
+    _split_date,
+)
 
 # --- design parameters ---
 BOUNDARY_SIM = 0.25  # a line less similar than this to the event centroid opens a new event
@@ -82,16 +91,7 @@ _STOP = frozenset(
 
 @dataclass
 class KnowledgeItem:
-    facts: list[str] = field(
-        default_factory=list,
-        metadata={"description": "durable facts the episode adds, one short sentence each"})
-
-
-@dataclass
-class Query:
-    question: str = field(default="", metadata={"description": "the question, verbatim"})
-    keywords: list[str] = field(
-        default_factory=list, metadata={"description": "people, objects and topics asked about"})
+    facts: list[str] = _list_field("durable facts the episode adds, one short sentence each")
 
 
 def _content(text: str) -> list[str]:
@@ -136,9 +136,8 @@ class KnowledgeBase:
 
     def __init__(self, toolkit):
         self.toolkit = toolkit
-        space = {"hnsw:space": "cosine"}
-        self.episodes = toolkit.chroma.get_or_create_collection("nemori_episodes", metadata=space)
-        self.semantic = toolkit.chroma.get_or_create_collection("nemori_facts", metadata=space)
+        self.episodes = _cosine_collection(toolkit, "nemori_episodes")
+        self.semantic = _cosine_collection(toolkit, "nemori_facts")
         self.narratives: list[dict] = []
         self.facts: list[dict] = []
 
@@ -204,7 +203,7 @@ class KnowledgeBase:
 
     # -- read ----------------------------------------------------------------------------
     def read(self, query: Query) -> str:
-        text = " ".join([query.question or "", *map(str, query.keywords or [])]).strip()
+        text = _query_text(query)
         if not text or not (self.facts or self.narratives):
             return ""
         parts, used = [], 0

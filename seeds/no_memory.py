@@ -13,7 +13,9 @@ question that needs the past; only "not mentioned" style (adversarial) items can
 Toolkit LLM calls: 0 per write, 0 per read.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+
+from ._shared import _text_field
 
 # --- design parameters ---
 MAX_CHARS = 0  # nothing is ever returned
@@ -34,12 +36,12 @@ ALWAYS_ON_KNOWLEDGE = ""
 
 @dataclass
 class KnowledgeItem:
-    note: str = field(default="", metadata={"description": "one-sentence note (unused)"})
+    note: str = _text_field("one-sentence note (unused)")
 
 
 @dataclass
 class Query:
-    question: str = field(default="", metadata={"description": "the question, verbatim"})
+    question: str = _text_field("the question, verbatim")
 
 
 class KnowledgeBase:

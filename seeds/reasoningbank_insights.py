@@ -29,9 +29,19 @@ Toolkit LLM calls: 0 per write, 0 per read.
 """
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from ._shared import _HEADER, _session_date, _succeeded
+from ._shared import (
+    _HEADER,
+    Query,
+    _cosine_collection,
+    _episode_lines,
+    _list_field,
+    _query_text,
+    _session_date,
+    _succeeded,
+    _text_field,
+)
 
 # --- design parameters ---
 CANDIDATES = 40  # content rows retrieved before grouping into items
@@ -70,19 +80,9 @@ _WORD = re.compile(r"[A-Za-z0-9]+")
 
 @dataclass
 class KnowledgeItem:
-    title: str = field(default="", metadata={"description": "a few words naming the item"})
-    description: str = field(
-        default="", metadata={"description": "one sentence: when this item is useful"})
-    insights: list[str] = field(
-        default_factory=list,
-        metadata={"description": "insights: facts, strategies, pitfalls, one per entry"})
-
-
-@dataclass
-class Query:
-    question: str = field(default="", metadata={"description": "the question, verbatim"})
-    keywords: list[str] = field(
-        default_factory=list, metadata={"description": "people, objects and topics asked about"})
+    title: str = _text_field("a few words naming the item")
+    description: str = _text_field("one sentence: when this item is useful")
+    insights: list[str] = _list_field("insights: facts, strategies, pitfalls, one per entry")
 
 
 def _clean(text: object, limit: int) -> str:
@@ -108,13 +108,12 @@ class KnowledgeBase:
 
     def __init__(self, toolkit):
         self.toolkit = toolkit
-        self.points = toolkit.chroma.get_or_create_collection(
-            "rb_points", metadata={"hnsw:space": "cosine"})
+        self.points = _cosine_collection(toolkit, "rb_points")
         self.items: dict[str, dict] = {}
         self.pending: list[str] = []
 
     def write(self, item: KnowledgeItem, raw_text: str) -> None:
-        lines = [ln.strip() for ln in (raw_text or "").split("\n") if ln.strip()]
+        lines = _episode_lines(raw_text)
         body = [ln for ln in lines if not _HEADER.match(ln)]
         content = _entries(item.insights)
         if not content:
@@ -150,7 +149,7 @@ class KnowledgeBase:
         self.pending = []
 
     def read(self, query: Query) -> str:
-        text = " ".join([query.question or "", *map(str, query.keywords or [])]).strip()
+        text = _query_text(query)
         if not text or self.points.count() == 0:
             return ""
         found = self.points.query(query_texts=[text], n_results=CANDIDATES)

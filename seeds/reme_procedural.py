@@ -34,9 +34,21 @@ Toolkit LLM calls: 0 per write, 0 per read.
 """
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from ._shared import _ACTION, _GOAL, _HEADER, _WORD, _session_date, _split_date, _succeeded
+from ._shared import (
+    _ACTION,
+    _GOAL,
+    _HEADER,
+    _WORD,
+    _cosine_collection,
+    _dated_lines,
+    _list_field,
+    _query_text,
+    _split_date,
+    _succeeded,
+    _text_field,
+)
 
 # --- design parameters ---
 TOP_K = 18  # entries shown per read
@@ -84,24 +96,17 @@ _KINDS = {"pattern": "What worked:", "trigger": "Avoid:", "insight": "Insights:"
 
 @dataclass
 class KnowledgeItem:
-    scenario: str = field(
-        default="", metadata={"description": "few words naming the situation or topics"})
-    success_patterns: list[str] = field(
-        default_factory=list,
-        metadata={"description": "what worked, or the facts stated, one per entry"})
-    failure_triggers: list[str] = field(
-        default_factory=list, metadata={"description": "what went wrong, to avoid"})
-    insights: list[str] = field(
-        default_factory=list, metadata={"description": "what separated success from failure"})
+    scenario: str = _text_field("few words naming the situation or topics")
+    success_patterns: list[str] = _list_field("what worked, or the facts stated, one per entry")
+    failure_triggers: list[str] = _list_field("what went wrong, to avoid")
+    insights: list[str] = _list_field("what separated success from failure")
 
 
 @dataclass
 class Query:
-    question: str = field(default="", metadata={"description": "the question or task"})
-    scenario: str = field(
-        default="", metadata={"description": "few words naming the situation or topics"})
-    keywords: list[str] = field(
-        default_factory=list, metadata={"description": "people, objects and topics asked about"})
+    question: str = _text_field("the question or task")
+    scenario: str = _text_field("few words naming the situation or topics")
+    keywords: list[str] = _list_field("people, objects and topics asked about")
 
 
 def _terms(text: str) -> set[str]:
@@ -147,8 +152,7 @@ class KnowledgeBase:
 
     def __init__(self, toolkit):
         self.toolkit = toolkit
-        self.index = toolkit.chroma.get_or_create_collection(
-            "reme_entries", metadata={"hnsw:space": "cosine"})
+        self.index = _cosine_collection(toolkit, "reme_entries")
         self.entries: dict[str, dict] = {}
         self.recent: list[str] = []  # entries written since the last observe
         self.retrieved: set[str] = set()  # entries shown since the last observe
@@ -156,8 +160,7 @@ class KnowledgeBase:
 
     # -- write ---------------------------------------------------------------------------
     def write(self, item: KnowledgeItem, raw_text: str) -> None:
-        lines = [" ".join(ln.split()) for ln in (raw_text or "").split("\n") if ln.strip()]
-        date = _session_date(lines)
+        lines, date = _dated_lines(raw_text, squeeze=True)
         body = [ln for ln in lines if not _HEADER.match(ln)]
         goal, patterns, triggers, won = distil_trajectory(body)
         scenario = next((" ".join(ln.split()) for ln in str(item.scenario or "").split("\n")
@@ -218,7 +221,7 @@ class KnowledgeBase:
 
     # -- read ----------------------------------------------------------------------------
     def read(self, query: Query) -> str:
-        text = " ".join([query.question or "", *map(str, query.keywords or [])]).strip()
+        text = _query_text(query)
         if not text or not self.entries:
             return ""
         wanted = _terms(f"{query.scenario or ''} {text}")

@@ -33,9 +33,22 @@ Toolkit LLM calls: 0 per write, 0 per read.
 """
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from ._shared import _ACTION, _GOAL, _HEADER, _RELATIVE, _SPEAKER, _WORD, _session_date, _split_date
+from ._shared import (
+    _ACTION,
+    _GOAL,
+    _HEADER,
+    _RELATIVE,
+    _SPEAKER,
+    _WORD,
+    _cosine_collection,
+    _dated_lines,
+    _list_field,
+    _query_text,
+    _split_date,
+    _text_field,
+)
 
 # --- design parameters ---
 TOP_K = 18  # subtask nodes shown per read
@@ -77,18 +90,14 @@ _STATUS = ("done", "failed", "pending")
 
 @dataclass
 class KnowledgeItem:
-    task: str = field(
-        default="", metadata={"description": "one line: overall task, or people and topics"})
-    subtasks: list[str] = field(
-        default_factory=list,
-        metadata={"description": "steps in order with outcomes, or the facts stated"})
+    task: str = _text_field("one line: overall task, or people and topics")
+    subtasks: list[str] = _list_field("steps in order with outcomes, or the facts stated")
 
 
 @dataclass
 class Query:
-    question: str = field(default="", metadata={"description": "the question or task"})
-    keywords: list[str] = field(
-        default_factory=list, metadata={"description": "people, objects and topics asked about"})
+    question: str = _text_field("the question or task")
+    keywords: list[str] = _list_field("people, objects and topics asked about")
 
 
 def _key(text: str) -> str:
@@ -131,16 +140,14 @@ class KnowledgeBase:
 
     def __init__(self, toolkit):
         self.toolkit = toolkit
-        space = {"hnsw:space": "cosine"}
-        self.root_index = toolkit.chroma.get_or_create_collection("tme_roots", metadata=space)
-        self.node_index = toolkit.chroma.get_or_create_collection("tme_nodes", metadata=space)
+        self.root_index = _cosine_collection(toolkit, "tme_roots")
+        self.node_index = _cosine_collection(toolkit, "tme_nodes")
         self.nodes: dict[str, dict] = {}
         self.by_key: dict[str, str] = {}
 
     # -- write ---------------------------------------------------------------------------
     def write(self, item: KnowledgeItem, raw_text: str) -> None:
-        lines = [" ".join(ln.split()) for ln in (raw_text or "").split("\n") if ln.strip()]
-        date = _session_date(lines)
+        lines, date = _dated_lines(raw_text, squeeze=True)
         body = [ln for ln in lines if not _HEADER.match(ln)]
         task = next((" ".join(ln.split()) for ln in str(item.task or "").split("\n")
                      if ln.strip()), "")
@@ -209,7 +216,7 @@ class KnowledgeBase:
 
     # -- read ----------------------------------------------------------------------------
     def read(self, query: Query) -> str:
-        text = " ".join([query.question or "", *map(str, query.keywords or [])]).strip()
+        text = _query_text(query)
         if not text or self.node_index.count() == 0:
             return ""
         found = self.node_index.query(query_texts=[text], n_results=TOP_K)

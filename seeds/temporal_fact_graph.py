@@ -33,7 +33,7 @@ Toolkit LLM calls: 0 per write, 0 per read.
 """
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 from ._shared import (
@@ -46,9 +46,12 @@ from ._shared import (
     _SPEAKER,
     _WEEKDAYS,
     _WORD,
+    _episode_lines,
     _fmt,
+    _list_field,
     _match_expression,
     _stem,
+    _text_field,
 )
 
 # --- design parameters ---
@@ -100,18 +103,14 @@ _PRONOUNS = [(r"\bI'm\b", "{s} is"), (r"\bI've\b", "{s} has"), (r"\bI'll\b", "{s
 
 @dataclass
 class KnowledgeItem:
-    facts: list[str] = field(
-        default_factory=list,
-        metadata={"description": "facts as 'subject | relation | object', one per entry"})
+    facts: list[str] = _list_field("facts as 'subject | relation | object', one per entry")
 
 
 @dataclass
 class Query:
-    question: str = field(default="", metadata={"description": "the question, verbatim"})
-    entities: list[str] = field(
-        default_factory=list, metadata={"description": "people or things the question is about"})
-    keywords: list[str] = field(
-        default_factory=list, metadata={"description": "relation or topic words (job, pet...)"})
+    question: str = _text_field("the question, verbatim")
+    entities: list[str] = _list_field("people or things the question is about")
+    keywords: list[str] = _list_field("relation or topic words (job, pet...)")
 
 
 # -- dates -------------------------------------------------------------------------------
@@ -283,7 +282,7 @@ class KnowledgeBase:
         self.episodes = 0
 
     def write(self, item: KnowledgeItem, raw_text: str) -> None:
-        lines = [ln.strip() for ln in (raw_text or "").split("\n") if ln.strip()]
+        lines = _episode_lines(raw_text)
         day = _session_day(lines)
         entries = [str(f) for f in (item.facts or []) if str(f).strip().lower() != "filler"]
         if not entries:

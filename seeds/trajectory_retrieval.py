@@ -24,9 +24,9 @@ Toolkit LLM calls: 0 per write, 0 per read.
 """
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from ._shared import _HEADER
+from ._shared import _HEADER, Query, _cosine_collection, _query_text, _text_field
 
 # --- design parameters ---
 TOP_EPISODES = 3  # episodes returned per read
@@ -66,16 +66,8 @@ _STOP = frozenset(
 
 @dataclass
 class KnowledgeItem:
-    goal: str = field(default="", metadata={"description": "one line: what was attempted or discussed"})
-    summary: str = field(
-        default="", metadata={"description": "two or three sentences: key facts and outcomes"})
-
-
-@dataclass
-class Query:
-    question: str = field(default="", metadata={"description": "the question, verbatim"})
-    keywords: list[str] = field(
-        default_factory=list, metadata={"description": "people, objects and topics asked about"})
+    goal: str = _text_field("one line: what was attempted or discussed")
+    summary: str = _text_field("two or three sentences: key facts and outcomes")
 
 
 def _terms(text: str) -> set[str]:
@@ -87,8 +79,7 @@ class KnowledgeBase:
 
     def __init__(self, toolkit):
         self.toolkit = toolkit
-        self.index = toolkit.chroma.get_or_create_collection(
-            "trajectories", metadata={"hnsw:space": "cosine"})
+        self.index = _cosine_collection(toolkit, "trajectories")
         self.episodes: list[dict] = []
 
     def write(self, item: KnowledgeItem, raw_text: str) -> None:
@@ -142,7 +133,7 @@ class KnowledgeBase:
         return "\n".join(parts + [lines[j] for j in sorted(keep)])[:budget]
 
     def read(self, query: Query) -> str:
-        text = " ".join([query.question or "", *map(str, query.keywords or [])]).strip()
+        text = _query_text(query)
         if not text or not self.episodes:
             return ""
         found = self.index.query(query_texts=[text], n_results=CANDIDATES)

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from evolve.llm.limits import check_extra_body_table, check_max_tokens_table
-from evolve.registry import EXECUTORS, SELECTORS, Registry
+from evolve.registry import EXECUTORS, META_AGENTS, SELECTORS, Registry
 
 Rule = Callable[[Any], str | None]
 
@@ -92,6 +92,7 @@ RULES: dict[str, Rule] = {
     "search.repair_rounds": _non_negative,
     "search.cost_objective": _one_of("tokens", "llm_calls"),
     "search.offline_policy": _one_of("diagnosis", "random"),
+    "search.meta_agent": _registered(META_AGENTS),
     "search.max_failed_proposals": _non_negative,
     "data.val_size": _positive,
     "data.stratify": _one_of("test", "none"),

@@ -69,6 +69,7 @@ class SearchSection:
     freeze_code: bool = False         # ablation: children change only the instruction constants
     cost_objective: str = "tokens"    # second objective for the Pareto front: tokens | llm_calls
     offline_policy: str = "diagnosis"  # offline mutator move choice: diagnosis | random
+    meta_agent: str = "auto"          # auto | offline | llm | an installed one (evolve.meta_agents)
     max_failed_proposals: int = 5     # stop after N proposal_failed in a row (0 = never)
 
 

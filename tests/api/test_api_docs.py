@@ -25,7 +25,8 @@ def test_the_page_has_the_examples_it_promises():
     for call in ("run_campaign(\n    \"quickstart.toml\"", "run_campaign(TINY,",
                  "run_campaign(config,", "open_run(", "evaluate_program(", "selector=Tournament()",
                  "task=FruitLog()", "meta_agent=BumpTopK()", "models={\"task\": model}",
-                 "stoppers=[StopAfter(1)]", "resume_campaign("):
+                 "stoppers=[StopAfter(1)]", "resume_campaign(", "check_task(FruitLog())",
+                 "check_selector(Tournament())", "check_meta_agent(BumpTopK())"):
         assert call in code, call
 
 
@@ -41,6 +42,7 @@ def test_the_examples_run(tmp_path, monkeypatch, capsys):
     out = capsys.readouterr().out
     assert "iterations: 2 of 2 done" in out
     assert "stop_after: 1 iterations" in out
+    assert "select draws randomness only from rng" in out  # the conformance check caught Lucky
     assert "was run with Python objects (selector=__main__.Tournament)" in out
     assert namespace["model"].calls > 0
     for run_dir in ("quickstart", "from-dict", "from-config", "tournament", "fruit", "bump",

@@ -38,6 +38,16 @@ def snapshot_dirs(root: str | None = None) -> set[str]:
     return {p.name for p in Path(root or tempfile.gettempdir()).glob("evolve-snapshot-*")}
 
 
+@pytest.fixture
+def private_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A temp dir of this test's own, so snapshots other processes make and remove in the
+    shared /tmp meanwhile cannot change what ``snapshot_dirs`` sees."""
+    own = tmp_path / "tmp"
+    own.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(own))
+    return own
+
+
 @pytest.fixture(scope="module")
 def finished_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     run = tmp_path_factory.mktemp("user-errors") / "run"
@@ -103,7 +113,7 @@ def test_cache_path_that_is_a_directory(tmp_path: Path,
 # -- lineage databases -----------------------------------------------------------------------
 @pytest.mark.parametrize("damage", ["garbage", "truncated"])
 def test_damaged_lineage_database(finished_run: Path, tmp_path: Path, damage: str,
-                                  capsys: pytest.CaptureFixture[str]) -> None:
+                                  capsys: pytest.CaptureFixture[str], private_tmp: Path) -> None:
     run = tmp_path / "run"
     shutil.copytree(finished_run, run)
     db = run / "lineage.duckdb"
@@ -126,7 +136,7 @@ def test_damaged_lineage_database(finished_run: Path, tmp_path: Path, damage: st
 
 def test_unreadable_lineage_database_leaves_no_snapshot_dir(
         finished_run: Path, monkeypatch: pytest.MonkeyPatch,
-        capsys: pytest.CaptureFixture[str]) -> None:
+        capsys: pytest.CaptureFixture[str], private_tmp: Path) -> None:
     # root reads any file, so the EACCES a non-root user gets from the copy is injected
     import evolve.lineage.snapshot as snapshot_module
 

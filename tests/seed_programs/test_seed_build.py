@@ -64,6 +64,19 @@ def test_adds_an_import_the_seed_lacks():
     assert namespace["_day"](namespace["date"](2023, 5, 8)) == "2023-05-08"
 
 
+def test_adds_only_the_names_of_a_shared_import_the_seed_lacks():
+    shared = '"""Shared."""\n\nfrom dataclasses import dataclass, field\n\n\n' \
+        'def _listed(text: str):\n    return field(default_factory=list, metadata={"d": text})\n'
+    seed = ('"""A seed."""\n\nfrom dataclasses import dataclass\n\nfrom ._shared import _listed\n'
+            '\n\n@dataclass\nclass Item:\n    facts: list[str] = _listed("facts")\n')
+    built = build_seed(seed, shared)
+    assert "from dataclasses import field\n" in built  # not `dataclass, field` a second time
+    assert built.count("import dataclass") == 1
+    namespace: dict = {}
+    exec(compile(built, "<seed>", "exec"), namespace)  # noqa: S102 - a made-up seed
+    assert namespace["Item"]().facts == []
+
+
 def test_a_seed_without_the_import_is_unchanged():
     source = _seed("from collections import Counter")
     assert build_seed(source, SHARED) == source
@@ -235,3 +248,33 @@ def test_fallback_and_match_expression_take_the_seeds_knobs():
     assert _match_expression("Where does Ana's dog live?", _STOP, 1) == \
         '"ana" OR "s" OR "dog" OR "live"'
     assert _match_expression("a an the", frozenset()) == '"an" OR "the"'
+
+
+def test_episode_helpers_read_lines_dates_and_hit_windows():
+    from evolve_seeds._shared import (
+        _dated_lines,
+        _episode_lines,
+        _extracted,
+        _split_header,
+        _windows,
+    )
+
+    raw = "[1:56 pm on 8 May, 2023]\n  Ana:  I moved   to Oslo. \n\n Ben: nice\n"
+    assert _episode_lines(raw) == ["[1:56 pm on 8 May, 2023]", "Ana:  I moved   to Oslo.",
+                                   "Ben: nice"]
+    assert _dated_lines(raw, squeeze=True) == (
+        ["[1:56 pm on 8 May, 2023]", "Ana: I moved to Oslo.", "Ben: nice"], "8 May 2023")
+    assert _dated_lines(None) == ([], "")
+    assert _split_header(["[8 May, 2023]", "a"]) == ("[8 May, 2023]", ["a"])
+    assert _split_header(["a", "b"]) == ("", ["a", "b"])
+    assert _extracted(["  Ana  moved ", "filler", "None", "", 3]) == ["Ana moved", "3"]
+    assert _windows([(2, 5), ("0", "1"), (2, 6)], 1) == ([2, 0], {2: {4, 5, 6, 7}, 0: {0, 1, 2}})
+    # the fallback never keeps a session header, whether or not the caller dropped it
+    assert _fallback_of(["[1:56 pm on 8 May, 2023]", "Ben: the weather was nice"]) == [
+        "Ben: the weather was nice"]
+
+
+def _fallback_of(lines: list[str]) -> list[str]:
+    from evolve_seeds._shared import _fallback
+
+    return _fallback(lines, 8)
