@@ -68,7 +68,8 @@ def user_parts(config: CampaignConfig, *, task: Any = None, selector: Any = None
                stoppers: Iterable[Any] | None = None, executor: Any = None
                ) -> tuple[CampaignConfig, UserParts]:
     """The config with every *name* given here folded in (``task``, ``selector``,
-    ``executor``, ``models`` entries that are strings; validated as in a TOML file), and the
+    ``meta_agent``, ``executor``, ``models`` entries that are strings; validated as in a TOML
+    file), and the
     *objects*, each checked against its Protocol (TypeError naming what is missing) and, for
     an executor running jobs in other processes, for being picklable."""
     models = dict(models or {})
@@ -78,13 +79,11 @@ def user_parts(config: CampaignConfig, *, task: Any = None, selector: Any = None
                         f"{', '.join(MODEL_ROLES)}")
     names: dict[str, dict[str, Any]] = {}
     for section, key, value in (("task", "name", task), ("search", "selector", selector),
+                                ("search", "meta_agent", meta_agent),
                                 ("parallel", "executor", executor),
                                 *(("models", role, value) for role, value in models.items())):
         if isinstance(value, str):
             names.setdefault(section, {})[key] = value
-    if isinstance(meta_agent, str):
-        raise TypeError("meta_agent takes a MetaAgent object; name the LLM one by its model, "
-                        "models={'reflector': NAME} (\"offline\": the offline mutator)")
     if names:
         from ..config.load import _build, config_to_dict
 
@@ -99,7 +98,8 @@ def user_parts(config: CampaignConfig, *, task: Any = None, selector: Any = None
         task=None if task is None or isinstance(task, str) else require(task, "task"),
         selector=None if selector is None or isinstance(selector, str)
         else require(selector, "selector"),
-        meta_agent=None if meta_agent is None else require(meta_agent, "meta_agent"),
+        meta_agent=None if meta_agent is None or isinstance(meta_agent, str)
+        else require(meta_agent, "meta_agent"),
         models={role: require(obj, "embedder" if role == "embedder" else "chat model")
                 for role, obj in models.items() if not isinstance(obj, str)},
         stoppers=tuple(require(stopper, "stopper") for stopper in listed),

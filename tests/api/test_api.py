@@ -257,7 +257,6 @@ def test_a_stopper_object_ends_the_campaign(runs):
     ({"executor": object()}, r"executor object .* lacks map\(\), close\(\)"),
     ({"models": {"task": object()}}, r"chat model object .* lacks complete\(\), name"),
     ({"models": {"critic": "offline"}}, r"unknown model role\(s\) critic"),
-    ({"meta_agent": "offline"}, r"meta_agent takes a MetaAgent object"),
 ])
 def test_bad_objects_are_refused_before_any_work(tmp_path, kwargs, missing):
     with pytest.raises(TypeError, match=missing):
@@ -268,6 +267,18 @@ def test_bad_objects_are_refused_before_any_work(tmp_path, kwargs, missing):
 def test_a_bad_name_is_a_usage_error_naming_the_key(tmp_path):
     with pytest.raises(UsageError, match=r"search\.selector: expected one of softmax"):
         evolve.run_campaign(config(), tmp_path / "run", selector="best")
+
+
+def test_a_meta_agent_name_is_the_config_key(tmp_path):
+    with pytest.raises(UsageError, match=r"search\.meta_agent: expected one of"):
+        evolve.run_campaign(config(), tmp_path / "bad", meta_agent="clever")
+    assert not (tmp_path / "bad").exists()
+    by_name = evolve.run_campaign(config(), tmp_path / "named", meta_agent="offline")
+    by_config = evolve.run_campaign(config(search={"meta_agent": "offline"}),
+                                    tmp_path / "configured")
+    assert by_name.finished and by_config.finished
+    assert (by_name.best_program, by_name.best_val) == (by_config.best_program,
+                                                        by_config.best_val)
 
 
 def test_objects_sent_to_worker_processes_must_pickle(tmp_path):
