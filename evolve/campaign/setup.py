@@ -69,12 +69,8 @@ def _all_items(groups: list[Group]) -> list:
 
 def choose_data(task: Task, config: CampaignConfig, hub: ModelHub) -> CampaignData:
     """Choose the campaign's subsets (deterministic for the config's seed)."""
-    from .subsets import (
-        category_shares,
-        select_episodes,
-        select_static_val,
-        select_static_val_stratified,
-    )
+    from .strata import category_shares, select_static_val_stratified
+    from .subsets import select_episodes, select_static_val
 
     seed = config.campaign.seed
     val_groups = task.groups("val")

@@ -9,15 +9,17 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from evolve.campaign.subsets import (
-    ReflectionSampler,
+from evolve.campaign.strata import (
     category_quotas,
     category_shares,
+    select_static_val_stratified,
+)
+from evolve.campaign.subsets import (
+    ReflectionSampler,
     filter_groups,
     pick_failed_cases,
     select_episodes,
     select_static_val,
-    select_static_val_stratified,
 )
 from evolve.llm.embedders import HashingEmbedder, normalise_rows
 from evolve.tasks.base import Episode, EvalItem, Group

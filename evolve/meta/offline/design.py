@@ -257,7 +257,8 @@ def _render_cached(frozen: str) -> str:
     context = {
         # attribute access only: a dict would answer ``d.update`` with its own method
         "d": SimpleNamespace(**design),
-        "doc": wording.docstring(design),
+        "doc": wording.docstring(design, next((name for name, seed in SEED_DESIGNS.items()
+                                               if seed == design), None)),
         "knobs": wording.knobs(design),
         "design_literal": design_literal(design),
         "llm_read": 1 if design["summarize"] else 0,

@@ -199,11 +199,10 @@ def _paragraphs(d: dict[str, Any], seed: str | None) -> list[str]:
     return out
 
 
-def docstring(d: dict[str, Any]) -> str:
-    """The module docstring: title, design in words, LLM-call line (no triple quotes inside)."""
-    from .design import SEED_DESIGNS  # circular at import time only
-
-    seed = next((name for name, sd in SEED_DESIGNS.items() if sd == d), None)
+def docstring(d: dict[str, Any], seed: str | None = None) -> str:
+    """The module docstring: title, design in words, LLM-call line (no triple quotes inside).
+    ``seed``: the name of the seed whose design ``d`` is, if it is one (the caller knows the
+    seed designs; this module only words them)."""
     body = "\n\n".join(_wrap(p) for p in _paragraphs(d, seed))
     calls = f"Toolkit LLM calls: 0 per write, {1 if d['summarize'] else 0} per read."
     return f"{title(d)}\n\n{body}\n\n{calls}\n"
