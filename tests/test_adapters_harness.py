@@ -142,44 +142,56 @@ def test_a_store_of_another_program_is_refused(pkg: ModuleType, tmp_path: Path) 
         pkg.Harness(str(path))
 
 
-def test_the_hnsw_index_serves_big_collections_and_ranks_its_candidates_exactly(
+def test_the_int8_prefilter_serves_big_collections_and_returns_the_exact_answer(
         pkg: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
-    pytest.importorskip("hnswlib")
+    pytest.importorskip("usearch")
     import numpy as np
 
     ann = importlib.import_module(pkg.__package__ + ".ann")
     chroma = importlib.import_module(pkg.__package__ + "._runtime.chroma")
     monkeypatch.setattr(ann, "INDEX_MIN_ROWS", 500)
-    monkeypatch.setattr(ann, "ENABLED", True)
     rng = np.random.default_rng(0)
-    rows = rng.standard_normal((2000, 32)).astype(np.float32)
+    # structured, not random: 30 tight clusters, so many rows are nearly as close as the k-th,
+    # and exact duplicates, so the tie order (insertion order) is tested too
+    centres = rng.standard_normal((30, 64)).astype(np.float32)
+    rows = centres[rng.integers(0, 30, 3000)] + 0.05 * rng.standard_normal((3000, 64)).astype(
+        np.float32)
+    rows[2000:2100] = rows[100:200]
     indexed = ann.IndexedCollection("c", None, {"hnsw:space": "cosine"})
     exact = chroma.Collection("c", None, {"hnsw:space": "cosine"})
     for store in (indexed, exact):
-        for start in range(0, 2000, 100):
-            store.add(ids=[str(i) for i in range(start, start + 100)],
-                      embeddings=rows[start:start + 100],
-                      metadatas=[{"even": i % 2 == 0} for i in range(start, start + 100)])
-    assert indexed._graph is not None and indexed._graphed == 2000  # kept up per add
-    queries = rng.standard_normal((20, 32)).astype(np.float32)
-    overlap = 0
-    for query in queries:
-        got = indexed.query(query_embeddings=[query], n_results=10)
-        want = exact.query(query_embeddings=[query], n_results=10)
-        overlap += len(set(got["ids"][0]) & set(want["ids"][0]))
-        # whatever the graph returns is ranked by the exact distances, closest first
-        assert got["distances"][0] == sorted(got["distances"][0])
-        full = exact.query(query_embeddings=[query], n_results=2000)
-        distance_of = dict(zip(full["ids"][0], full["distances"][0], strict=True))
-        assert got["distances"][0] == pytest.approx(
-            [distance_of[i] for i in got["ids"][0]], rel=1e-5, abs=1e-6)
-        filtered = {"even": True}
-        assert indexed.query(query_embeddings=[query], n_results=10, where=filtered) == \
-            exact.query(query_embeddings=[query], n_results=10, where=filtered)
-    assert overlap / (20 * 10) >= 0.9  # recall of the graph + rescoring
+        for start in range(0, 3000, 250):
+            store.add(ids=[str(i) for i in range(start, start + 250)],
+                      embeddings=rows[start:start + 250],
+                      documents=[f"doc {i}" for i in range(start, start + 250)],
+                      metadatas=[{"even": i % 2 == 0} for i in range(start, start + 250)])
+    queries = np.concatenate([centres[:10] + 0.05 * rng.standard_normal((10, 64)),
+                              rows[100:105]]).astype(np.float32)
+    for k in (10, 150):
+        for query in queries:
+            assert indexed.query(query_embeddings=[query], n_results=k) == \
+                exact.query(query_embeddings=[query], n_results=k)
+    assert indexed.prefiltered == 2 * len(queries)  # every query took the pre-filter
+    assert indexed._int8 is not None and indexed._int8.size == 3000
+    # a proof that cannot hold widens the candidates up to the full scan: still exact
+    monkeypatch.setattr(ann, "KERNEL_MARGIN", 10.0)
+    assert indexed.query(query_embeddings=[queries[0]], n_results=10) == \
+        exact.query(query_embeddings=[queries[0]], n_results=10)
+    assert indexed.widened > 0
+    monkeypatch.setattr(ann, "KERNEL_MARGIN", 1e-4)
+    filtered = {"even": True}
+    assert indexed.query(query_embeddings=[queries[1]], n_results=10, where=filtered) == \
+        exact.query(query_embeddings=[queries[1]], n_results=10, where=filtered)
+    before = indexed.prefiltered
+    indexed.add(ids=["new"], embeddings=[rows[7]], documents=["new"])  # kept up per add
+    exact.add(ids=["new"], embeddings=[rows[7]], documents=["new"])
+    assert indexed.query(query_embeddings=[rows[7]], n_results=5) == \
+        exact.query(query_embeddings=[rows[7]], n_results=5)
+    assert indexed.prefiltered == before + 1 and indexed._int8.size == 3001
     monkeypatch.setattr(ann, "INDEX_MIN_ROWS", 10**9)  # below the threshold: the exact path
     assert indexed.query(query_embeddings=queries[:3], n_results=10) == \
         exact.query(query_embeddings=queries[:3], n_results=10)
+    assert indexed.prefiltered == before + 1
 
 
 def test_threads_writing_many_namespaces_keep_each_one_whole(pkg: ModuleType,
