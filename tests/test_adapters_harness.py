@@ -65,6 +65,76 @@ def test_delete_removes_the_memory_from_the_program_and_the_file(pkg: ModuleType
     assert b"zebracorn" not in _bytes(path)  # secure_delete + WAL checkpoint
 
 
+def _doors(harness: ModuleType, count: int, namespace: str = "a") -> None:
+    for i in range(count):
+        harness.add(f"user: fact {i}: the code word for door {i} is word{i * 13}",
+                    namespace=namespace)
+
+
+DOOR_QUESTIONS = ("what is the code word for door 3?", "which door has word91?", "door 11?")
+
+
+def test_a_restart_restores_the_snapshot_and_replays_only_newer_writes(
+        pkg: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pkg, "SNAPSHOT_MIN_ROWS", 5)
+    path = tmp_path / "m.sqlite"
+    harness = pkg.Harness(str(path))
+    _doors(harness, 12)  # snapshots at 5 and 10 memories (doubling), then at close
+    assert harness.store.snapshot_info("a")[1:3] == (10, 10)
+    before = [harness.read(q, namespace="a") for q in DOOR_QUESTIONS]
+    hits = [[h.row.id for h in harness.search(q, namespace="a").hits] for q in DOOR_QUESTIONS]
+    harness.close()
+    reopened = pkg.Harness(str(path))
+    assert [reopened.read(q, namespace="a") for q in DOOR_QUESTIONS] == before
+    assert [[h.row.id for h in reopened.search(q, namespace="a").hits]
+            for q in DOOR_QUESTIONS] == hits
+    assert reopened.replayed == 0  # nothing replayed: the snapshot holds all 12 writes
+    reopened.add("user: fact 99: the code word for door 99 is zz", namespace="a")
+    third = pkg.Harness(str(path))  # `reopened` is still open: no snapshot of the 13th write
+    assert third.read("door 99?", namespace="a") == reopened.read("door 99?", namespace="a")
+    assert third.replayed == 1
+    full = pkg.Harness(str(path))  # the snapshot's state equals a full replay's
+    with full.store.transaction():
+        full.store.drop_snapshot("a")
+    assert [full.read(q, namespace="a") for q in DOOR_QUESTIONS] == \
+        [third.read(q, namespace="a") for q in DOOR_QUESTIONS]
+    assert full.replayed == 13
+    for h in (reopened, third, full):
+        h.close()
+
+
+def test_a_stale_or_hostile_snapshot_is_never_used(pkg: ModuleType, tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    import pickle
+
+    monkeypatch.setattr(pkg, "SNAPSHOT_MIN_ROWS", 1)
+    path = tmp_path / "m.sqlite"
+    harness = pkg.Harness(str(path))
+    secret = harness.add(f"user: {SECRET}", namespace="a")
+    _doors(harness, 3)
+    assert harness.snapshot("a") and b"zebracorn" in _bytes(path)
+    assert harness.delete(secret.id)
+    assert harness.store.snapshot_info("a") is None  # the delete took the snapshot with it
+    assert "zebracorn" not in harness.read("who lives at the lighthouse?", namespace="a")
+    harness.close()  # snapshot of the 3 memories left (the read rebuilt the namespace)
+    assert b"zebracorn" not in _bytes(path)
+    reopened = pkg.Harness(str(path))
+    assert "zebracorn" not in reopened.read("who lives at the lighthouse?", namespace="a")
+    assert reopened.replayed == 0
+    reopened.close()
+    store = pkg.Store(str(path), pkg.METADATA["program_id"])
+    store._conn.execute("UPDATE snapshots SET count = count + 1")  # rows it does not describe
+    store.close()
+    stale = pkg.Harness(str(path))
+    assert "word26" in stale.read("what is the code word for door 2?", namespace="a")
+    assert stale.replayed == 3
+    stale.close()
+    snapshot = importlib.import_module(pkg.__package__ + ".snapshot")
+    hostile = pickle.dumps({"kb": __import__("os").system})
+    with pytest.raises(snapshot.SnapshotError, match="may not name"):
+        snapshot.load(pkg.Memory(), (0).to_bytes(8, "little") + hostile)
+
+
 def test_export_and_import_of_a_namespace_rebuild_the_same_memory(pkg: ModuleType,
                                                                   tmp_path: Path) -> None:
     source = pkg.Harness(str(tmp_path / "one.sqlite"))
