@@ -12,6 +12,9 @@ through the int8 pre-filter (``ann.py``), which returns what the exact scan retu
 checks that on 10 of the probes by reading again with the pre-filter off ("equal" column).
 
     python bench/export_scale.py [--run-dir RUN] [--sizes 1000,10000,100000] [--probes 50]
+                                 [--no-prefilter]
+
+``--no-prefilter`` measures the plain float32 scan at every size (EVOLVED_MEMORY_PREFILTER=0).
 """
 
 from __future__ import annotations
@@ -122,7 +125,11 @@ def main() -> None:
     parser.add_argument("--run-dir", type=Path, default=None)
     parser.add_argument("--sizes", default="1000,10000,100000")
     parser.add_argument("--probes", type=int, default=50)
+    parser.add_argument("--no-prefilter", action="store_true",
+                        help="the float32 scan at every size (for comparison)")
     args = parser.parse_args()
+    if args.no_prefilter:
+        os.environ["EVOLVED_MEMORY_PREFILTER"] = "0"  # read when the package is imported
     with tempfile.TemporaryDirectory(prefix="export-scale-") as tmp:
         work = Path(tmp)
         package = _export(args.run_dir, work / "pkg")

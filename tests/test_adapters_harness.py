@@ -220,6 +220,7 @@ def test_the_int8_prefilter_serves_big_collections_and_returns_the_exact_answer(
     ann = importlib.import_module(pkg.__package__ + ".ann")
     chroma = importlib.import_module(pkg.__package__ + "._runtime.chroma")
     monkeypatch.setattr(ann, "INDEX_MIN_ROWS", 500)
+    assert isinstance(pkg.Memory().toolkit.chroma, ann.IndexedChromaClient)  # what programs get
     rng = np.random.default_rng(0)
     # structured, not random: 30 tight clusters, so many rows are nearly as close as the k-th,
     # and exact duplicates, so the tie order (insertion order) is tested too
