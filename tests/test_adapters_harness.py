@@ -103,6 +103,21 @@ def test_a_restart_restores_the_snapshot_and_replays_only_newer_writes(
         h.close()
 
 
+def test_namespaces_evicted_from_the_process_are_snapshotted_and_restored(
+        pkg: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pkg, "SNAPSHOT_MIN_ROWS", 3)
+    harness = pkg.Harness(str(tmp_path / "m.sqlite"), max_loaded=1)
+    _doors(harness, 4, "a")  # snapshot at 3; the 4th write is not in it
+    _doors(harness, 1, "b")  # evicts "a" inside add's transaction: no snapshot can nest there
+    assert harness.store.snapshot_info("a")[1] == 3
+    replayed = harness.replayed
+    assert "word39" in harness.read("what is the code word for door 3?", namespace="a")
+    assert harness.replayed == replayed + 1  # restored, only the 4th write replayed
+    harness.read("door 0?", namespace="b")  # evicts "a" outside a transaction: snapshotted
+    assert harness.store.snapshot_info("a")[1] == 4
+    harness.close()
+
+
 def test_a_stale_or_hostile_snapshot_is_never_used(pkg: ModuleType, tmp_path: Path,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     import pickle
@@ -131,6 +146,11 @@ def test_a_stale_or_hostile_snapshot_is_never_used(pkg: ModuleType, tmp_path: Pa
     stale.close()
     snapshot = importlib.import_module(pkg.__package__ + ".snapshot")
     hostile = pickle.dumps({"kb": __import__("os").system})
+    with pytest.raises(snapshot.SnapshotError, match="may not name"):
+        snapshot.load(pkg.Memory(), (0).to_bytes(8, "little") + hostile)
+    import numpy.testing as numpy_testing  # numpy is allowed by name, not as a whole
+
+    hostile = pickle.dumps({"kb": numpy_testing.assert_equal})
     with pytest.raises(snapshot.SnapshotError, match="may not name"):
         snapshot.load(pkg.Memory(), (0).to_bytes(8, "little") + hostile)
 
