@@ -5,10 +5,16 @@ then, for each size, fills one namespace of a fresh on-disk store (``Harness(pat
 that many memories and measures, at that size: the median and p95 ms of one more ``add``
 (program write + the store's row, the campaign's offline embedder included, no LLM: the
 offline path) and of one ``read`` (query step offline, the program's read), the process RSS,
-the store file's size (with its WAL) and how long a restart takes to rebuild the namespace
-(replaying its writes with their recorded embeddings; no embedder call).
+the store file's size (with its WAL), how long ``close`` takes (it writes the namespace's
+snapshot) and how long a restart takes until its first read (snapshot restored, newer writes
+replayed: the count is printed). Past 20,000 rows with usearch installed, vector search goes
+through the int8 pre-filter (``ann.py``), which returns what the exact scan returns: the bench
+checks that on 10 of the probes by reading again with the pre-filter off ("equal" column).
 
     python bench/export_scale.py [--run-dir RUN] [--sizes 1000,10000,100000] [--probes 50]
+                                 [--no-prefilter]
+
+``--no-prefilter`` measures the plain float32 scan at every size (EVOLVED_MEMORY_PREFILTER=0).
 """
 
 from __future__ import annotations
@@ -87,19 +93,31 @@ def measure(package: str, size: int, probes: int, workdir: Path) -> dict[str, fl
                      namespace=namespace)
         reads.append(time.perf_counter() - t0)
     rss = _rss_mb()
+    ann = importlib.import_module(package + ".ann")
+    equal = 0
+    for k in range(10):  # the same reads with the pre-filter off: the exact scan's answer
+        question = f"what did we say about {_VOCAB[(k * 37) % len(_VOCAB)]}?"
+        fast = harness.read(question, namespace=namespace)
+        ann.ENABLED, enabled = False, ann.ENABLED
+        equal += fast == harness.read(question, namespace=namespace)
+        ann.ENABLED = enabled
+    t0 = time.perf_counter()
     harness.close()
+    close_s = time.perf_counter() - t0
     file_mb = sum(os.path.getsize(f) for f in (str(path), f"{path}-wal")
                   if os.path.exists(f)) / 2**20
     t0 = time.perf_counter()
     reopened = harness_module.Harness(str(path))
     reopened.read("what is my favourite city?", namespace=namespace)
     restart_s = time.perf_counter() - t0
+    replayed = reopened.replayed
     reopened.close()
     write_med, write_p95 = _ms(writes)
     read_med, read_p95 = _ms(reads)
     return {"size": size, "write_med": write_med, "write_p95": write_p95, "read_med": read_med,
             "read_p95": read_p95, "rss_mb": rss, "file_mb": file_mb, "fill_s": fill_s,
-            "restart_s": restart_s}
+            "close_s": close_s, "restart_s": restart_s, "replayed": replayed,
+            "equal": f"{equal}/10"}
 
 
 def main() -> None:
@@ -107,27 +125,33 @@ def main() -> None:
     parser.add_argument("--run-dir", type=Path, default=None)
     parser.add_argument("--sizes", default="1000,10000,100000")
     parser.add_argument("--probes", type=int, default=50)
+    parser.add_argument("--no-prefilter", action="store_true",
+                        help="the float32 scan at every size (for comparison)")
     args = parser.parse_args()
+    if args.no_prefilter:
+        os.environ["EVOLVED_MEMORY_PREFILTER"] = "0"  # read when the package is imported
     with tempfile.TemporaryDirectory(prefix="export-scale-") as tmp:
         work = Path(tmp)
         package = _export(args.run_dir, work / "pkg")
         sys.path.insert(0, str(work / "pkg"))
-        try:
-            import hnswlib  # noqa: F401
-            vectors = "hnswlib index past 20,000 rows (ann.py), exact below"
-        except ImportError:
-            vectors = "exact (brute force; hnswlib not installed)"
+        ann = importlib.import_module(package + ".ann")
+        if ann.exact_search is not None and ann.ENABLED:
+            vectors = (f"int8 pre-filter (usearch) past {ann.INDEX_MIN_ROWS:,} rows, exact "
+                       "result; float32 scan below")
+        else:
+            vectors = "float32 scan at every size (usearch not installed or opted out)"
         print(f"vector search: {vectors}")
         print(f"package {package}; load average {os.getloadavg()[0]:.2f} (1 min) at start, "
               f"{os.cpu_count()} cores")
-        print("| memories | write ms (median / p95) | read ms (median / p95) | RSS MB | "
-              "file MB | fill s | restart s |")
-        print("|---:|---:|---:|---:|---:|---:|---:|")
+        print("| memories | write ms (median / p95) | read ms (median / p95) | equal | RSS MB |"
+              " file MB | fill s | close s | restart s (replayed) |")
+        print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         for size in (int(s) for s in args.sizes.split(",")):
             row = measure(package, size, args.probes, work)
             print(f"| {row['size']:,} | {row['write_med']:.2f} / {row['write_p95']:.2f} | "
-                  f"{row['read_med']:.2f} / {row['read_p95']:.2f} | {row['rss_mb']:.0f} | "
-                  f"{row['file_mb']:.1f} | {row['fill_s']:.1f} | {row['restart_s']:.1f} |",
+                  f"{row['read_med']:.2f} / {row['read_p95']:.2f} | {row['equal']} | "
+                  f"{row['rss_mb']:.0f} | {row['file_mb']:.1f} | {row['fill_s']:.1f} | "
+                  f"{row['close_s']:.1f} | {row['restart_s']:.1f} ({row['replayed']}) |",
                   flush=True)
         print(f"load average {os.getloadavg()[0]:.2f} (1 min) at the end")
 

@@ -27,7 +27,7 @@ MARKERS = {"raw_text": "\u27e6RAW_TEXT\u27e7", "question": "\u27e6QUESTION\u27e7
 PACKAGE_VERSION = "1.0.0"
 # Modules of every exported package beside memory/prompts: the persistent store, its tapes,
 # the namespaced harness, and the Mem0 / LangGraph / MCP adapters (optional extras).
-ADAPTER_MODULES = ("tape", "store", "harness", "ann", "mem0", "langgraph", "mcp")
+ADAPTER_MODULES = ("tape", "store", "snapshot", "harness", "ann", "mem0", "langgraph", "mcp")
 
 
 @lru_cache(maxsize=1)

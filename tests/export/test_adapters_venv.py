@@ -1,5 +1,5 @@
 """The acceptance round trips for real: the quickstart's best program exported, installed with
-``pip install "DIR[langgraph,mcp,mem0]"`` into a fresh venv that has no evolve, then the Mem0,
+``pip install "DIR[langgraph,mcp,mem0,index]"`` into a fresh venv that has no evolve, then the Mem0,
 LangGraph and MCP round trips of ``test_adapters`` (two users x 20 memories, a restart, no
 cross-user result) run with that venv's Python.
 
@@ -32,9 +32,13 @@ def test_fresh_venv_install_with_extras_runs_the_three_round_trips(
     python = env_dir / "bin" / "python"
     tools = _pip(python, "wheel", "setuptools")
     assert tools.returncode == 0, tools.stderr[-2000:]
-    install = _pip(python, "--no-build-isolation", f"{out}[langgraph,mcp,mem0]")
+    install = _pip(python, "--no-build-isolation", f"{out}[langgraph,mcp,mem0,index]")
     assert install.returncode == 0, install.stderr[-3000:]
     assert not _imports_evolve(python, tmp_path)
+    prefilter = subprocess.run(  # the index extra brings the int8 pre-filter's usearch
+        [str(python), "-c", f"import {package}.ann as a; assert a.exact_search is not None"],
+        capture_output=True, text=True, cwd=tmp_path, env=_clean_env(), timeout=120)
+    assert prefilter.returncode == 0, prefilter.stderr[-2000:]
     for name in sorted(ROUNDTRIPS):
         store = tmp_path / f"{name}.sqlite"
         check_roundtrip(str(python), name, package, store, _clean_env())
