@@ -30,6 +30,7 @@ import threading
 import time
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
@@ -125,11 +126,14 @@ class HubCallbacks:
         self._hub = hub
         self.logs: list[tuple[str, str]] = []
         self._lock = threading.Lock()
+        self.llm_calls = 0  # toolkit LLM calls asked for (the memory waits on a model)
 
     def embed(self, texts: list[str]) -> list[list[float]]:
         return self._hub.embed(texts).tolist()
 
     def llm(self, messages: list[dict], options: dict) -> str:
+        with self._lock:
+            self.llm_calls += 1
         kwargs = {k: options[k] for k in ("temperature", "max_tokens") if k in options}
         return self._hub.chat("toolkit", messages, json_mode=bool(options.get("json_mode")),
                               **kwargs).text
@@ -232,12 +236,28 @@ def _evaluate(source: str, task: Task, hub: ModelHub, settings: EvalSettings) ->
         if getattr(task, "mode", "qa") == "interactive" else None
     try:
         with SandboxSession(source, callbacks, settings.limits, settings.sandbox_mode) as session, \
-                ThreadPoolExecutor(max(1, settings.concurrency)) as pool:
+                ExitStack() as lanes, ThreadPoolExecutor(max(1, settings.concurrency)) as pool:
             try:
                 info = session.start()
                 result.sandbox_mode, result.isolation = session.mode, session.isolation
             except (ProgramRaised, RuntimeViolation, TypeError) as exc:
                 return _gate_failed(session, "load", exc)
+
+            failed_lane: list[bool] = []
+
+            def open_lane() -> SandboxSession | None:
+                """Another session for the next groups, only for a memory that waits on toolkit
+                LLM calls (others are not slower with one KnowledgeBase at a time)."""
+                if not callbacks.llm_calls or failed_lane:
+                    return None
+                lane = lanes.enter_context(SandboxSession(source, callbacks, settings.limits,
+                                                          settings.sandbox_mode))
+                try:
+                    lane.start()
+                except (ProgramRaised, RuntimeViolation, TypeError):
+                    failed_lane.append(True)  # the groups keep to the sessions that started
+                    return None
+                return lane
 
             def smoke() -> None:
                 try:
@@ -249,7 +269,7 @@ def _evaluate(source: str, task: Task, hub: ModelHub, settings: EvalSettings) ->
                 if runner is None:
                     # the smoke test runs once the memory-independent calls are on their way
                     traces.extend(run.play_qa(session, QAAgent(run.agent_hub, info), groups, pool,
-                                              before_memory=smoke))
+                                              before_memory=smoke, open_lane=open_lane))
                 else:
                     smoke()
             except _SmokeFailed as failed:
