@@ -51,7 +51,6 @@ from typing import Any
 from _fake_llm import (
     FakeEndpoint,
     compare_runs,
-    descendants,
     endpoint_overrides,
     load_text,
     print_table,
@@ -135,9 +134,9 @@ class CpuMeter:
     CPU never reaches a parent's children figure: a thread reads every descendant's own CPU
     from /proc every ``PERIOD`` seconds, and a process's share of a span is its last reading
     minus its reading at the span's start (0 if it started later). A worker that ends loses at
-    most its last ``PERIOD``; the readings cost this process ~1% of a core."""
+    most its last ``PERIOD``."""
 
-    PERIOD = 0.05
+    PERIOD = 0.1
     endpoint_pid: int | None = None  # set while an endpoint series runs
 
     def __init__(self) -> None:
@@ -149,8 +148,29 @@ class CpuMeter:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
+    @staticmethod
+    def _subtree() -> list[int]:
+        """Pids below this process, from each process's /proc children lists (reading every
+        process on a busy machine, as ``descendants`` does, cost more than what it measured)."""
+        found, todo = [], [os.getpid()]
+        while todo:
+            pid = todo.pop()
+            try:
+                tasks = os.listdir(f"/proc/{pid}/task")
+            except OSError:
+                continue
+            for tid in tasks:
+                try:
+                    with open(f"/proc/{pid}/task/{tid}/children", encoding="ascii") as handle:
+                        kids = [int(x) for x in handle.read().split()]
+                except OSError:
+                    continue
+                found.extend(kids)
+                todo.extend(kids)
+        return found
+
     def _sample(self) -> None:
-        for pid in descendants(os.getpid()):
+        for pid in self._subtree():
             times = _proc_times(pid)
             if times is None:
                 continue

@@ -136,8 +136,20 @@ def test_groups_of_a_memory_that_calls_the_model_get_their_own_sessions(task, mo
     latency per group in turn; with lanes the groups' reads overlap, same results."""
     from evolve.evaluation import eval_run
 
+    from evolve.evaluation import evaluate
+
+    opened: list[Any] = []
+    real = evaluate.SandboxSession
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        opened.append(real(*args, **kwargs))
+        return opened[-1]
+
+    monkeypatch.setattr(evaluate, "SandboxSession", counting)
+
     def run(lanes: int) -> tuple[Any, SlowRecordingHub]:
         monkeypatch.setattr(eval_run, "MAX_LANES", lanes)
+        monkeypatch.setattr(evaluate, "MAX_LANES", lanes)
         hub = SlowRecordingHub(task, 0.3)
         result = evaluate_program(seed_source("llm_summarizer"), task, hub,
                                   EvalSettings(concurrency=16))
@@ -145,7 +157,10 @@ def test_groups_of_a_memory_that_calls_the_model_get_their_own_sessions(task, mo
         return result, hub
 
     alone, alone_hub = run(1)
+    assert len(opened) == 1
     laned, laned_hub = run(4)
+    assert len(opened) == 3  # the lane of the second group (the only one it can use)
+    assert all(session.pid is None for session in opened)  # every worker was stopped
     first, second = (g.id for g in task.groups("val"))
     spans = _toolkit_spans(alone_hub)
     assert spans[second][0] >= spans[first][1]  # one session: the second group waits
