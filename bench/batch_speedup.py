@@ -23,7 +23,11 @@ outside it, timed by wrapping ``Campaign._step``), children evaluated on the sta
 per minute and the ratio to batch 1, and where the loop time went: reflection evaluations with
 the proposals (one phase: each proposal starts as soon as its parent's reflection is stored),
 child evaluations, and gate-fix meta calls, timed by wrapping the evaluator and the meta-call
-hook; "other" is gating and database work. With ``--repeat`` > 1 the row of a
+hook; "other" is gating and database work. A second table gives the CPU seconds per evaluated
+child during the iterations, by process (this one, the orchestrator; the sandbox workers and
+bwrap; the benchmark endpoint), and the bound they set: with C the CPU seconds of a child and L
+the rest of its wall time at batch 1, batch B on N cores reaches at most
+B(C+L) / max(B*C/N, C+L) times the children per minute of batch 1. With ``--repeat`` > 1 the row of a
 batch size is its run with the median loop time, and "range s" the fastest and slowest loop.
 The top batch size is run at least twice with the same seed and the lineage databases are
 compared (SELECT id, parent_ids, iteration, gate_status, score ...): they must be identical.

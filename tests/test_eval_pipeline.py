@@ -134,9 +134,7 @@ def _toolkit_spans(hub: SlowRecordingHub) -> dict[str, tuple[float, float]]:
 def test_groups_of_a_memory_that_calls_the_model_get_their_own_sessions(task, monkeypatch):
     """llm_summarizer asks the toolkit LLM in every read: one session would wait a model
     latency per group in turn; with lanes the groups' reads overlap, same results."""
-    from evolve.evaluation import eval_run
-
-    from evolve.evaluation import evaluate
+    from evolve.evaluation import eval_run, evaluate
 
     opened: list[Any] = []
     real = evaluate.SandboxSession
