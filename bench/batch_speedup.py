@@ -23,7 +23,11 @@ outside it, timed by wrapping ``Campaign._step``), children evaluated on the sta
 per minute and the ratio to batch 1, and where the loop time went: reflection evaluations with
 the proposals (one phase: each proposal starts as soon as its parent's reflection is stored),
 child evaluations, and gate-fix meta calls, timed by wrapping the evaluator and the meta-call
-hook; "other" is gating and database work. With ``--repeat`` > 1 the row of a
+hook; "other" is gating and database work. A second table gives the CPU seconds per evaluated
+child during the iterations, by process (this one, the orchestrator; the sandbox workers and
+bwrap; the benchmark endpoint), and the bound they set: with C the CPU seconds of a child and L
+the rest of its wall time at batch 1, batch B on N cores reaches at most
+B(C+L) / max(B*C/N, C+L) times the children per minute of batch 1. With ``--repeat`` > 1 the row of a
 batch size is its run with the median loop time, and "range s" the fastest and slowest loop.
 The top batch size is run at least twice with the same seed and the lineage databases are
 compared (SELECT id, parent_ids, iteration, gate_status, score ...): they must be identical.
@@ -38,8 +42,11 @@ for the endpoint runs.
 from __future__ import annotations
 
 import argparse
+import os
+import resource
 import shutil
 import tempfile
+import threading
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -70,6 +77,7 @@ class TimedCampaign(Campaign):
         super()._prepare()
         self.phases: dict[str, float] = defaultdict(float)
         self.step_seconds: list[float] = []
+        self.cpu = CpuMeter()  # over the steps only, like the loop time
         self._in_step = False
         self._proposed = False
         evaluate_many = self.evaluator.evaluate_many
@@ -97,12 +105,109 @@ class TimedCampaign(Campaign):
 
     def _step(self, iteration: int) -> float | None:
         self._in_step, self._proposed = True, False
+        self.cpu.start()
         started = time.monotonic()
         try:
             return super()._step(iteration)
         finally:
             self.step_seconds.append(time.monotonic() - started)
+            self.cpu.stop()
             self._in_step = False
+
+
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _proc_times(pid: int) -> tuple[int, float] | None:
+    """(start time, own CPU seconds) of ``pid``; None if it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as handle:
+            stat = handle.read()
+    except OSError:
+        return None
+    fields = stat[stat.rfind(")") + 2:].split()
+    return int(fields[19]), (int(fields[11]) + int(fields[12])) / _TICK  # utime + stime
+
+
+class CpuMeter:
+    """CPU seconds by this process (the orchestrator: campaign loop, model clients,
+    database), by the benchmark endpoint's process, and by every other process below this one
+    (the sandbox workers and bwrap, spares included), summed over ``start``/``stop`` spans.
+
+    The orchestrator's figure comes from ``getrusage``. Workers end by being killed, so their
+    CPU never reaches a parent's children figure: a thread reads every descendant's own CPU
+    from /proc every ``PERIOD`` seconds, and a process's share of a span is its last reading
+    minus its reading at the span's start (0 if it started later). A worker that ends loses at
+    most its last ``PERIOD``."""
+
+    PERIOD = 0.1
+    endpoint_pid: int | None = None  # set while an endpoint series runs
+
+    def __init__(self) -> None:
+        self.spent: dict[str, float] = defaultdict(float)
+        self._own = 0.0
+        self._first: dict[tuple[int, int], float] = {}
+        self._last: dict[tuple[int, int], float] = {}
+        self._seen_at_start: set[tuple[int, int]] = set()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @staticmethod
+    def _subtree() -> list[int]:
+        """Pids below this process, from each process's /proc children lists (reading every
+        process on a busy machine, as ``descendants`` does, cost more than what it measured)."""
+        found, todo = [], [os.getpid()]
+        while todo:
+            pid = todo.pop()
+            try:
+                tasks = os.listdir(f"/proc/{pid}/task")
+            except OSError:
+                continue
+            for tid in tasks:
+                try:
+                    with open(f"/proc/{pid}/task/{tid}/children", encoding="ascii") as handle:
+                        kids = [int(x) for x in handle.read().split()]
+                except OSError:
+                    continue
+                found.extend(kids)
+                todo.extend(kids)
+        return found
+
+    def _sample(self) -> None:
+        for pid in self._subtree():
+            times = _proc_times(pid)
+            if times is None:
+                continue
+            key = (pid, times[0])
+            self._first.setdefault(key, times[1])
+            self._last[key] = times[1]
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.PERIOD):
+            self._sample()
+
+    def start(self) -> None:
+        own = resource.getrusage(resource.RUSAGE_SELF)
+        self._own = own.ru_utime + own.ru_stime
+        self._first, self._last = {}, {}
+        self._sample()
+        self._seen_at_start = set(self._first)
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, daemon=True, name="bench-cpu")
+        self._thread.start()
+
+    def stop(self) -> None:
+        assert self._thread is not None
+        self._stop.set()
+        self._thread.join()
+        self._sample()
+        own = resource.getrusage(resource.RUSAGE_SELF)
+        self.spent["orchestrator"] += own.ru_utime + own.ru_stime - self._own
+        for key, last in self._last.items():
+            # a process first seen after the span started ran all its CPU inside it
+            base = self._first[key] if key in self._seen_at_start else 0.0
+            part = "endpoint" if key[0] == self.endpoint_pid else "workers"
+            self.spent[part] += last - base
 
 
 def _one_run(run_dir: Path, overrides: list[str], batch: int, children: int) -> dict[str, Any]:
@@ -122,7 +227,7 @@ def _one_run(run_dir: Path, overrides: list[str], batch: int, children: int) -> 
     return {"batch": batch, "iterations": iterations, "loop": loop, "total": total,
             "evaluated": evaluated, "proposed": proposed,
             "per_min": evaluated / loop * 60 if loop else 0.0, "phases": phases,
-            "best": outcome.best_val}
+            "best": outcome.best_val, "cpu": dict(campaign.cpu.spent)}
 
 
 def _table(title: str, runs: list[dict[str, Any]]) -> None:
@@ -139,6 +244,39 @@ def _table(title: str, runs: list[dict[str, Any]]) -> None:
     print_table(["batch", "rounds", "proposed", "evaluated", "loop s", "range s", "children/min",
                  "vs batch 1", "reflect+propose s", "child eval s", "fixes s", "other s",
                  "total s", "best val"], rows, title)
+
+
+def _cpu_table(title: str, runs: list[dict[str, Any]]) -> None:
+    """CPU seconds per evaluated child by process, and the bound they set on a batch.
+
+    With C the CPU seconds of a child (every process on this machine, the endpoint's too: it
+    shares the cores) and L the rest of its wall time at batch 1 (waiting for replies), a round
+    of B children on N cores lasts at least max(B*C/N, C+L), so batch B reaches at most
+    B(C+L) / max(B*C/N, C+L) times the children per minute of batch 1."""
+    cores = os.cpu_count() or 1
+    one = next((r for r in runs if r["batch"] == 1), None)
+    rows = []
+    for r in runs:
+        n = max(1, r["evaluated"])
+        cpu = {key: value / n for key, value in r["cpu"].items()}
+        c = sum(cpu.values())
+        wall = r["loop"] / n
+        row = [r["batch"], f"{cpu.get('orchestrator', 0):.2f}", f"{cpu.get('workers', 0):.2f}",
+               f"{cpu.get('endpoint', 0):.2f}", f"{c:.2f}", f"{wall:.2f}",
+               f"{sum(r['cpu'].values()) / (r['loop'] * cores):.0%}" if r["loop"] else "-"]
+        if one is not None:
+            c1 = sum(one["cpu"].values()) / max(1, one["evaluated"])
+            l1 = max(0.0, one["loop"] / max(1, one["evaluated"]) - c1)
+            b = r["batch"]
+            bound = b * (c + l1) / max(b * c / cores, c + l1)
+            gain = r["per_min"] / one["per_min"] if one["per_min"] else 0.0
+            row += [f"{l1:.2f}", f"{bound:.2f}x", f"{gain:.2f}x"]
+        else:
+            row += ["-", "-", "-"]
+        rows.append(row)
+    print_table(["batch", "orchestrator cpu s/child", "workers cpu s/child",
+                 "endpoint cpu s/child", "C: cpu s/child", "wall s/child", "cores busy",
+                 "L: wait s/child (batch 1)", "bound vs batch 1", "measured"], rows, title)
 
 
 def _profile(run_dir: Path, label: str) -> None:
@@ -192,10 +330,17 @@ def _endpoint_series(label: str, latency: float, common: list[str], args: argpar
                      root: Path) -> None:
     name = f"endpoint-{latency * 1000:.0f}ms"
     with FakeEndpoint(latency) as endpoint:
-        runs, verdict = _series(name, common + endpoint_overrides(endpoint, args.concurrency),
-                                args, root)
+        # the endpoint's own process (None in-process); FakeEndpoint keeps it private
+        CpuMeter.endpoint_pid = getattr(getattr(endpoint, "_process", None), "pid", None)
+        try:
+            runs, verdict = _series(name, common + endpoint_overrides(endpoint,
+                                                                      args.concurrency),
+                                    args, root)
+        finally:
+            CpuMeter.endpoint_pid = None
     _table(f"{label} task + reflector on the fake endpoint ({latency * 1000:.0f} ms per "
            f"request, concurrency {args.concurrency}, mutation=patch, cache off)", runs)
+    _cpu_table(f"{label} CPU per child and the bound it sets ({latency * 1000:.0f} ms)", runs)
     print(verdict)
     top = max(args.batches)
     by_batch = {r["batch"]: r for r in runs}
@@ -240,6 +385,7 @@ def main() -> None:
         if args.mode in ("both", "offline"):
             runs, verdict = _series("offline", common, args, root)
             _table("(a) offline model + offline mutator (CPU-bound)", runs)
+            _cpu_table("(a) CPU per child (offline)", runs)
             print(verdict)
         if args.mode in ("both", "endpoint"):
             for index, latency in enumerate(args.latency):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING, Any
 
 from ..agent.qa_agent import Extraction, ItemTrace, QAAgent, QueryStep
@@ -23,6 +23,10 @@ from .settings import EvalSettings
 
 if TYPE_CHECKING:
     from ..llm.hub import ModelHub
+
+
+MAX_LANES = 4  # sessions (KnowledgeBases) one evaluation holds at once, see play_qa
+LANE_POLL_S = 0.05  # how often a group waiting for a lane's reads asks for another lane
 
 
 class EvalRun:
@@ -107,15 +111,24 @@ class EvalRun:
 
     def play_qa(self, session: SandboxSession, agent: QAAgent, groups: list[Group],
                 pool: ThreadPoolExecutor,
-                before_memory: Callable[[], None] | None = None) -> list[ItemTrace]:
+                before_memory: Callable[[], None] | None = None,
+                open_lane: Callable[[], SandboxSession | None] | None = None) -> list[ItemTrace]:
         """The offline QA protocol, pipelined across groups.
 
-        Only the KnowledgeBase is sequential: per group a reset, the writes in dataset order,
+        Only a KnowledgeBase is sequential: per group a reset, the writes in dataset order,
         then the reads. The calls that do not depend on memory -- the extraction of every
         episode and the query of every question -- are queued at once, group by group, and
         answers run while the next group is ingested, so the pool stays busy from the first
         call to the last. Writes, reads and the traces' order are the same as when the groups
         run one after another, so results do not depend on the concurrency.
+
+        A session holds one KnowledgeBase, so a group's reads must end before the session is
+        reset for the next group. When they are still running and the program has made
+        toolkit LLM calls (a read or write then waits a model latency), ``open_lane`` may give
+        another started session for the next groups (at most ``MAX_LANES`` in all): groups
+        are independent (a fresh KnowledgeBase each), so a program that summarises at read
+        time no longer waits one model latency per group in turn. ``open_lane`` returns None
+        when no lane should or can be opened; the group then waits for a lane's reads.
 
         ``before_memory`` (the smoke test) runs once those calls are queued and before the
         first reset; if it raises, the calls not yet started are cancelled and the exception
@@ -134,29 +147,79 @@ class EvalRun:
                   [submit(agent.form_query, item.question) for item in group.items])
                  for group in groups]
         answers: list[Future[ItemTrace]] = []
+        # (session, reads of the last group it holds), least recently used first
+        lanes: list[tuple[SandboxSession, list[Future[Any]]]] = [(session, [])]
         try:
             if before_memory is not None:
                 before_memory()
             for group, (extractions, queries) in zip(groups, plans, strict=True):
+                lane, busy = lanes.pop(0)
+                extra = self._lane_or_wait(busy, open_lane if len(lanes) + 1 < MAX_LANES
+                                           else None)
+                if extra is not None:
+                    lanes.append((lane, busy))
+                    lane, busy = extra, []
+                # the reset must not pull the KnowledgeBase from under a read of this lane
+                for read in busy:
+                    read.result()
                 try:
-                    session.reset()
+                    lane.reset()
                 except ProgramRaised as exc:
                     self.program_error(f"KnowledgeBase() for group {group.id}", exc)
                     for future in extractions + queries:
                         future.cancel()
+                    lanes.append((lane, []))
                     continue
                 if not self.settings.oracle:
-                    self.write_extracted(session, group, extractions)
-                reads = [submit(self.read_item, session, group, item, query)
+                    self.write_extracted(lane, group, extractions)
+                reads = [submit(self.read_item, lane, group, item, query)
                          for item, query in zip(group.items, queries, strict=True)]
-                # the next group's reset must not pull the KnowledgeBase from under a read
-                answers.extend(submit(self.answer_item, agent, item, read.result())
+                lanes.append((lane, reads))
+                answers.extend(self._answer_when_read(submit, agent, item, read)
                                for item, read in zip(group.items, reads, strict=True))
             return [answer.result() for answer in answers]
         except BaseException:
             for future in queued:  # a failure ends the evaluation: drop the calls not started
                 future.cancel()
             raise
+
+    @staticmethod
+    def _lane_or_wait(busy: list[Future[Any]],
+                      open_lane: Callable[[], SandboxSession | None] | None
+                      ) -> SandboxSession | None:
+        """Wait for the reads ``busy`` unless ``open_lane`` gives a session meanwhile (asked
+        again while they run: a read's toolkit LLM call may come after the first ask)."""
+        while open_lane is not None:
+            pending = [read for read in busy if not read.done()]
+            if not pending:
+                return None
+            extra = open_lane()
+            if extra is not None:
+                return extra
+            wait(pending, timeout=LANE_POLL_S, return_when=FIRST_COMPLETED)
+        return None
+
+    def _answer_when_read(self, submit: Callable[..., Future[Any]], agent: QAAgent,
+                          item: EvalItem, read: Future[tuple[ItemTrace, QueryStep]]
+                          ) -> Future[ItemTrace]:
+        """The answer of ``item``, queued once its read is done: a pool thread never waits
+        for a read (with the reads of several lanes in flight that could hold every thread)."""
+        answer: Future[ItemTrace] = Future()
+
+        def settle(done: Future[Any]) -> None:
+            try:
+                answer.set_result(done.result())
+            except BaseException as exc:  # noqa: BLE001 - handed to whoever waits on it
+                answer.set_exception(exc)
+
+        def queue_answer(done: Future[Any]) -> None:
+            try:
+                submit(self.answer_item, agent, item, done.result()).add_done_callback(settle)
+            except BaseException as exc:  # noqa: BLE001 - the read failed or was cancelled
+                answer.set_exception(exc)
+
+        read.add_done_callback(queue_answer)
+        return answer
 
     def read_item(self, session: SandboxSession, group: Group, item: EvalItem,
                   query: Future[QueryStep]) -> tuple[ItemTrace, QueryStep]:

@@ -29,7 +29,8 @@ import os
 import threading
 import time
 from collections import defaultdict
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
@@ -41,7 +42,7 @@ from ..jail import ProgramRaised, RuntimeViolation, SandboxSession
 from ..llm.base import CallRecord
 from ..program.static_gate import static_gate
 from ..tasks.base import Group, Split, Task
-from .eval_run import EvalRun
+from .eval_run import MAX_LANES, EvalRun
 from .settings import EvalSettings
 from .smoke import run_smoke
 
@@ -125,11 +126,14 @@ class HubCallbacks:
         self._hub = hub
         self.logs: list[tuple[str, str]] = []
         self._lock = threading.Lock()
+        self.llm_calls = 0  # toolkit LLM calls asked for (the memory waits on a model)
 
     def embed(self, texts: list[str]) -> list[list[float]]:
         return self._hub.embed(texts).tolist()
 
     def llm(self, messages: list[dict], options: dict) -> str:
+        with self._lock:
+            self.llm_calls += 1
         kwargs = {k: options[k] for k in ("temperature", "max_tokens") if k in options}
         return self._hub.chat("toolkit", messages, json_mode=bool(options.get("json_mode")),
                               **kwargs).text
@@ -195,6 +199,81 @@ def evaluate_program(source: str, task: Task, hub: ModelHub,
     return result
 
 
+class _LaneStarts:
+    """Extra sessions for ``EvalRun.play_qa``'s lanes, only for a memory that calls the toolkit
+    LLM (others are not slower with one KnowledgeBase at a time). Once the smoke test shows
+    such calls, the lanes the groups can use start in the background, while the evaluation's
+    first model calls are out, so a group that needs one does not wait for a worker start."""
+
+    def __init__(self, source: str, callbacks: HubCallbacks, settings: EvalSettings,
+                 groups: int) -> None:
+        self._source, self._callbacks, self._settings = source, callbacks, settings
+        self._wanted = max(0, min(groups, MAX_LANES) - 1)
+        self._starting: list[Future[SandboxSession | None]] = []
+        self._given: list[SandboxSession] = []
+        self._failed = False
+        self._lock = threading.Lock()
+
+    def _start(self) -> SandboxSession | None:
+        lane = SandboxSession(self._source, self._callbacks, self._settings.limits,
+                              self._settings.sandbox_mode)
+        try:
+            lane.start()
+        except (ProgramRaised, RuntimeViolation, TypeError):
+            lane.close()
+            return None
+        return lane
+
+    def prefetch(self) -> None:
+        if not self._callbacks.llm_calls or not self._wanted:
+            return
+        with self._lock:
+            for _ in range(self._wanted - len(self._starting)):
+                future: Future[SandboxSession | None] = Future()
+                self._starting.append(future)
+                threading.Thread(target=self._run, args=(future,), daemon=True,
+                                 name="evolve-lane").start()
+
+    def _run(self, future: Future[SandboxSession | None]) -> None:
+        try:
+            future.set_result(self._start())
+        except BaseException as exc:  # noqa: BLE001 - seen by take() as no lane
+            future.set_exception(exc)
+
+    def take(self) -> SandboxSession | None:
+        """A started session for the next group, or None (no toolkit LLM calls seen, all
+        lanes given, or a start failed: the groups keep to the sessions they have)."""
+        if self._failed or not self._callbacks.llm_calls:
+            return None
+        self.prefetch()  # a memory that first called the model after the smoke test
+        with self._lock:
+            if len(self._given) >= len(self._starting):
+                return None
+            future = self._starting[len(self._given)]
+        try:
+            lane = future.result()
+        except Exception:  # noqa: BLE001 - a start that broke is a lane less
+            lane = None
+        if lane is None:
+            self._failed = True
+            return None
+        with self._lock:
+            self._given.append(lane)
+        return lane
+
+    def close(self) -> None:
+        """Close every lane, given or still starting (at the end of the evaluation)."""
+        with self._lock:
+            starting = list(self._starting)
+        for future in starting:
+            try:
+                lane = future.result()
+            except Exception:  # noqa: BLE001
+                continue
+            if lane is not None:
+                lane.close()
+
+
 class _SmokeFailed(Exception):
     """The program failed the smoke test (``cause``: what it raised or broke)."""
 
@@ -232,24 +311,30 @@ def _evaluate(source: str, task: Task, hub: ModelHub, settings: EvalSettings) ->
         if getattr(task, "mode", "qa") == "interactive" else None
     try:
         with SandboxSession(source, callbacks, settings.limits, settings.sandbox_mode) as session, \
-                ThreadPoolExecutor(max(1, settings.concurrency)) as pool:
+                ExitStack() as lanes, ThreadPoolExecutor(max(1, settings.concurrency)) as pool:
             try:
                 info = session.start()
                 result.sandbox_mode, result.isolation = session.mode, session.isolation
             except (ProgramRaised, RuntimeViolation, TypeError) as exc:
                 return _gate_failed(session, "load", exc)
 
+            lane_starts = _LaneStarts(source, callbacks, settings, len(groups))
+            lanes.callback(lane_starts.close)
+
             def smoke() -> None:
                 try:
                     run_smoke(session, info)
                 except (ProgramRaised, RuntimeViolation, TypeError) as exc:
                     raise _SmokeFailed(exc) from exc
+                if runner is None:  # while the first calls are out (only if the memory calls)
+                    lane_starts.prefetch()
 
             try:
                 if runner is None:
                     # the smoke test runs once the memory-independent calls are on their way
                     traces.extend(run.play_qa(session, QAAgent(run.agent_hub, info), groups, pool,
-                                              before_memory=smoke))
+                                              before_memory=smoke,
+                                              open_lane=lane_starts.take))
                 else:
                     smoke()
             except _SmokeFailed as failed:

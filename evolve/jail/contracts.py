@@ -31,7 +31,9 @@ class SandboxLimits:
     llm_budget_per_call: int = 1  # toolkit.llm_completion calls allowed per call
     output_cap_bytes: int = 2_000_000  # program prints + toolkit log text, whole session
     memory_bytes: int = 2 * 1024**3  # RLIMIT_AS (numpy import breaks below ~1 GiB)
-    read_threads: int = 8  # worker thread pool for parallel read() calls
+    # worker threads for parallel read() calls (started on demand): a conversation's questions
+    # are read at once, and a read that asks the toolkit LLM waits a model latency
+    read_threads: int = 16
     cpu_seconds: int = 600  # RLIMIT_CPU for the worker process (a backstop, not a timeout)
 
 

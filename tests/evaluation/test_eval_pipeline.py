@@ -43,7 +43,9 @@ class SlowRecordingHub:
         started = time.monotonic()
         time.sleep(self._latency)
         reply = self._inner.chat(role, messages, **kwargs)
-        kind, group = ("toolkit", "-") if role == "toolkit" else self._classify(messages)
+        kind, group = self._classify(messages)
+        if role == "toolkit":  # a memory's own call: its group is the question's, if any
+            kind = "toolkit"
         with self._lock:
             self.timeline.append((kind, group, started, time.monotonic()))
         return reply
@@ -117,3 +119,67 @@ def test_a_failed_smoke_test_cancels_the_calls_not_started(task):
     episodes = sum(len(g.episodes) for g in task.groups("val"))
     assert episodes > 3
     assert len(hub.timeline) <= 3  # only the calls already in flight were made
+
+
+def _toolkit_spans(hub: SlowRecordingHub) -> dict[str, tuple[float, float]]:
+    """Per group: when its first toolkit call (read-time summaries) started, its last ended."""
+    spans: dict[str, tuple[float, float]] = {}
+    for kind, group, start, end in hub.timeline:
+        if kind == "toolkit" and group != "?":
+            first, last = spans.get(group, (start, end))
+            spans[group] = (min(first, start), max(last, end))
+    return spans
+
+
+def test_groups_of_a_memory_that_calls_the_model_get_their_own_sessions(task, monkeypatch):
+    """llm_summarizer asks the toolkit LLM in every read: one session would wait a model
+    latency per group in turn; with lanes the groups' reads overlap, same results."""
+    from evolve.evaluation import eval_run, evaluate
+
+    opened: list[Any] = []
+    real = evaluate.SandboxSession
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        opened.append(real(*args, **kwargs))
+        return opened[-1]
+
+    monkeypatch.setattr(evaluate, "SandboxSession", counting)
+
+    def run(lanes: int) -> tuple[Any, SlowRecordingHub]:
+        monkeypatch.setattr(eval_run, "MAX_LANES", lanes)
+        monkeypatch.setattr(evaluate, "MAX_LANES", lanes)
+        hub = SlowRecordingHub(task, 0.3)
+        result = evaluate_program(seed_source("llm_summarizer"), task, hub,
+                                  EvalSettings(concurrency=16))
+        assert result.status == "ok", result.error
+        return result, hub
+
+    alone, alone_hub = run(1)
+    assert len(opened) == 1
+    laned, laned_hub = run(4)
+    assert len(opened) == 3  # the lane of the second group (the only one it can use)
+    assert all(session.pid is None for session in opened)  # every worker was stopped
+    first, second = (g.id for g in task.groups("val"))
+    spans = _toolkit_spans(alone_hub)
+    assert spans[second][0] >= spans[first][1]  # one session: the second group waits
+    spans = _toolkit_spans(laned_hub)
+    assert spans[second][0] < spans[first][1]  # its own session: they overlap
+    assert [(t.item_id, t.retrieved, t.answer, t.score) for t in laned.items] == \
+        [(t.item_id, t.retrieved, t.answer, t.score) for t in alone.items]
+    assert laned.score == alone.score
+    assert sorted(k for k, *_ in laned_hub.timeline) == sorted(k for k, *_ in alone_hub.timeline)
+
+
+def test_a_memory_without_model_calls_keeps_one_session(task, monkeypatch):
+    from evolve.evaluation import evaluate
+
+    opened: list[Any] = []
+    real = evaluate.SandboxSession
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        opened.append(args[0])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(evaluate, "SandboxSession", counting)
+    result, _ = _run(task, 8, 0.05)
+    assert result.status == "ok" and len(opened) == 1

@@ -459,3 +459,31 @@ def test_three_iterations_on_tiny_improve_or_hold():
             source, result, best, lineage = proposal.source, child, child.score, []
     assert best >= start
     assert best > start  # deterministic: top_k 5 -> 8 lifts vector_search on tiny
+
+
+def test_checking_many_designs_keeps_few_renderings_in_memory():
+    """The mutator renders candidates only to learn their ids: a long campaign must not keep
+    hundreds of ~11 KB sources (the old 512-entry cache held ~6 MB after ~60 iterations)."""
+    import gc
+    import hashlib
+    import tracemalloc
+
+    from evolve.meta.offline import design as design_module
+
+    design_module._render_cached.cache_clear()
+    design_module._id_cached.cache_clear()
+    base = {key: param.default for key, param in design_module.SPACE.items()}
+    designs = [dict(base, chunk_chars=100 + i, top_k=1 + i % 50) for i in range(600)]
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        ids = [design_module.rendered_id(d) for d in designs]
+        gc.collect()
+        kept = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert kept < 1.5 * 1024 * 1024, f"{kept / 1e6:.1f} MB kept for 600 checked designs"
+    assert len(set(ids)) == 600
+    for d, pid in list(zip(designs, ids, strict=True))[::97]:  # ids are the sources' sha256
+        assert pid == hashlib.sha256(design_module.render(d).encode("utf-8")).hexdigest()

@@ -229,6 +229,41 @@ def test_reads_run_in_parallel(open_session):
     assert elapsed < 8 * 0.3 / 2  # serial would take 2.4 s
 
 
+class PeakServices(Services):
+    """Counts how many toolkit LLM calls were in flight at once."""
+
+    def __init__(self, llm_delay: float) -> None:
+        super().__init__(llm_delay=llm_delay)
+        self._lock = threading.Lock()
+        self.in_flight = self.peak = 0
+
+    def llm(self, messages: list[dict], options: dict) -> str:
+        with self._lock:
+            self.in_flight += 1
+            self.peak = max(self.peak, self.in_flight)
+        try:
+            return super().llm(messages, options)
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+
+
+def test_a_conversations_reads_all_wait_on_the_model_at_once(open_session):
+    """A group's reads (13 questions in the first conversation of dialog-synth tiny's validation
+    set) that each ask the toolkit LLM run in one wave with the default limits, not in waves of
+    eight (each wave a model latency)."""
+    services = PeakServices(llm_delay=0.5)
+    session = open_session(services=services)
+    threads = [threading.Thread(target=session.read, args=({"question": f"q{i}", "mode": "llm"},))
+               for i in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(services.llm_calls) == 16
+    assert services.peak == 16
+
+
 def test_program_exceptions_are_reported_and_the_worker_survives(open_session):
     session = open_session()
     with pytest.raises(ProgramRaised) as info:

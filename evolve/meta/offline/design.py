@@ -17,6 +17,7 @@ characters from ``read`` and makes at most one toolkit LLM call per ``write``/``
 from __future__ import annotations
 
 import ast
+import hashlib
 import json
 from dataclasses import dataclass
 from functools import lru_cache
@@ -250,7 +251,14 @@ def _quote(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)
 
 
-@lru_cache(maxsize=512)
+# Bounded caches: a rendering is ~11 KB, and the mutator renders several candidate designs per
+# proposal (most only to learn their program id, see ``rendered_id``). 512 cached sources held
+# ~6 MB that a long campaign filled over its first ~60 iterations (bench/memory_growth.py).
+RENDER_CACHE = 64
+ID_CACHE = 1024
+
+
+@lru_cache(maxsize=RENDER_CACHE)
 def _render_cached(frozen: str) -> str:
     design = json.loads(frozen)
     texts = wording.instructions(design)
@@ -273,6 +281,17 @@ def render(design: dict[str, Any]) -> str:
     """The complete program source of ``design`` (validated first)."""
     checked = validate(design)
     return _render_cached(json.dumps(checked, sort_keys=True))
+
+
+@lru_cache(maxsize=ID_CACHE)
+def _id_cached(frozen: str) -> str:
+    return hashlib.sha256(_render_cached(frozen).encode("utf-8")).hexdigest()
+
+
+def rendered_id(design: dict[str, Any]) -> str:
+    """The program id (sha256 of the source) of ``render(design)``; remembered without the
+    source, so checking many candidates against the lineage keeps little in memory."""
+    return _id_cached(json.dumps(validate(design), sort_keys=True))
 
 
 def parse_design(source: str) -> dict[str, Any] | None:

@@ -23,7 +23,6 @@ The mutator never raises: failures come back as ``Proposal(source=None, error=..
 
 from __future__ import annotations
 
-import hashlib
 import random
 import re
 from collections.abc import Sequence, Set
@@ -31,7 +30,15 @@ from typing import Any
 
 from ..base import ProgramSnapshot, Proposal, ReflectionContext
 from . import knobs as K
-from .design import LIBRARY_DESIGNS, SEED_DESIGNS, SPACE, parse_design, render, validate
+from .design import (
+    LIBRARY_DESIGNS,
+    SEED_DESIGNS,
+    SPACE,
+    parse_design,
+    render,
+    rendered_id,
+    validate,
+)
 from .diagnosis import Finding, diagnose
 from .moves import MOVES_BY_NAME, Move, applicable
 from .wording import instructions
@@ -79,7 +86,7 @@ def _is_known(design: dict[str, Any], known: set[str]) -> bool:
     sha256 of the source; abbreviated ids of 8+ characters match as prefixes)."""
     if not known:
         return False
-    pid = hashlib.sha256(render(design).encode("utf-8")).hexdigest()
+    pid = rendered_id(design)
     return any(pid == k or (len(k) >= 8 and pid.startswith(k)) for k in known)
 
 
