@@ -6,7 +6,9 @@
 Runs the quickstart campaign (examples/quickstart.toml: the three M* seeds, offline model and
 offline mutator) once per (policy, selector, campaign seed) on dialog-synth, then scores on the
 test split the best seed and the best program, both chosen on validation, and prints their
-paired gain with a 95% bootstrap interval (``evolve.stats.paired_gain``), the iteration at which
+paired gain with a 95% bootstrap interval (``evolve.stats.paired_gain``), the best program's
+validation and test scores, how many children were recorded as no-ops (same answer and score
+as their parent on every validation item), the iteration at which
 the best program was born, and the same gain on the ``held-out`` word pool (programs searched on
 ``main`` words, scored on conversations whose words the reader and mutator never name).
 Ends with how many campaign seeds have diagnosis above random at equal selector.
@@ -50,12 +52,18 @@ def one_campaign(out: Path, size: str, iterations: int, policy: str, selector: s
         seeds = [t for t in scored if t[2].origin == "seed"]
         best_seed = max(seeds, key=lambda t: (t[0], t[1]))[2]
         val_gain = (run.score(best) or 0.0) - (run.score(best_seed) or 0.0)
+        # children recorded as answering exactly as their parent on every validation item
+        no_ops = len({e.program_id for e in run.events("no_op")})
+        children = sum(1 for p in run.programs() if p.origin != "seed")
         row: dict[str, object] = {"policy": policy, "selector": selector, "seed": seed,
                                   "val_gain": val_gain, "iter_best": best.iteration,
-                                  "seconds": seconds}
+                                  "best_val": run.score(best) or 0.0, "no_ops": no_ops,
+                                  "children": children, "seconds": seconds}
         for pool, task in tasks.items():
-            row[pool] = paired_gain(_test_scores(best_seed.source, task, hub),
-                                    _test_scores(best.source, task, hub), seed=seed)
+            best_test = _test_scores(best.source, task, hub)
+            row[pool] = paired_gain(_test_scores(best_seed.source, task, hub), best_test,
+                                    seed=seed)
+            row[f"test_{pool}"] = sum(best_test) / len(best_test)
     return row
 
 
@@ -81,14 +89,15 @@ def main() -> None:
     print(f"dialog-synth size={args.size}, {args.iterations} iterations, quickstart seeds; "
           "gain = best program - best seed (both chosen on validation), test split, "
           "95% paired bootstrap interval")
-    header = ["policy", "selector", "seed", "val gain", *(f"test gain ({p})" for p in pools),
-              "iter of best", "s"]
+    header = ["policy", "selector", "seed", "no-op children", "best val", "best test",
+              "val gain", *(f"test gain ({p})" for p in pools), "iter of best", "s"]
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))
     for row in rows:
         gains = [str(row[p]) for p in pools]
         print(f"| {row['policy']} | {row['selector']} | {row['seed']} | "
-              f"{row['val_gain']:+.3f} | " + " | ".join(gains) +
+              f"{row['no_ops']} of {row['children']} | {row['best_val']:.3f} | "
+              f"{row['test_main']:.3f} | {row['val_gain']:+.3f} | " + " | ".join(gains) +
               f" | {row['iter_best']} | {row['seconds']:.0f} |")
     policies = args.policies.split(",")
     if {"diagnosis", "random"} <= set(policies):

@@ -23,7 +23,7 @@ from evolve.meta.offline import design as D
 from evolve.meta.offline.diagnosis import diagnose
 from evolve.meta.offline.knobs import nearest_design, read_knobs
 from evolve.meta.offline.moves import MOVES, MOVES_BY_NAME, applicable
-from evolve.meta.offline.mutator import OfflineMutator, tried_moves
+from evolve.meta.offline.mutator import OfflineMutator, tried_moves, without_effect
 from evolve.meta.offline.seed_render import main as seed_render_main
 from evolve.meta.offline.seed_render import stale_seeds
 from evolve.meta.offline.wording import instructions
@@ -487,3 +487,84 @@ def test_checking_many_designs_keeps_few_renderings_in_memory():
     assert len(set(ids)) == 600
     for d, pid in list(zip(designs, ids, strict=True))[::97]:  # ids are the sources' sha256
         assert pid == hashlib.sha256(design_module.render(d).encode("utf-8")).hexdigest()
+
+
+# -- moves that cannot change an answer (masking.MASKS) and moves that changed nothing -----------
+FACT_FILL = D.validate({**D.DEFAULT_DESIGN, "unit": "fact", "index": "vector",
+                        "fill_budget": True})
+
+
+def _names(design: dict) -> set[str]:
+    return {move.name for move, _ in applicable(design)}
+
+
+def test_top_k_is_not_moved_where_budget_filling_overrides_it():
+    assert not {"raise_k", "lower_k"} & _names(FACT_FILL)
+    assert {"raise_k", "lower_k"} <= _names({**FACT_FILL, "fill_budget": False})
+    # the claim behind the mask: with filling on, top_k 3 and top_k 8 read the same text
+    few = exercise(D.render({**FACT_FILL, "top_k": 3}))
+    many = exercise(D.render({**FACT_FILL, "top_k": 8}))
+    assert few == many
+    assert exercise(D.render({**FACT_FILL, "top_k": 2, "fill_budget": False})) != many
+
+
+def test_more_units_are_not_asked_for_when_top_k_chunks_already_fill_the_read():
+    vs = D.SEED_DESIGNS["vector_search"]  # 5 chunks of 500 characters fit 3000
+    assert "raise_k" in _names(vs)
+    assert "raise_k" not in _names({**vs, "top_k": 8})  # 8 x 500 > 3000: extra ones are cut
+    assert "raise_k" in _names({**vs, "top_k": 8, "max_chars": 3000, "chunk_chars": 250})
+
+
+def test_wording_moves_that_render_the_same_instructions_are_not_proposed():
+    chunks = D.SEED_DESIGNS["vector_search"]
+    facts = D.validate({**chunks, "unit": "fact"})
+    assert not {"item_atomic", "item_changes"} & _names(chunks)
+    assert {"item_atomic", "item_changes"} <= _names(facts)
+    chrono = D.validate({**facts, "layout": "chronological"})
+    assert "response_latest" not in _names(chrono) and "response_latest" in _names(facts)
+    # every mask of an instruction move is one where the four constants stay the same
+    for design in (chunks, chrono, D.SEED_DESIGNS["experience_learner"]):
+        for move in MOVES:
+            new = move.apply(design)
+            if move.instruction_only and new is not None and move.name not in _names(design):
+                assert instructions(new) == instructions(design), move.name
+
+
+def _raised(delta: float) -> tuple[ReflectionContext, set[str]]:
+    design = D.validate({**D.DEFAULT_DESIGN, "unit": "turn", "index": "fts5", "top_k": 8})
+    source = D.render(design)
+    pid = hashlib.sha256(source.encode()).hexdigest()
+    lineage = [LineageEntry("g", "ancestor", 0.7, None, "seed"),
+               LineageEntry(pid, "parent", 0.7 + delta, delta,
+                            "Return more units per read: top_k 5 -> 8. [offline:raise_k]")]
+    others = {name for name in MOVES_BY_NAME if name != "raise_k"}
+    return context(source, failed=[TRUNCATING], lineage=lineage), others
+
+
+def test_a_move_that_changed_nothing_is_not_repeated_from_the_child_it_made():
+    ctx, others = _raised(0.0)  # the parent answered exactly as its own parent did
+    assert without_effect(ctx) == {"raise_k"}
+    design = D.parse_design(ctx.parent.source)
+    assert OfflineMutator().choose(design, [], ctx, random.Random(0), exclude=others) is None
+    ctx, others = _raised(0.02)  # it changed the score: raising top_k again is a real move
+    assert without_effect(ctx) == set()
+    picked = OfflineMutator().choose(design, [], ctx, random.Random(0), exclude=others)
+    assert picked is not None and picked[0].name == "raise_k"
+
+
+def test_a_run_of_no_op_ancestors_is_remembered_up_to_the_last_real_change():
+    source = seed_source("vector_search")
+    entries = [LineageEntry("a", "ancestor", 0.6, None, "seed"),
+               LineageEntry("b", "ancestor", 0.7, 0.1, "x [offline:index_fts5]"),
+               LineageEntry("c", "ancestor", 0.7, 0.0, "x [offline:response_lists]"),
+               LineageEntry("d", "parent", 0.7, 0.0, "x [offline:lower_k]"),
+               LineageEntry("e", "child", 0.7, 0.0, "x [offline:raise_budget]")]
+    assert without_effect(context(source, lineage=entries)) == {"response_lists", "lower_k"}
+    design = D.SEED_DESIGNS["vector_search"]
+    only = {name for name in MOVES_BY_NAME if name not in ("response_lists", "lower_k")}
+    assert OfflineMutator(policy="random").choose(
+        design, [], context(source, lineage=entries), random.Random(0), exclude=only) is None
+    entries[3] = LineageEntry("d", "parent", 0.72, 0.02, "x [offline:lower_k]")
+    picked = OfflineMutator(policy="random").choose(
+        design, [], context(source, lineage=entries), random.Random(0), exclude=only)
+    assert picked is not None and picked[0].name in ("response_lists", "lower_k")

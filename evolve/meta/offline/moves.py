@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .design import SPACE, validate
+from .masking import masked
 
 Design = dict[str, Any]
 Affinity = dict[str, float]
@@ -306,9 +307,12 @@ MOVES_BY_NAME: dict[str, Move] = {move.name: move for move in MOVES}
 
 
 def applicable(design: Design) -> list[tuple[Move, Design]]:
-    """Every move that changes ``design``, with the design it produces (library order)."""
+    """Every move that changes ``design`` and can change an answer of it (not masked by
+    another knob, ``masking.MASKS``), with the design it produces (library order)."""
     out = []
     for move in MOVES:
+        if masked(move.name, design) is not None:
+            continue
         new = move.apply(design)
         if new is not None:
             out.append((move, new))

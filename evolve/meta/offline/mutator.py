@@ -6,7 +6,9 @@ propose(context):
   addresses the findings, and sample one (``policy="diagnosis"``, weights ~ score^3) or pick
   one uniformly (``policy="random"``, the ablation). Moves already tried from this parent
   (lineage children, recognised by the ``[offline:<move>]`` tag of their commit message) are
-  not tried again, so neither a regression nor a duplicate repeats;
+  not tried again, so neither a regression nor a duplicate repeats; nor is a move the
+  parent's design makes irrelevant (``masking.MASKS``), or the move that made the parent
+  when that changed nothing (``without_effect``);
 - non-template parent (hand- or LLM-written, or an edited rendering): tweak one UPPERCASE knob
   of its design-parameter block that addresses the findings (``knobs.tweak``); when none does,
   rewrite it as the nearest template design plus one move, and say so in the commit message;
@@ -70,6 +72,26 @@ def tried_moves(context: ReflectionContext) -> dict[str, bool]:
         for tag in TAG.findall(entry.commit_message or ""):
             bad = entry.regression or entry.score is None or (entry.delta or 0.0) < 0
             out[tag] = out.get(tag, False) or bad
+    return out
+
+
+def without_effect(context: ReflectionContext) -> set[str]:
+    """Moves known to have changed nothing on this line: the move that made the parent, and
+    those that made its ancestors back to the last one that changed its score.
+
+    A ``no_op`` child (same answer and score as its parent on every validation item) remains in
+    the pool and is picked as a parent as often as the program it copies. Its lineage shows it
+    as a child whose score equals its parent's exactly (the log carries no separate no-op flag;
+    an equal score is what every no-op has). Nothing observable changed along that run of
+    entries, so the same move again (the next rung of the same knob) is not worth a child;
+    the parent's own tried children are excluded by ``tried_moves`` already.
+    """
+    chain = [e for e in context.lineage if e.relation in ("ancestor", "parent")]
+    out: set[str] = set()
+    for entry in reversed(chain):  # the parent first, then older ancestors
+        if entry.delta is None or entry.delta != 0.0 or entry.score is None:
+            break
+        out.update(TAG.findall(entry.commit_message or ""))
     return out
 
 
@@ -152,9 +174,10 @@ class OfflineMutator:
                exclude: Set[str] = frozenset()) -> tuple[Move, dict[str, Any]] | None:
         """The move to apply to ``design`` (None when every applicable move was tried)."""
         tried = tried_moves(context)
+        idle = without_effect(context)
         known = known_programs(context)
         options = [(m, d) for m, d in applicable(design)
-                   if m.name not in tried and m.name not in exclude
+                   if m.name not in tried and m.name not in idle and m.name not in exclude
                    and self._allowed(context, design, m, d) and not _is_known(d, known)]
         if not options:
             return None
