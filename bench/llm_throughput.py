@@ -1,4 +1,4 @@
-"""Parallel LLM calls during one evaluation (DESIGN section 13, issue #6).
+"""Parallel LLM calls during one evaluation (issue #6; docs/parallel.md).
 
 Run: ``python bench/llm_throughput.py [--latency 0.2] [--items 60] [--concurrency 1,4,16]
 [--program vector_search] [--size small]``. Shorter: ``--concurrency 4,16 --items 30``.

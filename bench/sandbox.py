@@ -1,4 +1,4 @@
-"""Sandbox overhead benchmark (DESIGN section 13: <= 25 ms per launch, <= 0.2 ms per call).
+"""Sandbox overhead benchmark (targets: <= 25 ms per launch, <= 0.2 ms per call).
 
 Run: ``python bench/sandbox.py [--launches 15] [--calls 3000]``. Prints one table measured side
 by side in this run:

@@ -116,7 +116,7 @@ SPACE: dict[str, Param] = {
 
 DEFAULT_DESIGN: dict[str, Any] = {key: p.default for key, p in SPACE.items()}
 
-# The three M* seeds (DESIGN section 7) as designs; seeds/<name>.py are their renderings.
+# The three M* seeds (docs/seeds.md) as designs; seeds/<name>.py are their renderings.
 SEED_DESIGNS: dict[str, dict[str, Any]] = {
     "vector_search": {**DEFAULT_DESIGN},
     "llm_summarizer": {**DEFAULT_DESIGN, "unit": "turn", "context_lines": 1,
