@@ -30,7 +30,12 @@ class Gain:
         return self.low > 0 or self.high < 0
 
     def __str__(self) -> str:
-        return f"{self.mean:+.3f} [{self.low:+.3f}, {self.high:+.3f}]"
+        return gain_text(self.mean, self.low, self.high)
+
+
+def gain_text(mean: float, low: float, high: float) -> str:
+    """``+0.085 [+0.018, +0.153]``: a gain and its interval, as every command shows one."""
+    return f"{mean:+.3f} [{low:+.3f}, {high:+.3f}]"
 
 
 def paired_gain(a: Sequence[float], b: Sequence[float], *, resamples: int = 2000,

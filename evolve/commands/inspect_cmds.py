@@ -9,6 +9,7 @@ import json
 from ..lineage.queries import campaign_status, open_run, program_table, resolve_program_id
 from ..lineage.records import program_source, read_evaluations, read_events, read_program
 from ..lineage.report_queries import lowest_items
+from ..stats import gain_text
 
 
 def _fmt(value: float | None, digits: int = 4) -> str:
@@ -77,9 +78,7 @@ def programs_cmd(args: argparse.Namespace) -> int:
 
 def _gain(gain: dict[str, float] | None) -> str:
     """``+0.085 [+0.018, +0.153]``: a paired gain and its 95% interval ("-" without one)."""
-    if not gain:
-        return "-"
-    return f"{gain['mean']:+.3f} [{gain['low']:+.3f}, {gain['high']:+.3f}]"
+    return gain_text(gain["mean"], gain["low"], gain["high"]) if gain else "-"
 
 
 def show_cmd(args: argparse.Namespace) -> int:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..stats import Gain, paired_gain
+from .pool_queries import COUNTED_STATIC
 from .store import LineageStore
 
 
@@ -30,8 +31,7 @@ def _static_item_scores(store: LineageStore) -> dict[str, dict[str, float]]:
     """program id -> {item id: score} of its static evaluation (usable ones only)."""
     rows = store.query(
         "SELECT e.program_id, r.item_id, r.score FROM evaluations e JOIN item_results r ON "
-        "r.evaluation_id = e.id WHERE e.split = 'static' AND e.status NOT IN "
-        "('gate_failed', 'error') ORDER BY e.id, r.rowid")
+        f"r.evaluation_id = e.id WHERE {COUNTED_STATIC} ORDER BY e.id, r.rowid")
     scores: dict[str, dict[str, float]] = {}
     for program, item, score in rows:
         scores.setdefault(program, {})[item] = float(score or 0.0)
@@ -47,14 +47,34 @@ def _gain(before: dict[str, float] | None, after: dict[str, float]) -> Gain | No
     return paired_gain([before[i] for i in common], [after[i] for i in common])
 
 
+def _programs(store: LineageStore) -> list[tuple[str, str, list[str]]]:
+    return store.query("SELECT id, origin, parent_ids FROM programs "
+                       "ORDER BY iteration, created_at, id")
+
+
+def _best_seed(programs: list[tuple[str, str, list[str]]],
+               scores: dict[str, dict[str, float]]) -> str | None:
+    """The seed with the best mean item score (the oldest among ties: max keeps the first)."""
+    seeds = [pid for pid, origin, _ in programs if origin == "seed" and pid in scores]
+    return max(seeds, key=lambda pid: sum(scores[pid].values()) / len(scores[pid]),
+               default=None)
+
+
+def gain_over_best_seed(store: LineageStore, program_id: str) -> Gain | None:
+    """One program's gain over the best seed (None for that seed, or without evaluations):
+    what ``evolve status`` shows, without resampling every other program."""
+    scores = _static_item_scores(store)
+    best_seed = _best_seed(_programs(store), scores)
+    if program_id not in scores or best_seed is None or best_seed == program_id:
+        return None
+    return _gain(scores[best_seed], scores[program_id])
+
+
 def program_gains(store: LineageStore) -> dict[str, ProgramGains]:
     """Gains of every program with a usable static evaluation, keyed by program id."""
     scores = _static_item_scores(store)
-    programs = store.query("SELECT id, origin, parent_ids FROM programs "
-                           "ORDER BY iteration, created_at, id")
-    seeds = [pid for pid, origin, _ in programs if origin == "seed" and pid in scores]
-    best_seed = max(seeds, key=lambda pid: (sum(scores[pid].values()) / len(scores[pid]),
-                                            -seeds.index(pid)), default=None)
+    programs = _programs(store)
+    best_seed = _best_seed(programs, scores)
     gains = {}
     for pid, origin, parents in programs:
         if pid not in scores:

@@ -11,6 +11,7 @@ keeps a child that answers differently at the same score counted as a real move.
 
 from __future__ import annotations
 
+from .pool_queries import COUNTED_STATIC
 from .store import LineageStore
 
 KIND = "no_op"
@@ -24,9 +25,8 @@ def _answers(store: LineageStore, evaluation_id: int) -> list[tuple[str, str | N
 
 def static_evaluation_id(store: LineageStore, program_id: str) -> int | None:
     """The id of the program's usable static-validation evaluation, if it has one."""
-    rows = store.query("SELECT id FROM evaluations WHERE program_id = ? AND split = 'static' "
-                       "AND status NOT IN ('gate_failed', 'error') ORDER BY id LIMIT 1",
-                       [program_id])
+    rows = store.query("SELECT e.id FROM evaluations e WHERE e.program_id = ? AND "
+                       f"{COUNTED_STATIC} ORDER BY e.id LIMIT 1", [program_id])
     return int(rows[0][0]) if rows else None
 
 

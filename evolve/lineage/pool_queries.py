@@ -12,8 +12,9 @@ from dataclasses import dataclass
 
 from .store import LineageStore, decode_json
 
-# a static evaluation that counts: not stopped by a gate, not an incomplete (error) run
-_COUNTS = "e.split = 'static' AND e.status NOT IN ('gate_failed', 'error')"
+# a static evaluation that counts: not stopped by a gate, not an incomplete (error) run (the
+# pool, the gains and the no-op check all mean this one; ``e`` aliases ``evaluations``)
+COUNTED_STATIC = "e.split = 'static' AND e.status NOT IN ('gate_failed', 'error')"
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,7 @@ def pool_rows(store: LineageStore, campaign_id: str, before_iteration: int) -> l
     rows = store.query(
         "SELECT p.id, p.iteration, e.id, e.score, e.tokens_per_query, e.calls_per_query "
         f"FROM programs p JOIN evaluations e ON e.program_id = p.id WHERE p.campaign_id = ? "
-        f"AND {_COUNTS} AND p.iteration < ? ORDER BY p.iteration, p.created_at, p.id",
+        f"AND {COUNTED_STATIC} AND p.iteration < ? ORDER BY p.iteration, p.created_at, p.id",
         [campaign_id, before_iteration])
     return [PoolRow(*row) for row in rows]
 
@@ -75,7 +76,7 @@ def pool_item_scores(store: LineageStore, campaign_id: str,
     for evaluation_id, item_id, score in store.query(
             "SELECT r.evaluation_id, r.item_id, r.score FROM item_results r JOIN evaluations e "
             "ON e.id = r.evaluation_id JOIN programs p ON p.id = e.program_id "
-            f"WHERE p.campaign_id = ? AND {_COUNTS} AND p.iteration < ?",
+            f"WHERE p.campaign_id = ? AND {COUNTED_STATIC} AND p.iteration < ?",
             [campaign_id, before_iteration]):
         out.setdefault(evaluation_id, {})[item_id] = float(score or 0.0)
     return out

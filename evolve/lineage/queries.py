@@ -6,6 +6,7 @@ while a campaign is still running and never lock its database.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ from typing import Any
 from ..errors import UsageError
 from ..stats import Gain
 from . import LineageStore, StoreError, open_readonly
-from .gains import program_gains
+from .gains import gain_over_best_seed, program_gains
 from .noops import no_op_ids
 
 DB_NAME = "lineage.duckdb"
@@ -82,7 +83,7 @@ def campaign_status(store: LineageStore) -> dict[str, Any]:
                            "ORDER BY id LIMIT 1", [best["id"]])
         best_test = rows[0][0] if rows else None
     counts = dict(store.query("SELECT gate_status, count(*) FROM programs GROUP BY gate_status"))
-    gains = program_gains(store).get(best["id"]) if best else None
+    gain = gain_over_best_seed(store, best["id"]) if best else None
     return {
         "campaign": campaign.get("name"),
         "task": campaign.get("task"),
@@ -94,7 +95,7 @@ def campaign_status(store: LineageStore) -> dict[str, Any]:
         "best_test": best_test,
         "val_test_gap": (best["score"] - best_test) if best and best_test is not None else None,
         # the best's paired gain over the best seed on the validation items, 95% interval
-        "best_gain_vs_seed": _gain_dict(gains.vs_best_seed if gains else None),
+        "best_gain_vs_seed": _gain_dict(gain),
         "no_ops": len(no_op_ids(store)),  # children answering exactly as their parent
         "programs": {str(k): int(v) for k, v in counts.items()},
         "duplicates": count_duplicates(store),  # proposals equal to a program already stored
@@ -106,8 +107,7 @@ def campaign_status(store: LineageStore) -> dict[str, Any]:
 
 
 def _gain_dict(gain: Gain | None) -> dict[str, float] | None:
-    return None if gain is None else {"mean": gain.mean, "low": gain.low, "high": gain.high,
-                                      "n": gain.n}
+    return None if gain is None else dataclasses.asdict(gain)
 
 
 def program_table(store: LineageStore) -> list[dict[str, Any]]:

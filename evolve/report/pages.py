@@ -12,6 +12,7 @@ from typing import Any
 from markupsafe import Markup
 
 from ..program.contract import READ_CHAR_CAP
+from ..stats import gain_text
 from .data import ProgramInfo, RunData
 from .highlight import diff_html, diff_stats, highlight_python, line_numbers
 
@@ -63,8 +64,7 @@ def _gain_text(gain: dict[str, float] | None) -> str:
     """A paired gain with its 95% interval over the validation items ("-" without one)."""
     if not gain:
         return "-"
-    return (f"{gain['mean']:+.3f} [{gain['low']:+.3f}, {gain['high']:+.3f}] "
-            f"on {gain['n']} items")
+    return f"{gain_text(gain['mean'], gain['low'], gain['high'])} on {gain['n']} items"
 
 
 def program_row(program: ProgramInfo, data: RunData, pages: dict[str, str]) -> dict[str, Any]:
