@@ -115,6 +115,16 @@ def test_answers_from_a_raw_session(question, expected):
     assert _ask(question, EPISODE) == expected
 
 
+def test_count_question_without_a_countable_noun_in_memory_abstains_not_crashes():
+    # Found on real LoCoMo: "How many children ..." over evidence that names a son and "kids"
+    # but no number made answer_question call max() on nothing (ValueError, exit 1).
+    memory = ("[3 March, 2024]\nRosa: My son fell off his bike at the park yesterday.\n"
+              "Rosa: The little ones were shaken up, but they are brave kids.")
+    for question in ("How many children does Rosa have?", "How many times did Rosa fall?"):
+        answer = _ask(question, memory)
+        assert isinstance(answer, str) and answer
+
+
 @pytest.mark.parametrize("phrase,expected", [
     ("yesterday", "7 May 2023"), ("two weeks ago", "24 April 2023"),
     ("three days ago", "5 May 2023"), ("last Sunday", "7 May 2023"),

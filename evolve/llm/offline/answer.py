@@ -256,6 +256,9 @@ def answer_question(question: str, memory: str, instruction: str | None = None) 
         if listing.kind == "thing":
             return str(len(listed))
         return str(len({v.lower() for _, _, vals in listed for v in vals}))
+    if not supported:
+        # a count question with no countable noun ("how many times ...") and no number nearby
+        return NOT_MENTIONED
     if info.plural:
         ordered = _keep(supported)
         values: dict[str, str] = {}

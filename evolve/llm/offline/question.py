@@ -40,9 +40,16 @@ def _cue(low: str, cues: tuple[str, ...]) -> bool:
     return any(re.search(rf"\b{re.escape(c)}\b", low) for c in cues)
 
 
+# English plurals that do not end in "s" (a closed class of the language, not of any corpus)
+_IRREGULAR_PLURALS = frozenset({"children", "people", "men", "women", "mice", "geese", "feet",
+                                "teeth", "oxen", "kids", "folks"})
+
+
 def plural_noun(word: str) -> bool:
-    """A plural-looking noun ("cities", "hobbies", "pets"; not "is", "class", "this")."""
+    """A plural-looking noun ("cities", "hobbies", "pets", "children"; not "is", "class")."""
     low = word.lower()
+    if low in _IRREGULAR_PLURALS:
+        return True
     return len(low) > 3 and low.endswith("s") and not low.endswith(("ss", "us", "is", "ous"))
 
 
