@@ -99,6 +99,7 @@ SELECTORS = Registry("parent selector", {
     "argmax": "evolve.strategies.selectors:argmax_selector",
     "novelty": "evolve.strategies.selectors:novelty_selector",
     "pareto": "evolve.strategies.selectors:pareto_selector",
+    "lineage": "evolve.strategies.selectors:lineage_selector",
 }, entry_point_group="evolve.selectors", adapt=_installed_selector)
 
 # ``parallel.executor``: factories taking (workers, hub, cluster address).

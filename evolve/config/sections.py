@@ -59,7 +59,7 @@ class SearchSection:
     seeds: list[str] = field(default_factory=lambda: ["vector_search", "llm_summarizer",
                                                       "experience_learner"])  # names or paths
     iterations: int = 20              # children to propose
-    selector: str = "softmax"         # softmax | argmax | novelty | pareto
+    selector: str = "softmax"         # softmax | argmax | novelty | pareto | lineage
     temperature: float = 0.15         # softmax tau
     crossover_rate: float = 0.0       # probability that a step crosses two parents
     mutation: str = "auto"            # LLM answer format: patch | full | auto (patch, full fallback)

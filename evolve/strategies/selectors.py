@@ -119,6 +119,27 @@ class NoveltySelector:
         return _draw(pool, self.probabilities(pool), rng)
 
 
+class LineageSelector:
+    """A single lineage (the M* ablation): always the newest program, so the search is one
+    chain with no branching back to an older, better program. Among programs of the newest
+    iteration (the seeds, or siblings of one batch) the best score wins, ties to the earliest
+    in the pool. Uses no randomness."""
+
+    name = "lineage"
+
+    def probabilities(self, pool: Sequence[PoolEntry]) -> np.ndarray:
+        _check(pool)
+        newest = max(e.iteration for e in pool)
+        index = max((i for i, e in enumerate(pool) if e.iteration == newest),
+                    key=lambda i: (pool[i].score, -i))
+        probs = np.zeros(len(pool))
+        probs[index] = 1.0
+        return probs
+
+    def select(self, pool: Sequence[PoolEntry], rng: np.random.Generator) -> PoolEntry:
+        return pool[int(np.argmax(self.probabilities(pool)))]
+
+
 def _dominates(a: np.ndarray, b: np.ndarray) -> bool:
     """a is at least as good as b on every item and better on one."""
     return bool(np.all(a >= b - TIE_TOLERANCE) and np.any(a > b + TIE_TOLERANCE))
@@ -173,6 +194,10 @@ def novelty_selector(_temperature: float) -> ParentSelector:
 
 def pareto_selector(_temperature: float) -> ParentSelector:
     return ParetoSelector()
+
+
+def lineage_selector(_temperature: float) -> ParentSelector:
+    return LineageSelector()
 
 
 SELECTORS = REGISTRY.builtin_names

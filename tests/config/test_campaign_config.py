@@ -66,7 +66,7 @@ def test_openai_example():
 def test_bad_choice_message_is_exact(tmp_path, monkeypatch):
     message = _error(tmp_path, monkeypatch, '[search]\nselector = "best"\n')
     assert message == ("config.toml: search.selector: expected one of softmax, argmax, novelty, "
-                       "pareto, got 'best'")
+                       "pareto, lineage, got 'best'")
 
 
 @pytest.mark.parametrize(("text", "expected"), [

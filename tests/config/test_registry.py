@@ -39,7 +39,7 @@ def test_docs_list_every_registered_name(key, registry):
 
 
 def test_config_validation_reads_the_registries():
-    with pytest.raises(UsageError, match="expected one of softmax, argmax, novelty, pareto"):
+    with pytest.raises(UsageError, match="expected one of softmax, argmax, novelty, pareto, lineage"):
         config_from_dict({"search": {"selector": "best"}})
     with pytest.raises(UsageError, match="expected one of threads, processes, dask, ray"):
         config_from_dict({"parallel": {"executor": "slurm"}})
@@ -64,7 +64,7 @@ def test_installed_selector_is_accepted_by_name(monkeypatch):
 
 def test_unknown_selector_names_every_choice():
     with pytest.raises(UsageError, match="unknown parent selector 'best'; choose one of "
-                                         "softmax, argmax, novelty, pareto"):
+                                         "softmax, argmax, novelty, pareto, lineage"):
         make_selector("best")
 
 

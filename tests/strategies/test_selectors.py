@@ -11,6 +11,7 @@ from evolve.errors import UsageError
 from evolve.strategies.pareto import pareto_front
 from evolve.strategies.selectors import (
     ArgmaxSelector,
+    LineageSelector,
     NoveltySelector,
     ParentSelector,
     ParetoSelector,
@@ -60,6 +61,19 @@ def test_argmax_best_and_ties_to_oldest():
     tied = [PoolEntry("new", 0.7, iteration=5), PoolEntry("old", 0.7 - 1e-12, iteration=1),
             PoolEntry("low", 0.2, iteration=0)]
     assert {ArgmaxSelector().select(tied, rng).program_id for _ in range(50)} == {"old"}
+
+
+def test_lineage_follows_the_newest_program_not_the_best():
+    selector = LineageSelector()
+    # "b" scores best but "d" is newest: the single lineage keeps extending the chain
+    assert selector.select(POOL, np.random.default_rng(0)).program_id == "d"
+    # seeds only (all iteration 0): the best seed starts the chain, ties to the earliest
+    seeds = [PoolEntry("s1", 0.3), PoolEntry("s2", 0.6), PoolEntry("s3", 0.6)]
+    assert selector.select(seeds, np.random.default_rng(0)).program_id == "s2"
+    # siblings of one batch: the best of the newest iteration
+    batch = [*POOL, PoolEntry("e", 0.2, iteration=4), PoolEntry("f", 0.35, iteration=4)]
+    assert list(selector.probabilities(batch)) == [0, 0, 0, 0, 0, 1.0]
+    assert make_selector("lineage").name == "lineage"
 
 
 def test_novelty_frequencies_match_score_over_children():
