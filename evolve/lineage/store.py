@@ -9,10 +9,11 @@ Readers of a finished (or live) run use ``snapshot.open_readonly``, which copies
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -48,8 +49,21 @@ CALL_COLUMNS = (
 # grew. The writer needs little: its queries read a few columns and one evaluation's traces.
 # At this limit DuckDB evicts cached blocks instead (bench/memory_growth.py); nothing spills.
 WRITER_MEMORY_LIMIT = "32MB"
+# The limit bounds DuckDB's cache, not the work: a transaction's uncommitted rows and a query's
+# result stay pinned until COMMIT / fetch, so under 32 MB one evaluation of ~600 LoCoMo items
+# with their traces failed to insert, and reading their traces back failed too
+# (OutOfMemoryException: the evaluation lost). A write of more than this many bytes of values,
+# and a read that ran out of memory (run again), get DuckDB's default limit for that statement
+# or transaction alone; the writer's limit applies again afterwards.
+LARGE_WRITE_BYTES = 4 * 2**20
+TX_DEPTH = "_tx_depth"  # the store attribute counting open ``transaction()`` levels
 _COERCE: dict[str, Any] = {"VARCHAR": str, "BIGINT": int, "INTEGER": int, "DOUBLE": float,
                            "BOOLEAN": bool}
+
+
+def _row_bytes(row: tuple[Any, ...]) -> int:
+    """Rough size of a row's values (strings by length, anything else 8 bytes)."""
+    return sum(len(v) if isinstance(v, str) else 8 for v in row)
 
 
 def _coerce(value: Any, kind: str) -> Any:
@@ -95,6 +109,7 @@ class LineageStore:
 
     def __init__(self, path: str | Path, *, read_only: bool = False) -> None:
         self.path = Path(path)
+        self.read_only = read_only
         try:
             self.conn = duckdb.connect(str(self.path), read_only=read_only)
         except duckdb.Error as exc:
@@ -179,14 +194,13 @@ class LineageStore:
         in docs/lineage.md. evolve's own reads go through the typed readers of ``records``,
         ``queries``, ``pool_queries`` and ``report_queries`` instead."""
         with self._lock:
-            return self.conn.execute(sql, list(params)).fetchall()
+            return self._fetch(sql, params)[1]
 
     def query_dicts(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         """``query`` with each row as a ``{column: value}`` dict (raw-query helper, as above)."""
         with self._lock:
-            cursor = self.conn.execute(sql, list(params))
-            names = [d[0] for d in cursor.description]
-            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+            names, rows = self._fetch(sql, params)
+            return [dict(zip(names, row, strict=True)) for row in rows]
 
     def transaction(self) -> _Transaction:
         return _Transaction(self)
@@ -261,7 +275,10 @@ class LineageStore:
         """Write an evaluation, its item results and its model calls in one transaction;
         the new evaluation's id."""
         e = evaluation
-        with self._lock, self.transaction():
+        items = [(i.item_id, i.group_id, i.category, i.question, i.gold, i.answer, i.retrieved,
+                  i.score, i.error, _json(i.trace)) for i in e.items]
+        large = sum(map(_row_bytes, items)) > LARGE_WRITE_BYTES
+        with self._lock, self._roomy(large), self.transaction():
             row = self.conn.execute(
                 "INSERT INTO evaluations (campaign_id, program_id, split, subset, status, score, "
                 "per_category, n_items, llm_calls, tokens_in, tokens_out, cost_usd, "
@@ -278,11 +295,41 @@ class LineageStore:
             ).fetchone()
             assert row is not None  # INSERT ... RETURNING gives one row
             (evaluation_id,) = row
-            rows = [(evaluation_id, i.item_id, i.group_id, i.category, i.question, i.gold,
-                     i.answer, i.retrieved, i.score, i.error, _json(i.trace)) for i in e.items]
+            rows = [(evaluation_id, *item) for item in items]
             self._insert_rows("item_results", ITEM_COLUMNS, rows)
             self._insert_calls(campaign_id, evaluation_id, program_id, e.calls)
         return int(evaluation_id)
+
+    @contextlib.contextmanager
+    def _roomy(self, needed: bool = True) -> Iterator[None]:
+        """DuckDB's default memory limit for the enclosed statements (when ``needed``); the
+        writer's own limit again afterwards (see ``LARGE_WRITE_BYTES``)."""
+        if not needed or self.read_only:
+            yield
+            return
+        self.conn.execute("RESET memory_limit")
+        try:
+            yield
+        finally:
+            self.conn.execute(f"SET memory_limit = '{WRITER_MEMORY_LIMIT}'")
+
+    def _fetch(self, sql: str, params: Sequence[Any]) -> tuple[list[str], list[tuple]]:
+        """Column names and rows of a read; run once more under the default limit when the
+        writer's limit is too small for its result. (Rows are fetched before the limit is set
+        back: any statement on the connection discards a pending result.)"""
+        try:
+            return self._run_and_fetch(sql, params)
+        except duckdb.OutOfMemoryException:
+            in_transaction = int(getattr(self, TX_DEPTH, 0)) > 0
+            if self.read_only or in_transaction:
+                raise  # no limit of ours to lift, or a transaction the failure has aborted
+            with self._roomy():
+                return self._run_and_fetch(sql, params)
+
+    def _run_and_fetch(self, sql: str, params: Sequence[Any]) -> tuple[list[str], list[tuple]]:
+        cursor = self.conn.execute(sql, list(params))
+        names = [d[0] for d in cursor.description] if cursor.description else []
+        return names, cursor.fetchall()
 
     def add_calls(self, campaign_id: str, calls: Iterable[LoggedCall],
                   program_id: str | None = None) -> None:
@@ -341,7 +388,7 @@ class _Transaction:
 
     def __init__(self, store: LineageStore) -> None:
         self._store = store
-        self._depth_key = "_tx_depth"
+        self._depth_key = TX_DEPTH
 
     def __enter__(self) -> _Transaction:
         depth = getattr(self._store, self._depth_key, 0)

@@ -76,6 +76,43 @@ def test_the_writers_memory_stays_bounded_as_the_database_grows(tmp_path):
     assert store.query("SELECT count(*) FROM item_results")[0][0] == 150 * 40
 
 
+def test_one_large_evaluation_is_stored_whole_under_the_writers_memory_limit(tmp_path):
+    """600 items with ~40 KB traces each (~24 MB of values in one evaluation, as a LoCoMo test
+    split gives): one INSERT of all of them failed with OutOfMemoryException under the 32 MB
+    limit and the evaluation was lost."""
+    store = _store(tmp_path)
+    trace = "the quick brown fox jumps over the lazy dog " * 900  # ~40 KB
+    items = tuple(NewItem.from_trace({"item_id": f"i{k}", "score": k % 2,
+                                      "retrieved": f"{k} {trace}"}) for k in range(600))
+    evaluation = store.add_evaluation("c1", "p1", "test", "test",
+                                      NewEvaluation(status="ok", score=0.5, items=items))
+    stored = store.query("SELECT item_id, retrieved FROM item_results "
+                         "WHERE evaluation_id = ? ORDER BY rowid", [evaluation])  # ~24 MB back
+    assert [row[0] for row in stored] == [f"i{k}" for k in range(600)]  # whole, in order
+    assert all(len(row[1]) > 39_000 for row in stored)
+    assert _memory_limit(store) == _memory_limit(_fresh_store(tmp_path))  # limit restored
+
+
+def test_a_single_row_larger_than_the_limit_is_stored(tmp_path):
+    store = _store(tmp_path)
+    huge = "x" * (48 * 2**20)  # one 48 MB trace: no chunking helps, the retry must
+    items = (NewItem.from_trace({"item_id": "big", "score": 1.0, "retrieved": huge}),)
+    evaluation = store.add_evaluation("c1", "p1", "test", "test",
+                                      NewEvaluation(status="ok", score=1.0, items=items))
+    assert store.query("SELECT length(retrieved) FROM item_results WHERE evaluation_id = ?",
+                       [evaluation]) == [(len(huge),)]
+    assert _memory_limit(store) == _memory_limit(_fresh_store(tmp_path))
+
+
+def _fresh_store(tmp_path) -> LineageStore:
+    (tmp_path / "fresh").mkdir()
+    return LineageStore(tmp_path / "fresh" / "lineage.duckdb")
+
+
+def _memory_limit(store: LineageStore) -> str:
+    return store.query("SELECT value FROM duckdb_settings() WHERE name = 'memory_limit'")[0][0]
+
+
 def _malloc_in_use_mb() -> float:
     import ctypes
 
