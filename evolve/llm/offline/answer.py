@@ -28,6 +28,14 @@ from collections import Counter
 from functools import lru_cache
 
 from .instructions import AnswerStyle, read_instruction
+from .loose import (
+    LOOSE_FLOOR,
+    addressed_only,
+    echoes_question,
+    loose_question,
+    loose_span,
+    name_anchored,
+)
 from .question import QuestionInfo, analyze, plural_noun
 from .spans import (
     clause_of,
@@ -165,10 +173,15 @@ def _values(unit: Unit, info: QuestionInfo, style: AnswerStyle) -> list[str]:
         return found
     if info.kind == "yesno":
         return ["Yes"]
+    if info.wh == "why":
+        reason = loose_span(unit, info)  # the reason clause, not a noun phrase
+        return [reason] if reason else []
     focus = (stem(info.focus),) if info.focus else ()
     phrase = phrase_after(unit.text, info.content + info.anchors + focus)
     if _asks_role(info):
         phrase = role(unit.text) or phrase
+    if phrase and echoes_question(phrase, info):
+        phrase = ""  # "in my neighborhood" answers nothing when the question says neighborhood
     return [phrase] if phrase else []
 
 
@@ -230,19 +243,42 @@ def _finish(value: str, unit: Unit, style: AnswerStyle, info: QuestionInfo) -> s
     return clause_of(unit.text, value)
 
 
+def _loose_answer(info: QuestionInfo, eligible: list[Unit], idf: dict[str, float],
+                  style: AnswerStyle) -> str:
+    """The answer of the loose pass (``loose``), "" when no sentence qualifies."""
+    info = loose_question(info)
+    if not info.content or info.kind in ("yesno", "count"):
+        return ""
+    scored = [(overlap(u, info, idf), u) for u in eligible
+              if name_anchored(u, info) and not addressed_only(u, info)]
+    scored = [(score, u) for score, u in scored if score >= LOOSE_FLOOR]
+    if not scored:
+        return ""
+    sign = 1 if style.prefer_latest else -1  # ties: the latest told, or the first told
+    _, unit = max(scored, key=lambda t: (t[0], sign * t[1].order))
+    if info.kind == "date":
+        return _date_of(unit, style) or ""
+    if info.kind in ("place", "name", "person"):
+        values = _values(unit, info, style)
+        return values[0] if values else ""
+    return loose_span(unit, info)
+
+
 def answer_question(question: str, memory: str, instruction: str | None = None) -> str:
     """Extractive answer to ``question`` from ``memory`` ("not mentioned" when unsupported)."""
     info = analyze(question)
     style = read_instruction(instruction)
     units, idf = memory_index(memory)
-    eligible = [u for u in units if _about_subject(u, info) and not _introduces_other(u, info)]
+    eligible = [u for u in units if _about_subject(u, info) and not _introduces_other(u, info)
+                and not addressed_only(u, info)]
     supported = _supported(info, eligible, idf, style)
     if not supported and info.plural and info.relation and info.kind == "name":
         # "names of X's <group>": anyone X introduces with "my <noun> <Name>" / "<noun> named"
         supported = [(1.0, u, found) for u in eligible
                      if (found := [n for n in introduced(u.text) if n not in info.names])]
     if not supported and info.kind != "count":
-        return NOT_MENTIONED
+        loose = _loose_answer(info, eligible, idf, style)
+        return loose if loose else NOT_MENTIONED
     if info.kind == "count" and info.focus and plural_noun(info.focus) and \
             not any(v.isdigit() for _, _, vals in supported for v in vals):
         supported = []

@@ -1,0 +1,56 @@
+"""The offline reader's loose pass: answers from a partly matching sentence, on conversation
+text that does not repeat the question's words (hand-written lines, not from any benchmark)."""
+
+from __future__ import annotations
+
+import pytest
+
+from evolve.llm.offline import NOT_MENTIONED
+from evolve.llm.offline.answer import answer_question
+
+BRIEF = "Answer with a short phrase, not a full sentence."
+
+
+def _turn(speaker: str, text: str, date: str = "4:10 pm on 9 March, 2024") -> str:
+    return f"[{date}]\n{speaker}: {text}"
+
+
+@pytest.mark.parametrize(("question", "memory", "expected"), [
+    # the question's words are in one sentence of the turn, the quoted title in the next
+    ("What novel did Ines just finish?",
+     _turn("Ines", 'I stayed up way too late again. Just finished "The Salt Orchard" and '
+                   "wow, what an ending."), "The Salt Orchard"),
+    # a why question is answered by the reason clause
+    ("Why did Ines start volunteering at the shelter?",
+     _turn("Ines", "I started volunteering at the shelter because I wanted to meet people "
+                   "who care about animals."), "wanted to meet people who care"),
+    # a feeling the speaker names without the question's verb
+    ("How did Ines feel about the marathon?",
+     _turn("Ines", "The marathon was brutal. Honestly it was exhausting but so rewarding."),
+     "brutal"),
+])
+def test_answers_from_sentences_that_do_not_repeat_the_question(question, memory, expected):
+    answer = answer_question(question, memory, BRIEF)
+    assert answer != NOT_MENTIONED
+    assert expected.lower() in answer.lower()
+
+
+def test_a_name_only_addressed_is_the_listener_not_the_subject():
+    # Ines tells Bruno about her race; asked about Bruno's race, there is nothing to say
+    memory = _turn("Ines", "Hey Bruno! I ran a charity race for the library last Sunday.")
+    assert answer_question("What kind of race did Bruno run?", memory, BRIEF) == NOT_MENTIONED
+    assert answer_question("When did Bruno run a charity race?", memory, BRIEF) == NOT_MENTIONED
+    assert answer_question("When did Ines run a charity race?", memory, BRIEF) != NOT_MENTIONED
+
+
+def test_an_answer_is_not_the_question_said_back():
+    memory = _turn("Ines", "I was out walking in my neighborhood when I came across a tiny "
+                           "free bookshelf.")
+    answer = answer_question("What did Ines find in her neighborhood?", memory, BRIEF)
+    assert answer.lower() not in ("neighborhood", "my neighborhood")
+    assert "bookshelf" in answer.lower()
+
+
+def test_other_people_named_in_the_question_must_still_be_there():
+    memory = _turn("Ines", "My brother taught me how to sail last summer.")
+    assert answer_question("What did Ines learn from Teodor?", memory, BRIEF) == NOT_MENTIONED
