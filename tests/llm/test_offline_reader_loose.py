@@ -54,3 +54,10 @@ def test_an_answer_is_not_the_question_said_back():
 def test_other_people_named_in_the_question_must_still_be_there():
     memory = _turn("Ines", "My brother taught me how to sail last summer.")
     assert answer_question("What did Ines learn from Teodor?", memory, BRIEF) == NOT_MENTIONED
+
+
+def test_a_count_is_the_number_before_the_asked_noun_as_the_memory_writes_it():
+    memory = _turn("Ines", "The craft fair runs for three days. I packed forty jars of jam and "
+                           "two tablecloths.")
+    assert answer_question("How many jars did Ines pack?", memory, BRIEF) == "forty"
+    assert answer_question("How many tablecloths did Ines pack?", memory, BRIEF) == "two"

@@ -41,6 +41,7 @@ from .spans import (
     clause_of,
     introduced,
     introduced_kind,
+    is_number,
     names,
     numbers,
     phrase_after,
@@ -159,7 +160,7 @@ def _values(unit: Unit, info: QuestionInfo, style: AnswerStyle) -> list[str]:
         current = [p for p, was_from in located if not was_from]
         return current or [p for p, _ in located]
     if info.kind == "count":
-        return numbers(unit.text)
+        return numbers(unit.text, info.focus)
     if info.kind == "kind":
         subject = info.subject or ""
         word = introduced_kind(unit.text, subject) if subject else None
@@ -279,8 +280,11 @@ def answer_question(question: str, memory: str, instruction: str | None = None) 
     if not supported and info.kind != "count":
         loose = _loose_answer(info, eligible, idf, style)
         return loose if loose else NOT_MENTIONED
-    if info.kind == "count" and info.focus and plural_noun(info.focus) and \
-            not any(v.isdigit() for _, _, vals in supported for v in vals):
+    if info.kind == "count" and info.focus and plural_noun(info.focus) and (
+            not any(is_number(v) for _, _, vals in supported for v in vals)
+            or len({u.order for _, u, _ in supported}) > 1):
+        # several sentences state counts of the things asked about (told at different
+        # times): the answer is how many distinct ones were told, not one sentence's number
         supported = []
     if info.kind == "count" and not supported and info.focus and plural_noun(info.focus):
         # "how many <things>": the list question's supported sentences (distinct places or
@@ -295,7 +299,7 @@ def answer_question(question: str, memory: str, instruction: str | None = None) 
     if not supported:
         # a count question with no countable noun ("how many times ...") and no number nearby
         return NOT_MENTIONED
-    if info.plural:
+    if info.plural and info.kind != "count":  # a count is one number, not a list
         ordered = _keep(supported)
         values: dict[str, str] = {}
         for _, _unit, vals in ordered:

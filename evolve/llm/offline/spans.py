@@ -118,11 +118,23 @@ def introduced(sentence: str) -> list[str]:
     return [n for n in dict.fromkeys(clean_name(w) for w in found) if n not in NON_NAMES]
 
 
-def numbers(sentence: str) -> list[str]:
-    out = []
-    for m in _NUMBER.finditer(sentence):
-        word = m.group(1).lower()
-        out.append(str(NUMBER_WORDS.get(word, word)))
+def is_number(word: str) -> bool:
+    """A count as ``numbers`` returns it: digits or a number word ("40", "forty")."""
+    return word.isdigit() or word.lower() in NUMBER_WORDS
+
+
+def numbers(sentence: str, focus: str | None = None) -> list[str]:
+    """The numbers of a sentence as it writes them ("four", "40"): an extractive answer keeps
+    the memory's form. With ``focus`` ("boxes"), a number right before that noun ("forty
+    boxes", "four big boxes") comes first."""
+    found = [(m.group(1), m.end()) for m in _NUMBER.finditer(sentence)]
+    out = [word.lower() if not word.isdigit() else word for word, _ in found]
+    if focus:
+        wanted = variants(stem(focus))
+        near = [i for i, (_, end) in enumerate(found)
+                if any(stem(w.strip(".,;:!?\"'()")) in wanted
+                       for w in sentence[end:].split()[:3])]
+        out = [out[i] for i in near] + [v for i, v in enumerate(out) if i not in near]
     return out
 
 
