@@ -61,3 +61,9 @@ def test_a_count_is_the_number_before_the_asked_noun_as_the_memory_writes_it():
                            "two tablecloths.")
     assert answer_question("How many jars did Ines pack?", memory, BRIEF) == "forty"
     assert answer_question("How many tablecloths did Ines pack?", memory, BRIEF) == "two"
+
+
+def test_a_thing_is_the_phrase_after_the_first_matching_word_not_a_later_synonym():
+    # "rescue" is a near-synonym of "adopt": the phrase after it is where, not what
+    memory = _turn("Ines", "Guess what, I adopted a leopard gecko from a rescue centre.")
+    assert "gecko" in answer_question("What pet did Ines adopt?", memory, BRIEF)

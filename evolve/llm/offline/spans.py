@@ -153,7 +153,7 @@ def phrase_after(sentence: str, content: tuple[str, ...], *, max_words: int = 4)
     hits = [i for i, w in enumerate(toks) if stem(w.strip(".,;:!?\"'()")) in wanted]
     if not hits:
         return ""
-    for start in reversed(hits):
+    for start in hits:
         rest = toks[start + 1:]
         role = next((i for i in range(len(rest) - 1) if rest[i].lower() == "as"
                      and rest[i + 1].lower() in ("a", "an")), None)
