@@ -67,3 +67,14 @@ def test_a_thing_is_the_phrase_after_the_first_matching_word_not_a_later_synonym
     # "rescue" is a near-synonym of "adopt": the phrase after it is where, not what
     memory = _turn("Ines", "Guess what, I adopted a leopard gecko from a rescue centre.")
     assert "gecko" in answer_question("What pet did Ines adopt?", memory, BRIEF)
+
+
+def test_a_list_gathers_what_each_partly_matching_turn_offers():
+    # each turn holds one of the question's three content words: too little for the strict pass
+    memory = "\n".join([
+        _turn("Ines", 'At the festival the band opened with "Paper Boats".',
+              "9:00 am on 2 May, 2024"),
+        _turn("Ines", 'Later on I heard "Low Tide Lanterns" live for the first time.',
+              "6:15 pm on 20 May, 2024")])
+    answer = answer_question("What songs did Ines hear at the festival?", memory, BRIEF)
+    assert "Paper Boats" in answer and "Low Tide Lanterns" in answer

@@ -30,11 +30,13 @@ from functools import lru_cache
 from .instructions import AnswerStyle, read_instruction
 from .loose import (
     LOOSE_FLOOR,
+    LOOSE_LIST_MAX,
     addressed_only,
     echoes_question,
     loose_question,
     loose_span,
     name_anchored,
+    quoted_title,
 )
 from .question import QuestionInfo, analyze, plural_noun
 from .spans import (
@@ -177,6 +179,8 @@ def _values(unit: Unit, info: QuestionInfo, style: AnswerStyle) -> list[str]:
     if info.wh == "why":
         reason = loose_span(unit, info)  # the reason clause, not a noun phrase
         return [reason] if reason else []
+    if title := quoted_title(unit.text, info):
+        return [title]  # "opened with "Paper Boats"": the title, not the words after a match
     focus = (stem(info.focus),) if info.focus else ()
     phrase = phrase_after(unit.text, info.content + info.anchors + focus)
     if _asks_role(info):
@@ -255,14 +259,27 @@ def _loose_answer(info: QuestionInfo, eligible: list[Unit], idf: dict[str, float
     scored = [(score, u) for score, u in scored if score >= LOOSE_FLOOR]
     if not scored:
         return ""
+    if info.plural and info.kind != "date":
+        # a list: what every qualifying sentence offers, in time order
+        members: dict[str, str] = {}
+        for _, unit in sorted(scored, key=lambda t: (_event_day(t[1]), t[1].order)):
+            for value in _loose_values(unit, info, style):
+                members.setdefault(value.lower(), value)
+        return style.list_joiner.join(list(members.values())[:LOOSE_LIST_MAX])
     sign = 1 if style.prefer_latest else -1  # ties: the latest told, or the first told
     _, unit = max(scored, key=lambda t: (t[0], sign * t[1].order))
     if info.kind == "date":
         return _date_of(unit, style) or ""
+    values = _loose_values(unit, info, style)
+    return values[0] if values else ""
+
+
+def _loose_values(unit: Unit, info: QuestionInfo, style: AnswerStyle) -> list[str]:
+    """Typed candidates of a loosely matching sentence, or its quoted span for a thing."""
     if info.kind in ("place", "name", "person"):
-        values = _values(unit, info, style)
-        return values[0] if values else ""
-    return loose_span(unit, info)
+        return _values(unit, info, style)
+    span = loose_span(unit, info)
+    return [span] if span else []
 
 
 def answer_question(question: str, memory: str, instruction: str | None = None) -> str:

@@ -31,6 +31,7 @@ from .text import STOPWORDS, Unit, stem, variants
 
 LOOSE_FLOOR = 0.2  # share of the question's IDF-weighted content a sentence must hold
 MAX_WORDS = 8
+LOOSE_LIST_MAX = 6  # members of a loosely gathered list
 _QUOTED = re.compile(r"[\"“]([^\"”]{2,80})[\"”]")
 _REASON = re.compile(r"\b(because|since|so that|so|in order to|to)\s+(.+)", re.I)
 _CLAUSE_SPLIT = re.compile(r"\s*(?:[,;:!?()]|\.(?:\s|$)|\s[-–—]\s)\s*")
@@ -59,6 +60,14 @@ def loose_question(info: QuestionInfo) -> QuestionInfo:
     return replace(info, content=tuple(content))
 
 
+def quoted_title(text: str, info: QuestionInfo) -> str:
+    """A quoted title in ``text`` the question does not contain, for a what/which question."""
+    if info.wh not in ("what", "which"):
+        return ""
+    return next((q.strip() for q in _QUOTED.findall(text)
+                 if q.lower() not in info.text.lower()), "")
+
+
 def loose_span(unit: Unit, info: QuestionInfo) -> str:
     """The span of ``unit`` that answers ``info`` (see the module docstring); "" for none.
     Titles, reasons and names may come from the sentence's whole turn: the question's words
@@ -66,10 +75,8 @@ def loose_span(unit: Unit, info: QuestionInfo) -> str:
     text = unit.text
     turn = unit.line.split(":", 1)[1] if unit.speaker else unit.line
     asked = {t.lower() for t in re.findall(r"[\w'’]+", info.text)}
-    if info.wh in ("what", "which"):
-        for quoted in _QUOTED.findall(text) + _QUOTED.findall(turn):
-            if quoted.lower() not in info.text.lower():
-                return quoted.strip()
+    if title := quoted_title(text, info) or quoted_title(turn, info):
+        return title
     if info.wh == "why" and (m := _REASON.search(text) or _REASON.search(turn)):
         return _trim(f"{m.group(1)} {m.group(2)}".split(), asked, keep_lead=True)
     if info.wh in ("what", "which"):
