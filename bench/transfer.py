@@ -72,6 +72,11 @@ def _test_scores(source: str, task: Task, hub: object) -> list[float]:
     return [item.score for item in result.items]
 
 
+def _toml_table(values: dict[str, str]) -> str:
+    """An inline TOML table of strings (JSON string escapes are valid TOML basic strings)."""
+    return "{" + ", ".join(f"{key} = {json.dumps(value)}" for key, value in values.items()) + "}"
+
+
 def one_campaign(out: Path, task_args: dict[str, str], iterations: int, seed: int, task: Task,
                  hub: object) -> dict[str, object]:
     """One quickstart campaign on the locomo file; best seed vs best program on test."""
@@ -81,7 +86,7 @@ def one_campaign(out: Path, task_args: dict[str, str], iterations: int, seed: in
     # task.args is replaced whole (an inline TOML table): the quickstart's dialog-synth
     # arguments (size, seed) are not locomo arguments
     evolve.run_campaign(str(EXAMPLE), str(run_dir), overrides=[
-        "task.name=locomo", f"task.args={json.dumps(task_args)}".replace('":', '" ='),
+        "task.name=locomo", f"task.args={_toml_table(task_args)}",
         f"search.iterations={iterations}", f"campaign.seed={seed}"])
     seconds = time.perf_counter() - started
     with evolve.open_run(run_dir) as run:
