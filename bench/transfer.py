@@ -8,7 +8,8 @@ the repository; a local copy of the real locomo10.json works too and must never 
 
 (a) every shipped seed and the oracle (gold evidence in place of ``read()``, with
     ``bench/seed_scores.py``'s instruction) with the offline model: overall and per category
-    on ``--split``, and whether the oracle is above every seed;
+    on ``--split``, whether the oracle is above every seed, and on how many answerable
+    items the oracle abstains or answers wrong (why the ceiling is where it is);
 (b) the quickstart campaign (examples/quickstart.toml: the three M* seeds, offline model and
     offline mutator) with the task replaced by ``locomo`` on that file, items split by the task
     into ``--test`` for test and the rest for validation, once per campaign seed: the best seed and
@@ -31,6 +32,7 @@ from evolve.llm.factory import build_hub
 from evolve.seeds import list_seeds, seed_source
 from evolve.stats import paired_gain
 from evolve.tasks.base import Task
+from evolve.tasks.locomo import NOT_MENTIONED_GOLD
 from evolve.tasks.registry import make_task
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -65,6 +67,13 @@ def seed_table(task: Task, hub: object, split: str) -> None:
     print(f"\noracle {oracle.score:.3f} overall, lowest category {worst_category:.3f}; "
           f"best seed {best[0]} {best[1].score:.3f}; oracle above every seed: "
           f"{'yes' if oracle.score > best[1].score else 'no'}")
+    # why the ceiling is low: with the gold lines in hand, does the reader abstain or miss?
+    answerable = [it for it in oracle.items if it.category != "5"]
+    abstained = sum(1 for it in answerable if NOT_MENTIONED_GOLD in it.answer.lower())
+    wrong = sum(1 for it in answerable if it.score == 0 and NOT_MENTIONED_GOLD not in
+                it.answer.lower())
+    print(f"oracle on the {len(answerable)} answerable items: {abstained} answered "
+          f"'{NOT_MENTIONED_GOLD}', {wrong} more scored 0")
 
 
 def _test_scores(source: str, task: Task, hub: object) -> list[float]:
