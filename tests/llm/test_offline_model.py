@@ -130,6 +130,8 @@ def test_count_question_without_a_countable_noun_in_memory_abstains_not_crashes(
     ("three days ago", "5 May 2023"), ("last Sunday", "7 May 2023"),
     ("last Monday", "1 May 2023"), ("this morning", "8 May 2023"),
     ("last month", "April 2023"), ("last week", "the week before 8 May 2023"),
+    ("last summer", "the summer of 2022"), ("last winter", "the winter of 2022"),
+    ("this spring", "the spring of 2023"),
 ])
 def test_relative_dates_resolve_against_the_line_date(phrase, expected):
     memory = f"[8 May, 2023] Ana: I went to a jazz concert {phrase}."

@@ -78,3 +78,19 @@ def test_a_list_gathers_what_each_partly_matching_turn_offers():
               "6:15 pm on 20 May, 2024")])
     answer = answer_question("What songs did Ines hear at the festival?", memory, BRIEF)
     assert "Paper Boats" in answer and "Low Tide Lanterns" in answer
+
+
+@pytest.mark.parametrize(("said_on", "phrase", "expected"), [
+    ((2023, 8, 11), "last summer", 2022),   # still summer: the one before
+    ((2023, 11, 2), "last summer", 2023),   # summer is over: this year's
+    ((2024, 1, 10), "last winter", 2022),   # in the winter that began in 2023
+    ((2023, 3, 5), "last winter", 2022),
+    ((2023, 12, 1), "last fall", 2023),
+])
+def test_seasons_resolve_to_the_latest_one_already_over(said_on, phrase, expected):
+    import datetime as dt
+
+    from evolve.llm.offline.text import resolve_relative
+
+    season = phrase.split()[1]
+    assert resolve_relative(phrase, dt.date(*said_on)) == f"the {season} of {expected}"

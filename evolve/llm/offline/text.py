@@ -174,7 +174,7 @@ _RELATIVE = re.compile(
     r"\b(?:(yesterday|today|tonight|this morning|this afternoon|this evening|last night)"
     rf"|{_NUM}\s+(day|week|month|year)s?\s+ago"
     r"|(last|this past|past|this|on)\s+(monday|tuesday|wednesday|thursday|friday|saturday|sunday"
-    r"|weekend|week|month|year)"
+    r"|weekend|week|month|year|spring|summer|fall|autumn|winter)"
     r"|(next)\s+(week|month|year|monday|tuesday|wednesday|thursday|friday|saturday|sunday)"
     r"|(a few|few|several)\s+days\s+ago)\b", re.I)
 
@@ -236,7 +236,29 @@ def resolve_relative(phrase: str, base: dt.date) -> str:
         return f"{MONTHS[month - 1].capitalize()} {year}"
     if tail == "year":
         return str(base.year + (1 if head == "next" else 0 if head == "this" else -1))
+    if tail in _SEASON_MONTHS:
+        return f"the {tail} of {_season_year(tail, head, base)}"
     return phrase
+
+
+# Northern-hemisphere meteorological seasons (winter is named by the year it starts in)
+_SEASON_MONTHS = {"spring": (3, 4, 5), "summer": (6, 7, 8), "fall": (9, 10, 11),
+                  "autumn": (9, 10, 11), "winter": (12, 1, 2)}
+
+
+def _season_year(season: str, head: str, base: dt.date) -> int:
+    """The year of "last/this <season>" said on ``base``: "this" is the current or coming one,
+    "last" the latest one already over (last summer, said in August, is the year before)."""
+    months = _SEASON_MONTHS[season]
+    in_season = base.month in months
+    if season == "winter":
+        current = base.year if base.month == 12 else base.year - 1  # start of this/last winter
+        if head == "this":
+            return current if in_season else base.year
+        return current - 1 if in_season else current
+    if head == "this":
+        return base.year
+    return base.year if base.month > months[-1] else base.year - 1
 
 
 # ---------------------------------------------------------------- memory text -> units
