@@ -69,7 +69,12 @@ def load(source: str, name: str) -> types.ModuleType:
 
 
 def facts_of(text: str) -> list[str]:
-    return [ln.split(": ", 1)[1] for ln in text.split("\n")[1:3]]
+    """Facts of a session: two about the same person and place (so that both can replace one
+    stored fact in a single write) and one about an object."""
+    a, place = re.search(r"^(\w+): I moved to (\w+)", text, re.MULTILINE).groups()
+    b, thing = re.search(r"^(\w+): I bought a (\w+)", text, re.MULTILINE).groups()
+    return [f"{a} lives in {place} now", f"{a} lives in {place} with a friend",
+            f"{b} owns a {thing} now"]
 
 
 def read_digest(name: str, count: int = 40) -> str:
@@ -126,3 +131,55 @@ def test_full_context_read_touches_only_the_episodes_it_shows():
     shown = out.count("\n\n") + 1
     # the episodes shown plus the first that did not fit; the old code copied all 500
     assert 1 < shown and kb.episodes.touched == shown + 1
+
+
+# -- mem0_facts --------------------------------------------------------------------------------
+
+MEM0_DIGEST = "a2e322f5e0a4dbb7b4d6284b6de0ef3e71a0d96b0200cd4c7a98934894bcb62d"
+
+
+def test_mem0_reads_are_unchanged():
+    # recorded with the program before the fix (replaced facts were kept, flagged inactive);
+    # the fixture updates facts (reads show "earlier: ..."), by rule and by the toolkit LLM
+    assert read_digest("mem0_facts") == MEM0_DIGEST
+
+
+def test_mem0_two_candidates_replacing_one_fact_both_keep_its_history():
+    def both_update(messages, options):
+        known = re.findall(r"^\[(m\d+)\]", messages[-1]["content"], re.MULTILINE)
+        return json.dumps({"operations": [{"fact": f"n{i}", "event": "UPDATE", "id": known[0]}
+                                          for i in range(2)]})
+
+    module = load(seed_source("mem0_facts"), "mem0_facts")
+    kb = module.KnowledgeBase(Toolkit(hash_embed, both_update, lambda level, msg: None))
+    kb.write(module.KnowledgeItem(facts=["Ben works as a nurse"]), "[1 May, 2023]\nBen: hi")
+    kb.write(module.KnowledgeItem(facts=["Ben works as a teacher now",
+                                         "Ben works as a teacher today"]), "[2 May, 2023]\nBen: hi")
+    out = kb.read(module.Query(question="What is Ben's job?", keywords=["Ben"]))
+    assert out.count("(earlier: Ben works as a nurse (1 May 2023))") == 2
+    assert "- [2 May 2023] Ben works as a nurse" not in out and kb.facts.count() == 2
+
+
+def test_mem0_neighbour_queries_score_only_current_facts(monkeypatch):
+    from evolve_sandbox import chroma_matrix
+
+    scored: list[int] = []
+    fast = chroma_matrix._fast_distances
+
+    def counting(space, queries, rows, norms):
+        scored.append(int(rows.shape[0]))
+        return fast(space, queries, rows, norms)
+
+    monkeypatch.setattr(chroma_matrix, "_fast_distances", counting)
+    module = load(seed_source("mem0_facts"), "mem0_facts")
+    kb = module.KnowledgeBase(Toolkit(hash_embed, decide, lambda level, msg: None))
+    texts = sessions(40)
+    for text in texts[:-1]:
+        kb.write(module.KnowledgeItem(facts=facts_of(text)), text)
+    current = len(kb.facts.get(where={"active": True})["ids"])
+    scored.clear()
+    kb.write(module.KnowledgeItem(facts=facts_of(texts[-1])), texts[-1])
+    # One neighbour query, over the current facts and at most as many removed ones awaiting
+    # compaction; the old program scored every fact ever stored (91 rows for 20 current).
+    assert len(scored) == 1 and scored[0] <= 2 * current
+    assert kb.facts.count() == len(kb.facts.get(where={"active": True})["ids"])
