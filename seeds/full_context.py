@@ -83,7 +83,9 @@ class KnowledgeBase:
     def read(self, query: Query) -> str:
         picked: list[str] = []
         used = 0
-        for text in reversed(list(self.episodes)):
+        # Newest first, without copying the list: a read touches only the episodes it shows
+        # (plus the one that did not fit), so its cost does not grow with the history.
+        for text in reversed(self.episodes):
             cost = len(text) + (len(SEPARATOR) if picked else 0)
             if used + cost <= MAX_CHARS:
                 picked.append(text)

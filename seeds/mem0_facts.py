@@ -10,11 +10,13 @@ batch (only when some candidate has a similar stored memory) and fall back to de
 rules when the reply is not the JSON we asked for.
 
 Stores: facts in a toolkit.chroma collection (cosine space) with metadata: session date,
-active flag, and the text it replaced ("earlier: ..."), so updates keep their history.
+active flag, and the text it replaced ("earlier: ..."), so updates keep their history; a
+replaced or deleted fact is removed from the collection (only its text survives, in the
+fact that replaced it).
 Write: candidates = item.facts (or first-person lines of the raw text when empty); for each,
 the NEIGHBOURS nearest active facts; operations from the LLM, else by rule: distance <=
 DUPLICATE_DIST -> NONE; same subject and relation and distance <= UPDATE_DIST -> UPDATE (old
-fact deactivated, new fact records it as earlier); a negation ("no longer") of a similar fact
+fact removed, new fact records it as earlier); a negation ("no longer") of a similar fact
 -> DELETE it and ADD the new statement; otherwise ADD.
 Read: vector search over active facts, TOP_K best, each as "- [date] fact (earlier: ...)".
 
@@ -161,9 +163,10 @@ class KnowledgeBase:
         operations = {}
         if USE_LLM_UPDATE and any(n for n in neighbours):
             operations = self._llm_operations(candidates, neighbours)
+        removed: dict[str, str] = {}  # fact id -> its "previous" text, removed in this write
         for index, text in enumerate(candidates):
             op = operations.get(index) or self._rule_operation(text, neighbours[index])
-            self._apply(op, text, dates[index], vectors[index])
+            self._apply(op, text, dates[index], vectors[index], removed)
 
     def _neighbours(self, vectors: list) -> list[list[tuple[str, str, float]]]:
         if self.facts.count() == 0:
@@ -227,17 +230,29 @@ class KnowledgeBase:
                 return {"event": "UPDATE", "id": fact_id}
         return {"event": "ADD"}
 
-    def _apply(self, op: dict, text: str, date: str, vector: list) -> None:
+    def _apply(self, op: dict, text: str, date: str, vector: list,
+               removed: dict[str, str]) -> None:
+        """Apply one operation; ``removed`` holds the facts this write already replaced (the
+        neighbours were found before any was applied, so two candidates can name one fact)."""
         event, target = op.get("event", "ADD"), op.get("id", "")
         if event == "NONE":
             return
         previous = ""
         if event in ("UPDATE", "DELETE") and target:
-            old = self.facts.get(ids=[target])
-            if old["ids"]:
-                meta = old["metadatas"][0] or {}
-                previous = f"{old['documents'][0]} ({meta.get('date', '')})".replace(" ()", "")
-                self.facts.update(ids=[target], metadatas=[{"active": False}])
+            if target in removed:
+                previous = removed[target]
+            else:
+                old = self.facts.get(ids=[target])
+                if old["ids"]:
+                    meta = old["metadatas"][0] or {}
+                    previous = f"{old['documents'][0]} ({meta.get('date', '')})".replace(
+                        " ()", "")
+                    # The replaced fact is removed, not kept as inactive: nothing reads an
+                    # inactive fact again (reads and neighbour queries filter on active, its
+                    # text lives on in the new fact's "previous"), and every neighbour query
+                    # of every later write would score it (44% of the rows at 3,000 episodes).
+                    self.facts.delete(ids=[target])
+                    removed[target] = previous
         fact_id = f"m{self.next_id}"
         self.next_id += 1
         self.facts.add(ids=[fact_id], documents=[text], embeddings=[vector], metadatas=[
