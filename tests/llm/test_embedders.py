@@ -147,3 +147,25 @@ def test_minilm_when_installed():
     emb = make_embedder("minilm")
     sims = check_contract(emb)
     assert emb.dim == 384 and sims[0, 1] > sims[0, 2]
+
+
+@pytest.mark.parametrize("preset", [None, "true"])
+def test_wordllama_runs_its_tokenizer_serially_unless_told(preset):
+    """The tokenizer's thread pool made a 3-text embed ~5x slower on 2 cores (bench/
+    memory_scaling.py: mem0_facts missed the 120 s cap at 10,000 episodes): loading the model
+    turns it off, but an explicit user setting is kept."""
+    pytest.importorskip("wordllama")
+    code = textwrap.dedent(
+        """
+        import os
+        from evolve.llm.embedders import WordLlamaEmbedder
+        WordLlamaEmbedder().embed(["hello world"])
+        print(os.environ.get("TOKENIZERS_PARALLELISM"))
+        """
+    )
+    env = {k: v for k, v in os.environ.items() if k != "TOKENIZERS_PARALLELISM"}
+    if preset is not None:
+        env["TOKENIZERS_PARALLELISM"] = preset
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == [preset or "false"]
