@@ -21,9 +21,11 @@ so every run proposes the same number of children, in these settings:
 Per run: loop time (the iterations only; seeds and the final test evaluation are fixed costs
 outside it, timed by wrapping ``Campaign._step``), children evaluated on the static set, children
 per minute and the ratio to batch 1, and where the loop time went: reflection evaluations with
-the proposals (one phase: each proposal starts as soon as its parent's reflection is stored),
-child evaluations, and gate-fix meta calls, timed by wrapping the evaluator and the meta-call
-hook; "other" is gating and database work. A second table gives the CPU seconds per evaluated
+the proposals (one phase: each proposal starts as soon as its parent's reflection is stored,
+and each child's gate and evaluation as soon as its proposal and the ones before it are in;
+the phase ends when the round's last child has started), the wait for the child evaluations
+after that, and gate-fix meta calls, timed by wrapping the evaluator's feed and the meta-call
+hook; "other" is storing and database work. A second table gives the CPU seconds per evaluated
 child during the iterations, by process (this one, the orchestrator; the sandbox workers and
 bwrap; the benchmark endpoint), and the bound they set: with C the CPU seconds of a child and L
 the rest of its wall time at batch 1, batch B on N cores reaches at most
@@ -79,34 +81,48 @@ class TimedCampaign(Campaign):
         self.step_seconds: list[float] = []
         self.cpu = CpuMeter()  # over the steps only, like the loop time
         self._in_step = False
-        self._proposed = False
-        evaluate_many = self.evaluator.evaluate_many
+        self._depth = 0  # meta-call nesting: the round itself is depth 1, its fixes deeper
+        self._step_started = 0.0
+        self._evaluating = False  # the round's first wait for child evaluations has begun
+        make_feed = self.evaluator.feed
 
-        def timed(requests: list[tuple[str, str, str]]) -> Any:
-            started = time.monotonic()
-            try:
-                return evaluate_many(requests)
-            finally:
-                if self._in_step:
-                    self.phases["child eval"] += time.monotonic() - started
+        def timed_feed() -> Any:
+            feed = make_feed()
+            results = feed.results
 
-        self.evaluator.evaluate_many = timed  # ChildDeveloper holds the same evaluator
+            def timed_results() -> Any:
+                started = time.monotonic()
+                if self._in_step and not self._evaluating:
+                    # reflections, proposals and gating up to the last child's start
+                    self.phases["reflect+propose"] += started - self._step_started
+                    self._evaluating = True
+                try:
+                    return results()
+                finally:
+                    if self._in_step:
+                        self.phases["child eval"] += time.monotonic() - started
+
+            feed.results = timed_results
+            return feed
+
+        self.evaluator.feed = timed_feed  # ChildDeveloper holds the same evaluator
 
     def _meta_call(self, call: Any) -> Any:
-        # A step's first meta call is its proposals, which run while the reflections are
-        # stored (pipelined): that phase is "reflect+propose"; later ones are gate fixes.
-        phase = "fixes" if self._proposed else "reflect+propose"
-        self._proposed = True
+        # The round runs inside one meta call (its proposals stream into the children's gates
+        # and evaluations, bench docstring); the nested ones are gate fixes and repairs.
+        self._depth += 1
         started = time.monotonic()
         try:
             return super()._meta_call(call)
         finally:
-            self.phases[phase] += time.monotonic() - started
+            self._depth -= 1
+            if self._depth > 0:
+                self.phases["fixes"] += time.monotonic() - started
 
     def _step(self, iteration: int) -> float | None:
-        self._in_step, self._proposed = True, False
+        self._in_step, self._evaluating = True, False
         self.cpu.start()
-        started = time.monotonic()
+        started = self._step_started = time.monotonic()
         try:
             return super()._step(iteration)
         finally:

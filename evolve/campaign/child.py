@@ -1,8 +1,9 @@
 """From proposals to pool members: gates, fix rounds, evaluation, repair rounds.
 
-Children of one round move together: all are gated, the survivors are evaluated at once (the
-executor may run them in parallel), then the meta-agent fixes or repairs the failures one by
-one in child order, and the next round starts. Every attempt is stored as a program (also
+Children of one round move together: each is gated as its proposal comes in and its evaluation
+starts at once where the executor can (``evolve.evaluation.feed``), the evaluations are stored
+in child order, then the meta-agent fixes or repairs the failures one by one in child order,
+and the next attempt of those children starts. Every attempt is stored as a program (also
 rejected ones) with its gate outcome; gate failures, fixes and repairs are events. A child
 whose evaluation ends in ``status=error`` gets gate status ``error`` and an
 ``evaluation_error`` event, and stays out of the pool. A child that answers exactly as its
@@ -12,7 +13,7 @@ event (``evolve.lineage.noops``), so it is not counted as a try.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -79,27 +80,41 @@ class ChildDeveloper:
         self.store.add_event(self.campaign_id, kind, message, iteration=child.request.iteration,
                              program_id=child.pid or None, data=data)
 
-    def develop_batch(self, requests: list[ChildRequest]) -> list[str | None]:
-        """Pool member ids (None where a child was finally rejected), in request order."""
-        children = [_Child(r, r.proposal.source, r.proposal.commit_message, r.proposal.mutator,
-                           r.proposal.origin, r.proposal.design, index=i)
-                    for i, r in enumerate(requests)]
+    def develop_batch(self, requests: Iterable[ChildRequest]) -> list[str | None]:
+        """Pool member ids (None where a child was finally rejected), in request order.
+
+        ``requests`` may be lazy (a round's proposals as they come in, in slot order): each
+        child is gated and its evaluation started as soon as it is there, while later
+        proposals are still out; the evaluations are stored in request order once all are
+        requested, then fixes and repairs run one child at a time."""
+        children: list[_Child] = []
+
+        def arriving() -> Iterator[_Child]:
+            for r in requests:
+                children.append(_Child(r, r.proposal.source, r.proposal.commit_message,
+                                       r.proposal.mutator, r.proposal.origin, r.proposal.design,
+                                       index=len(children)))
+                yield children[-1]
+
         self._claimed: dict[str, int] = {}  # program id -> the child of this round that made it
+        active: Iterable[_Child] = arriving()
         while True:
-            active = [c for c in children if not c.finished]
-            if not active:
-                break
-            self._gate_and_evaluate(active)
-            for child in active:
+            for child in self._gate_and_evaluate(active):
                 if child.failure is not None:
                     self._fix(child)
                 elif child.violation is not None:
                     self._repair(child)
+            active = [c for c in children if not c.finished]
+            if not active:
+                break
         return [c.result for c in children]
 
-    def _gate_and_evaluate(self, active: list[_Child]) -> None:
-        to_evaluate = []
+    def _gate_and_evaluate(self, active: Iterable[_Child]) -> list[_Child]:
+        """Gate each child and start its evaluation as it comes; returns the children seen."""
+        seen, to_evaluate = [], []
+        feed = self.evaluator.feed()
         for child in active:
+            seen.append(child)
             child.failure = child.violation = None
             assert child.source is not None
             child.pid = program_id(child.source)
@@ -116,8 +131,8 @@ class ChildDeveloper:
                 child.failure = (failure.stage, failure.message)
             else:
                 to_evaluate.append(child)
-        evaluations = self.evaluator.evaluate_many(
-            [(c.pid, c.source or "", "static") for c in to_evaluate])
+                feed.add(child.pid, child.source, "static")
+        evaluations = feed.results()
         for child, evaluation in zip(to_evaluate, evaluations, strict=True):
             if evaluation.status == "gate_failed":
                 child.failure = (evaluation.gate_stage or "smoke", evaluation.error or "")
@@ -140,6 +155,7 @@ class ChildDeveloper:
                 if parent and is_no_op(self.store, child.pid, parent):
                     record_no_op(self.store, self.campaign_id, iteration=child.request.iteration,
                                  child_id=child.pid, parent_id=parent, mutator=child.mutator)
+        return seen
 
     def _is_duplicate(self, child: _Child) -> bool:
         """True (and recorded, the child finished) when the child's program already exists

@@ -44,7 +44,7 @@ from .interpreter import campaign_interpreter, freeze_long_lived
 from .memory import after_iteration, pin_mmap_threshold
 from .pool import pool_entries, program_record, program_source, snapshot
 from .progress import Progress, ProgressCallback
-from .proposing import propose_all
+from .proposing import propose_stream
 from .reflection import reflection_context
 from .run_dir import create_run, open_store
 from .seeding import evaluate_seeds
@@ -272,18 +272,21 @@ class Campaign:
                 contexts.append(self._context(iteration, rng, parent, other, reflection))
                 yield contexts[-1]
 
-        proposals = self._meta_call(lambda: self._propose_all(contexts_as_reflected()))
-        for *_, subset in plans:  # reflected on: kept, they would grow with every round
-            self.subset_task.remove_subset(subset)
-            self.evaluator.subset_items.pop(subset, None)
-        requests = []
-        for (_, parent, other, _), context, proposal in zip(plans, contexts, proposals,
-                                                            strict=True):
-            request = self._request(iteration, parent, other, context, proposal)
-            if request is not None:
-                requests.append(request)
-            self._count_failed_proposal(request is None, proposal.error)
-        children = self.developer.develop_batch(requests)
+        def requests_as_proposed() -> Iterator[ChildRequest]:
+            # each child as soon as its proposal and the ones before it are in: its gate and
+            # evaluation start while later proposals are still out
+            proposals = propose_stream(self.meta, contexts_as_reflected(), batch)
+            for i, ((_, parent, other, _), proposal) in enumerate(zip(plans, proposals,
+                                                                      strict=True)):
+                request = self._request(iteration, parent, other, contexts[i], proposal)
+                self._count_failed_proposal(request is None, proposal.error)
+                if request is not None:
+                    yield request
+            for *_, subset in plans:  # reflected on: kept, they would grow with every round
+                self.subset_task.remove_subset(subset)
+                self.evaluator.subset_items.pop(subset, None)
+
+        children = self._meta_call(lambda: self.developer.develop_batch(requests_as_proposed()))
         found = [snapshot(self.store, child).score for child in children if child]
         scores = [score for score in found if score is not None]
         return max(scores) if scores else None
@@ -292,9 +295,6 @@ class Campaign:
                  reflection: Any) -> ReflectionContext:
         return reflection_context(self.store, self.config, self.task, iteration, rng, parent,
                                   other, reflection)
-
-    def _propose_all(self, contexts: Iterable[ReflectionContext]) -> list[Proposal]:
-        return propose_all(self.meta, contexts, self.config.parallel.batch_size)
 
     def _count_failed_proposal(self, failed: bool, error: str | None) -> None:
         count_failed_proposal(self.store, self.campaign_id, failed, error)

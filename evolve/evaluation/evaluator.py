@@ -18,6 +18,7 @@ from ..lineage.records import EvaluationRecord, find_evaluation, read_evaluation
 from ..lineage.writes import NewEvaluation
 from .evaluate import EvalSettings
 from .executors import EvalJob, Executor
+from .feed import EvaluationFeed
 from .records import subset_key
 from .subset_task import SubsetTask
 
@@ -68,7 +69,7 @@ class CampaignEvaluator:
         for i, hit in enumerate(found):
             if hit is None:
                 unique.setdefault((requests[i][0], requests[i][2]), i)
-        jobs = [self._job(*requests[i]) for i in unique.values()]
+        jobs = [self.job(*requests[i]) for i in unique.values()]
         results = iter(self.executor.map(jobs)) if jobs else iter(())
         pending = iter(unique)
         stored: dict[tuple[str, str], EvaluationRecord] = {}
@@ -77,17 +78,25 @@ class CampaignEvaluator:
                 key = (requests[i][0], requests[i][2])
                 while key not in stored:  # results arrive in the order of ``unique``
                     pid, subset = next(pending)
-                    stored[(pid, subset)] = self._store(pid, subset, next(results))
+                    stored[(pid, subset)] = self.store_result(pid, subset, next(results))
                 hit = stored[key]
             yield hit
 
-    def _job(self, program_id: str, source: str, subset: str) -> EvalJob:
+    def feed(self) -> EvaluationFeed:
+        """Evaluations requested one at a time, each started at once where the executor can
+        (``evolve.evaluation.feed``)."""
+        return EvaluationFeed(self)
+
+    def job(self, program_id: str, source: str, subset: str) -> EvalJob:
+        """The executor's job for one evaluation."""
         return EvalJob(program_id=program_id, source=source, subset=subset,
                        groups=tuple(self.task.groups(subset)), task_name=self._task_name,
                        task_args=self._task_args, settings=self.settings, models=self._models,
                        **self._objects)
 
-    def _store(self, program_id: str, subset: str, result: NewEvaluation) -> EvaluationRecord:
+    def store_result(self, program_id: str, subset: str, result: NewEvaluation
+                     ) -> EvaluationRecord:
+        """Store one finished evaluation (on the campaign thread) and read it back."""
         evaluation_id = self.store.add_evaluation(
             self.campaign_id, program_id, subset.split(":")[0], self.key(subset), result)
         # read back: a fresh evaluation looks exactly like one a resumed campaign finds

@@ -15,7 +15,7 @@ cannot hand results back lazily).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..lineage.writes import NewEvaluation
@@ -39,6 +39,15 @@ class Executor(Protocol):
     def close(self) -> None: ...
 
 
+class SubmittingExecutor(Executor, Protocol):
+    """An executor that can also start one job at once (``submit``), without waiting for the
+    rest of a list: a campaign then starts each child's evaluation as soon as its proposal
+    is in (``evolve.evaluation.feed``). Optional: executors without it run a round's
+    children together."""
+
+    def submit(self, job: EvalJob) -> Future[NewEvaluation]: ...
+
+
 class ThreadExecutor:
     """Evaluations in threads of the campaign process, sharing its hub (cache, limits)."""
 
@@ -52,6 +61,9 @@ class ThreadExecutor:
         if len(jobs) == 1:
             return iter([run_job(jobs[0], self._hub)])
         return self._pool.map(lambda job: run_job(job, self._hub), jobs)
+
+    def submit(self, job: EvalJob) -> Future[NewEvaluation]:
+        return self._pool.submit(run_job, job, self._hub)
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)

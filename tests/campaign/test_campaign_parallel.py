@@ -237,3 +237,58 @@ def test_resume_may_change_where_evaluations_run_not_what_they_give(threads_resu
     # a later resume keeps the new settings
     assert recorded["parallel"]["executor"] == "processes"
     assert recorded["models"]["concurrency"] == 3
+
+
+def test_a_childs_evaluation_starts_while_later_proposals_are_out(tmp_path, monkeypatch):
+    """Pipelined rounds: the last slot's proposal waits (up to 10 s) for the first child's
+    evaluation to start. Before, every child waited for the slowest proposal of its round,
+    so that wait always ran out."""
+    import threading
+
+    from evolve.evaluation import executors
+
+    started = threading.Event()
+    waits: list[bool] = []
+    real_run_job = executors.run_job
+
+    def watched_run_job(job, *args):
+        if job.subset == "static":
+            started.set()
+        return real_run_job(job, *args)
+
+    monkeypatch.setattr(executors, "run_job", watched_run_job)
+
+    class SlowLastProposal:
+        def __init__(self, meta, last_contexts):
+            self._meta, self._last = meta, last_contexts
+
+        def __getattr__(self, name):
+            return getattr(self._meta, name)
+
+        def propose(self, context):
+            if any(context is c for c in self._last):
+                waits.append(started.wait(10.0))
+            return self._meta.propose(context)
+
+    class Pipelined(Campaign):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.last_contexts: list = []
+            self.meta = SlowLastProposal(self.meta, self.last_contexts)
+
+        def _context(self, iteration, rng, parent, other, reflection):
+            context = super()._context(iteration, rng, parent, other, reflection)
+            self.slots_built = getattr(self, "slots_built", 0) + 1
+            if self.slots_built % 2 == 0:  # the round's second (last) slot
+                self.last_contexts.append(context)
+            return context
+
+        def _step(self, iteration):
+            started.clear()
+            return super()._step(iteration)
+
+    config = load_config(EXAMPLES / "quickstart.toml",
+                         ["task.args.size=tiny", "search.iterations=2", "data.val_size=8",
+                          "parallel.batch_size=2"])
+    assert Pipelined(config, tmp_path / "run", config_dir=EXAMPLES, progress=False).run().finished
+    assert waits == [True, True]
