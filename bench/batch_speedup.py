@@ -14,9 +14,11 @@ so every run proposes the same number of children, in these settings:
     (``_fake_llm.py``, the offline model behind it, small valid patches as meta-agent replies),
     one series per ``--latency`` (default 200 ms and 1 s per request: 200 ms is a fast
     endpoint, under which four evaluations at once on two cores are partly CPU-bound; 1 s is
-    closer to a hosted chat model's latency), ``models.concurrency = --concurrency`` (128:
+    closer to a hosted chat model's latency), ``models.concurrency = --concurrency`` (512:
     enough that the endpoint's latency, not the client's cap on requests in flight, bounds a
-    round of 4 children), ``search.mutation = patch``, cache off.
+    round of 8 children; an evaluation sends one extraction per session at once, ~32 here,
+    so 128 made every child of a round of 8 wait one extra latency: 3.0-3.1 s against
+    2.1-2.3 s per ordinary child evaluation at 1 s), ``search.mutation = patch``, cache off.
 
 Per run: loop time (the iterations only; seeds and the final test evaluation are fixed costs
 outside it, timed by wrapping ``Campaign._step``), children evaluated on the static set, children
@@ -381,7 +383,7 @@ def main() -> None:
                         help="endpoint latencies in seconds, one series each (default 0.2,1.0)")
     parser.add_argument("--executor", default="threads",
                         help="parallel.executor (threads, processes, dask)")
-    parser.add_argument("--concurrency", type=int, default=128,
+    parser.add_argument("--concurrency", type=int, default=512,
                         help="models.concurrency in the endpoint runs (requests in flight)")
     parser.add_argument("--mode", choices=("both", "offline", "endpoint"), default="both")
     parser.add_argument("--size", default="tiny", help="dialog-synth size")

@@ -18,7 +18,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 QUICKSTART = ROOT / "examples" / "quickstart.toml"
-SETTINGS = ["--set", "task.args.size=tiny", "--set", "search.iterations=6",
+SETTINGS = ["--set", "task.args.size=tiny", "--set", "search.iterations=40",
             "--set", "data.val_size=10", "--quiet"]
 
 
