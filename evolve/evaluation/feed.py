@@ -18,22 +18,35 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import Future
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from ..lineage.records import EvaluationRecord
 from ..lineage.writes import NewEvaluation
-from .executors import EvalJob
+from .executors import EvalJob, Executor
 
-if TYPE_CHECKING:
-    from .evaluator import CampaignEvaluator
+__all__ = ["EvaluationFeed", "FeedEvaluator"]
 
-__all__ = ["EvaluationFeed"]
+
+class FeedEvaluator(Protocol):
+    """What a feed needs of its evaluator (``CampaignEvaluator`` is one)."""
+
+    executor: Executor
+
+    def lookup(self, program_id: str, subset: str) -> EvaluationRecord | None:
+        """The stored evaluation, or None when it has not run yet."""
+
+    def job(self, program_id: str, source: str, subset: str) -> EvalJob:
+        """The executor's job for one evaluation."""
+
+    def store_result(self, program_id: str, subset: str, result: NewEvaluation
+                     ) -> EvaluationRecord:
+        """Store one finished evaluation (on the caller's thread) and return its record."""
 
 
 class EvaluationFeed:
     """Requests added one by one (``add``), results stored and returned together (``results``)."""
 
-    def __init__(self, evaluator: CampaignEvaluator) -> None:
+    def __init__(self, evaluator: FeedEvaluator) -> None:
         self._evaluator = evaluator
         self._submit: Callable[[EvalJob], Future[NewEvaluation]] | None = getattr(
             evaluator.executor, "submit", None)
