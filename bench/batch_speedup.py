@@ -38,7 +38,9 @@ compared (SELECT id, parent_ids, iteration, gate_status, score ...): they must b
 
 Acceptance (issue #18, ``TARGETS``): against the 200 ms endpoint batch 4 gives >= 3.2x the
 evaluated children per minute of batch 1; against the 1 s endpoint batch 4 >= 3.7x and batch 8
->= 6x; repeated runs give identical results. Use ``--batches 1,4,8 --children 16``. A profile from the
+>= 6x; repeated runs give identical results. Use ``--batches 1,4,8 --children 16`` (two rounds of 8:
+the first round's parents are all seeds, so batch 8 draws the slower ``llm_summarizer`` seed
+far more often than batch 1 does; ``--children 48`` weighs that first round less). A profile from the
 databases (evaluation duration_s per split, LLM call counts and latencies per role) is printed
 for the endpoint runs.
 """
