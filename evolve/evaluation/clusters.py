@@ -14,6 +14,7 @@ from __future__ import annotations
 import socket
 from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import Future
 from typing import Any
 
 from ..errors import UsageError
@@ -120,6 +121,11 @@ class RayExecutor:
             if next_job is not None:
                 running.append(self._remote.remote(next_job))
             yield result
+
+    def submit(self, job: EvalJob) -> Future[NewEvaluation]:
+        """One job as a Ray task, started at once (a round's children as they come)."""
+        future: Future[NewEvaluation] = self._remote.remote(job).future()
+        return future
 
     def close(self) -> None:
         if self._owns_connection and self._ray.is_initialized():

@@ -9,7 +9,9 @@ database still does not depend on which worker finished first.
 
 Worker processes and Dask come through joblib's backends (``loky``, ``dask`` from
 ``distributed``); Ray through Ray tasks (``evolve.evaluation.clusters``: Ray's joblib backend
-cannot hand results back lazily).
+cannot hand results back lazily). Threads, Dask and Ray also start one job at a time
+(``submit``), which lets a round's children start as their proposals come in
+(``evolve.evaluation.feed``); loky processes run a round's children together.
 """
 
 from __future__ import annotations
@@ -97,6 +99,19 @@ class JoblibExecutor:
                 cluster.close()
 
 
+class DaskExecutor(JoblibExecutor):
+    """Evaluations on Dask workers: a list through joblib's ``dask`` backend, one job at a
+    time through the client's own ``submit`` (so a round's children start as they come)."""
+
+    def __init__(self, workers: int, address: str = "") -> None:
+        super().__init__("dask", workers, address)
+
+    def submit(self, job: EvalJob) -> Future[NewEvaluation]:
+        # pure=False: every job runs (no key deduplication, which would hash the whole job)
+        future: Future[NewEvaluation] = self._client.submit(run_job, job, pure=False)
+        return future
+
+
 # Factories of the built-in names (``evolve.registry.EXECUTORS`` lists them): each takes the
 # number of workers, the campaign's hub (threads share it) and the cluster address.
 def thread_executor(workers: int, hub: ModelHub, _address: str) -> Executor:
@@ -108,7 +123,7 @@ def process_executor(workers: int, _hub: ModelHub, _address: str) -> Executor:
 
 
 def dask_executor(workers: int, _hub: ModelHub, address: str) -> Executor:
-    return JoblibExecutor("dask", workers, address)
+    return DaskExecutor(workers, address)
 
 
 def ray_executor(workers: int, _hub: ModelHub, address: str) -> Executor:

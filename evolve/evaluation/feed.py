@@ -3,10 +3,10 @@
 ``CampaignEvaluator.iter_many`` starts a list of evaluations together. A round of children does
 not have its list at once: each child's program arrives when its proposal is in, and the
 proposals finish at different times. An ``EvaluationFeed`` takes the requests as they come
-and, on an executor with ``submit`` (the thread executor), starts each one at once, so a
+and, on an executor with ``submit`` (threads, Dask, Ray), starts each one at once, so a
 child's evaluation runs while later proposals are still out instead of after the slowest.
-Executors without ``submit`` (processes, Dask, Ray) run the requests together when
-``results`` is called, as ``iter_many`` would.
+Executors without ``submit`` (loky processes, or a user's executor with ``map`` only) run the
+requests together when ``results`` is called, as ``iter_many`` would.
 
 Contract (the same as ``iter_many``'s): an evaluation already stored is not run again; the
 same program on the same subset twice runs once; results are stored on the caller's thread
