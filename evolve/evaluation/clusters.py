@@ -19,6 +19,7 @@ from typing import Any
 
 from ..errors import UsageError
 from ..lineage.writes import NewEvaluation
+from .inflight import InFlightLimit
 from .jobs import EvalJob, run_job
 
 CONNECT_TIMEOUT_S = 10.0
@@ -107,6 +108,7 @@ class RayExecutor:
             self._owns_connection = True
         # one CPU per evaluation: a worker runs one sandbox session at a time, like loky's
         self._remote = ray.remote(num_cpus=1, max_retries=0)(run_job)
+        self._in_flight = InFlightLimit(self._workers)  # submit keeps map's bound
 
     def map(self, jobs: list[EvalJob]) -> Iterator[NewEvaluation]:
         pending = iter(jobs)
@@ -124,8 +126,7 @@ class RayExecutor:
 
     def submit(self, job: EvalJob) -> Future[NewEvaluation]:
         """One job as a Ray task, started at once (a round's children as they come)."""
-        future: Future[NewEvaluation] = self._remote.remote(job).future()
-        return future
+        return self._in_flight.start(lambda: self._remote.remote(job).future())
 
     def close(self) -> None:
         if self._owns_connection and self._ray.is_initialized():

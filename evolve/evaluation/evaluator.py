@@ -64,23 +64,10 @@ class CampaignEvaluator:
         database's only writer) as soon as it and the ones before it are done, while later
         ones still run. The same program on the same subset twice runs once.
         """
-        found: list[EvaluationRecord | None] = [self.lookup(pid, sub) for pid, _, sub in requests]
-        unique: dict[tuple[str, str], int] = {}
-        for i, hit in enumerate(found):
-            if hit is None:
-                unique.setdefault((requests[i][0], requests[i][2]), i)
-        jobs = [self.job(*requests[i]) for i in unique.values()]
-        results = iter(self.executor.map(jobs)) if jobs else iter(())
-        pending = iter(unique)
-        stored: dict[tuple[str, str], EvaluationRecord] = {}
-        for i, hit in enumerate(found):
-            if hit is None:
-                key = (requests[i][0], requests[i][2])
-                while key not in stored:  # results arrive in the order of ``unique``
-                    pid, subset = next(pending)
-                    stored[(pid, subset)] = self.store_result(pid, subset, next(results))
-                hit = stored[key]
-            yield hit
+        feed = self.feed()
+        for program_id, source, subset in requests:
+            feed.add(program_id, source, subset)
+        return feed.stored()
 
     def feed(self) -> EvaluationFeed:
         """Evaluations requested one at a time, each started at once where the executor can

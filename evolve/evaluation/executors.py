@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from ..lineage.writes import NewEvaluation
 from ..registry import EXECUTORS
+from .inflight import InFlightLimit
 from .jobs import EvalJob, run_job
 from .jobs import JobResult as JobResult  # public name (evolve.JobResult)
 
@@ -32,22 +33,18 @@ if TYPE_CHECKING:
 class Executor(Protocol):
     """Runs evaluation jobs at once where it can; ``map`` yields their results in job order,
     each as soon as it and every earlier one are done (iterate it to the end: stopping early
-    abandons the jobs not yet started)."""
+    abandons the jobs not yet started).
+
+    Optional: ``submit(job)`` starts one job at once, within the same bound on jobs in flight,
+    and returns a future (anything with ``result()``); a campaign then starts each child's
+    evaluation as soon as its proposal is in (``evolve.evaluation.feed``). Executors without
+    it run the jobs of a round together."""
 
     name: str
 
     def map(self, jobs: list[EvalJob]) -> Iterator[NewEvaluation]: ...
 
     def close(self) -> None: ...
-
-
-class SubmittingExecutor(Executor, Protocol):
-    """An executor that can also start one job at once (``submit``), without waiting for the
-    rest of a list: a campaign then starts each child's evaluation as soon as its proposal
-    is in (``evolve.evaluation.feed``). Optional: executors without it run a round's
-    children together."""
-
-    def submit(self, job: EvalJob) -> Future[NewEvaluation]: ...
 
 
 class ThreadExecutor:
@@ -105,11 +102,11 @@ class DaskExecutor(JoblibExecutor):
 
     def __init__(self, workers: int, address: str = "") -> None:
         super().__init__("dask", workers, address)
+        self._in_flight = InFlightLimit(self._workers)
 
     def submit(self, job: EvalJob) -> Future[NewEvaluation]:
         # pure=False: every job runs (no key deduplication, which would hash the whole job)
-        future: Future[NewEvaluation] = self._client.submit(run_job, job, pure=False)
-        return future
+        return self._in_flight.start(lambda: self._client.submit(run_job, job, pure=False))
 
 
 # Factories of the built-in names (``evolve.registry.EXECUTORS`` lists them): each takes the

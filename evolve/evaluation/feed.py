@@ -1,24 +1,24 @@
 """Evaluations requested one at a time, each started as soon as it is requested.
 
-``CampaignEvaluator.iter_many`` starts a list of evaluations together. A round of children does
-not have its list at once: each child's program arrives when its proposal is in, and the
-proposals finish at different times. An ``EvaluationFeed`` takes the requests as they come
-and, on an executor with ``submit`` (threads, Dask, Ray), starts each one at once, so a
-child's evaluation runs while later proposals are still out instead of after the slowest.
-Executors without ``submit`` (loky processes, or a user's executor with ``map`` only) run the
-requests together when ``results`` is called, as ``iter_many`` would.
+``CampaignEvaluator.iter_many`` and ``evaluate_many`` are a feed given a whole list at once. A
+round of children does not have its list at once: each child's program arrives when its
+proposal is in, and the proposals finish at different times. An ``EvaluationFeed`` takes the
+requests as they come and, on an executor with ``submit`` (threads, Dask, Ray), starts each one
+at once, so a child's evaluation runs while later proposals are still out instead of after the
+slowest. Executors without ``submit`` (loky processes, or a user's executor with ``map`` only)
+run the requests together when ``results`` or ``stored`` is called.
 
-Contract (the same as ``iter_many``'s): an evaluation already stored is not run again; the
-same program on the same subset twice runs once; results are stored on the caller's thread
-(the database's only writer) in the order of first request, whatever order they finished
-in. So the database does not depend on which evaluation finished first.
+Contract: an evaluation already stored is not run again; the same program on the same subset
+twice runs once; results are stored on the caller's thread (the database's only writer) in the
+order of first request, whatever order they finished in. So the database does not depend on
+which evaluation finished first.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
-from typing import Any, Protocol
+from typing import Protocol
 
 from ..lineage.records import EvaluationRecord
 from ..lineage.writes import NewEvaluation
@@ -69,15 +69,18 @@ class EvaluationFeed:
 
     def results(self) -> list[EvaluationRecord]:
         """Every requested evaluation, in request order, each stored once it is done."""
-        deferred = [(key, job) for key, job in self._running.items()
-                    if isinstance(job, EvalJob)]
-        late: dict[tuple[str, str], Any] = {}
-        if deferred:  # an executor without submit: run them together now
-            late = dict(zip([key for key, _ in deferred],
-                            self._evaluator.executor.map([job for _, job in deferred]),
-                            strict=True))
-        for key, running in self._running.items():  # first-request order: dicts keep it
-            outcome = late[key] if key in late else running.result()  # type: ignore[union-attr]
-            self._found[key] = self._evaluator.store_result(*key, outcome)
-        self._running.clear()
-        return [self._found[key] for key in self._requests]
+        return list(self.stored())
+
+    def stored(self) -> Iterator[EvaluationRecord]:
+        """``results`` as it goes: each evaluation, in request order, once it and the ones
+        before it are done and stored, while later ones still run (iterate to the end)."""
+        deferred = [job for job in self._running.values() if isinstance(job, EvalJob)]
+        # an executor without submit: the deferred jobs run together now, in first-request
+        # order, which is the order their results are taken in below
+        late = iter(self._evaluator.executor.map(deferred)) if deferred else iter(())
+        for key in self._requests:
+            if key not in self._found:
+                running = self._running.pop(key)
+                outcome = next(late) if isinstance(running, EvalJob) else running.result()
+                self._found[key] = self._evaluator.store_result(*key, outcome)
+            yield self._found[key]

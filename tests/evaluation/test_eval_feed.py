@@ -90,3 +90,30 @@ def test_an_executor_without_submit_runs_the_requests_together_at_the_end():
     assert executor.calls == []  # nothing runs before results()
     assert feed.results() == ["record:x@static", "record:y@static", "record:x@static"]
     assert executor.calls == [["x", "y"]]
+
+
+def test_stored_yields_each_result_while_later_ones_still_run():
+    executor = Submitting(slow={"b"})
+    feed = EvaluationFeed(FakeEvaluator(executor))
+    feed.add("a", "src", "static")
+    feed.add("b", "src", "static")
+    stream = feed.stored()
+    assert next(stream) == "record:a@static"  # b is still held back
+    executor.release.set()
+    assert list(stream) == ["record:b@static"]
+
+
+def test_in_flight_limit_starts_a_job_only_when_a_slot_is_free():
+    from evolve.evaluation.inflight import InFlightLimit
+
+    limit = InFlightLimit(2)
+    first, second = Future(), Future()
+    limit.start(lambda: first)
+    limit.start(lambda: second)
+    launched = threading.Event()
+    waiter = threading.Thread(target=lambda: limit.start(lambda: (launched.set(), Future())[1]))
+    waiter.start()
+    assert not launched.wait(0.3)  # two in flight: the third waits
+    first.set_result("done")
+    assert launched.wait(5)
+    waiter.join(5)
