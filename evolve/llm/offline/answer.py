@@ -21,10 +21,10 @@ Only when no candidate has support is the reply exactly ``not mentioned``.
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 import re
 from collections import Counter
+from dataclasses import replace
 from functools import lru_cache
 
 from .instructions import AnswerStyle, read_instruction
@@ -39,8 +39,10 @@ from .loose import (
     quoted_title,
 )
 from .question import QuestionInfo, analyze, plural_noun
+from .semantic import SIMILARITY, memory_surface, surface_words
 from .spans import (
     clause_of,
+    focus_phrase,
     introduced,
     introduced_kind,
     is_number,
@@ -49,19 +51,16 @@ from .spans import (
     phrase_after,
     places,
     possessed,
+    quantities,
     role,
 )
 from .text import (
     Unit,
-    find_dates,
-    find_relative,
-    format_date,
     parse_units,
-    relative_day,
-    resolve_relative,
     stem,
     variants,
 )
+from .told_dates import date_of, event_day
 
 NOT_MENTIONED = "not mentioned"
 _FIRST_PERSON = frozenset("i i'm i've i'd my me we we're our us mine myself".split())
@@ -77,8 +76,14 @@ def memory_index(text: str) -> tuple[tuple[Unit, ...], dict[str, float]]:
     return units, {s: math.log(n / (c + 0.5)) + 1.0 for s, c in df.items()}
 
 
-def overlap(unit: Unit, info: QuestionInfo, idf: dict[str, float]) -> float:
-    """IDF-weighted share of the question's content stems found in the unit (synonyms count)."""
+SOFT_CREDIT = 0.5  # an embedding match (``semantic``) counts half of the word itself
+Soft = dict[str, dict[str, float]]
+
+
+def overlap(unit: Unit, info: QuestionInfo, idf: dict[str, float], soft: Soft | None = None
+            ) -> float:
+    """IDF-weighted share of the question's content stems found in the unit (synonyms count;
+    with ``soft``, a word of similar meaning counts ``SOFT_CREDIT``)."""
     if not info.content:
         return 1.0
     total = hit = 0.0
@@ -91,15 +96,34 @@ def overlap(unit: Unit, info: QuestionInfo, idf: dict[str, float]) -> float:
         total += w
         if s in unit.stems or variants(s) & unit.stems:
             hit += w
+        elif soft and (near := soft.get(s)) and not near.keys().isdisjoint(unit.stems):
+            hit += w * SOFT_CREDIT
     return hit / total if total else 1.0
+
+
+def soft_matches(info: QuestionInfo, units: list[Unit]) -> Soft:
+    """The memory words similar in meaning to the question's content words (``semantic``)."""
+    wanted = {s: w for s, w in surface_words(info.text).items() if s in info.content}
+    return SIMILARITY.matches(wanted, memory_surface(u.text for u in units))
 
 
 def _tokens(text: str) -> set[str]:
     return {w.strip(".,;:!?\"'()").lower().replace("’", "'") for w in text.split()}
 
 
-def _about_subject(unit: Unit, info: QuestionInfo) -> bool:
+_NEGATIONS = frozenset("no not never nothing nobody none without can't cannot won't don't "
+                       "doesn't didn't isn't wasn't aren't weren't haven't hasn't".split())
+_THIRD_PERSON = frozenset("he she him her his hers they them their".split())
+_WE = frozenset("we we're we've we'd our ours us".split())
+
+
+def _about_subject(unit: Unit, info: QuestionInfo, speakers: frozenset[str] = frozenset()
+                   ) -> bool:
     if info.subject is None:
+        return True
+    if speakers and info.subject not in speakers and _tokens(unit.text) & _THIRD_PERSON \
+            and not names(unit.text, set(info.names), anchor=None):
+        # someone the speakers talk about, named in an earlier line: "she", "he" may be them
         return True
     body = unit.line.split(":", 1)[1] if unit.speaker else unit.line
     if info.subject in _tokens(body) or info.subject.lower() in _tokens(body) or \
@@ -122,40 +146,22 @@ def _introduces_other(unit: Unit, info: QuestionInfo) -> bool:
 
 
 def _anchored(unit: Unit, info: QuestionInfo) -> bool:
-    return all(variants(a) & unit.stems for a in info.anchors)
+    """Every anchor is in the unit; a person the question names beside its subject also
+    counts when the subject speaks of "we" ("Desmond: we had our first regatta")."""
+    together = bool(unit.speaker and info.subject and unit.speaker.split()[0] == info.subject
+                    and _tokens(unit.text) & _WE)
+    people = {stem(n) for n in info.names}
+    return all(variants(a) & unit.stems or (together and a in people) for a in info.anchors)
 
 
 # ---------------------------------------------------------------- values per kind
-
-
-def _date_of(unit: Unit, style: AnswerStyle) -> str | None:
-    phrase = find_relative(unit.text)
-    absolute = find_dates(unit.text)
-    if absolute:
-        return _fmt(absolute[0][2], style)
-    if phrase and unit.date:
-        if not style.resolve_dates:
-            return _fmt(unit.date, style)
-        exact = relative_day(phrase, unit.date)
-        return _fmt(exact, style) if exact else resolve_relative(phrase, unit.date)
-    if phrase:
-        return phrase
-    return _fmt(unit.date, style) if unit.date else None
-
-
-def _fmt(day: dt.date, style: AnswerStyle) -> str:
-    if style.date_style == "iso":
-        return day.isoformat()
-    if style.date_style == "mdy":
-        return f"{format_date(day).split()[1]} {day.day}, {day.year}"
-    return format_date(day)
 
 
 def _values(unit: Unit, info: QuestionInfo, style: AnswerStyle) -> list[str]:
     """Candidate answers a unit offers for the question, in sentence order."""
     exclude = set(info.names) | ({unit.speaker} if unit.speaker else set())
     if info.kind == "date":
-        value = _date_of(unit, style)
+        value = date_of(unit, style, info)
         return [value] if value else []
     if info.kind == "place":
         located = places(unit.text, exclude)
@@ -163,6 +169,10 @@ def _values(unit: Unit, info: QuestionInfo, style: AnswerStyle) -> list[str]:
         return current or [p for p, _ in located]
     if info.kind == "count":
         return numbers(unit.text, info.focus)
+    if info.kind == "measure":
+        found = quantities(unit.text)
+        asked = {stem(w) for w in info.text.lower().split()}
+        return sorted(found, key=lambda q: stem(q.split()[-1]) not in asked)  # named units first
     if info.kind == "kind":
         subject = info.subject or ""
         word = introduced_kind(unit.text, subject) if subject else None
@@ -175,12 +185,14 @@ def _values(unit: Unit, info: QuestionInfo, style: AnswerStyle) -> list[str]:
             found = [unit.speaker.split()[0]]
         return found
     if info.kind == "yesno":
-        return ["Yes"]
+        return ["No" if _tokens(unit.text) & _NEGATIONS else "Yes"]
     if info.wh == "why":
         reason = loose_span(unit, info)  # the reason clause, not a noun phrase
         return [reason] if reason else []
     if title := quoted_title(unit.text, info):
         return [title]  # "opened with "Paper Boats"": the title, not the words after a match
+    if info.focus and not info.plural and (named := focus_phrase(unit.text, info.focus)):
+        return [named]  # "What cake ...?" -> "unicorn cake"
     focus = (stem(info.focus),) if info.focus else ()
     phrase = phrase_after(unit.text, info.content + info.anchors + focus)
     if _asks_role(info):
@@ -197,17 +209,10 @@ def _asks_role(info: QuestionInfo) -> bool:
                 or (info.relation and stem(info.relation) in work))
 
 
-def _event_day(unit: Unit) -> dt.date:
-    phrase = find_relative(unit.text)
-    if phrase and unit.date:
-        return relative_day(phrase, unit.date) or unit.date
-    return unit.date or dt.date.min
-
-
 def _supported(info: QuestionInfo, units: list[Unit], idf: dict[str, float],
-               style: AnswerStyle, counting: bool = False
+               style: AnswerStyle, counting: bool = False, soft: Soft | None = None
                ) -> list[tuple[float, Unit, list[str]]]:
-    typed = info.kind in ("date", "place", "name", "person", "count", "kind")
+    typed = info.kind in ("date", "place", "name", "person", "count", "measure", "kind")
     floor = 0.6 if info.kind == "yesno" else 0.4 if info.kind == "date" else 0.5
     out = []
     for unit in units:
@@ -217,7 +222,7 @@ def _supported(info: QuestionInfo, units: list[Unit], idf: dict[str, float],
                 not variants(stem(info.focus)) & unit.stems and \
                 not (_asks_role(info) and role(unit.text)):
             continue
-        score = overlap(unit, info, idf)
+        score = overlap(unit, info, idf, soft)
         if score < 0.5 and _asks_role(info) and role(unit.text) and info.kind == "thing":
             score = 0.5  # a role sentence answers an occupation question without its words
         named = any(stem(n) in info.anchors for n in info.names)
@@ -239,22 +244,22 @@ def _keep(supported: list[tuple[float, Unit, list[str]]]
         return []
     best = max(s for s, _, _ in supported)
     keep = [t for t in supported if t[0] > 0 and t[0] >= 0.34 * best]
-    return sorted(keep, key=lambda t: (_event_day(t[1]), t[1].order))
+    return sorted(keep, key=lambda t: (event_day(t[1]), t[1].order))
 
 
 def _finish(value: str, unit: Unit, style: AnswerStyle, info: QuestionInfo) -> str:
-    if style.brief or info.kind in ("yesno", "count"):
+    if style.brief or info.kind in ("yesno", "count", "measure"):
         return value
     return clause_of(unit.text, value)
 
 
 def _loose_answer(info: QuestionInfo, eligible: list[Unit], idf: dict[str, float],
-                  style: AnswerStyle) -> str:
+                  style: AnswerStyle, soft: Soft | None = None) -> str:
     """The answer of the loose pass (``loose``), "" when no sentence qualifies."""
     info = loose_question(info)
-    if not info.content or info.kind in ("yesno", "count"):
+    if not info.content or info.kind in ("yesno", "count", "measure"):
         return ""
-    scored = [(overlap(u, info, idf), u) for u in eligible
+    scored = [(overlap(u, info, idf, soft), u) for u in eligible
               if name_anchored(u, info) and not addressed_only(u, info)]
     scored = [(score, u) for score, u in scored if score >= LOOSE_FLOOR]
     if not scored:
@@ -262,14 +267,14 @@ def _loose_answer(info: QuestionInfo, eligible: list[Unit], idf: dict[str, float
     if info.plural and info.kind != "date":
         # a list: what every qualifying sentence offers, in time order
         members: dict[str, str] = {}
-        for _, unit in sorted(scored, key=lambda t: (_event_day(t[1]), t[1].order)):
+        for _, unit in sorted(scored, key=lambda t: (event_day(t[1]), t[1].order)):
             for value in _loose_values(unit, info, style):
                 members.setdefault(value.lower(), value)
         return style.list_joiner.join(list(members.values())[:LOOSE_LIST_MAX])
     sign = 1 if style.prefer_latest else -1  # ties: the latest told, or the first told
     _, unit = max(scored, key=lambda t: (t[0], sign * t[1].order))
     if info.kind == "date":
-        return _date_of(unit, style) or ""
+        return date_of(unit, style) or ""
     values = _loose_values(unit, info, style)
     return values[0] if values else ""
 
@@ -287,15 +292,26 @@ def answer_question(question: str, memory: str, instruction: str | None = None) 
     info = analyze(question)
     style = read_instruction(instruction)
     units, idf = memory_index(memory)
-    eligible = [u for u in units if _about_subject(u, info) and not _introduces_other(u, info)
+    speakers = frozenset(u.speaker.split()[0] for u in units if u.speaker)
+    eligible = [u for u in units if _about_subject(u, info, speakers)
+                and not _introduces_other(u, info)
                 and not addressed_only(u, info)]
-    supported = _supported(info, eligible, idf, style)
+    soft = soft_matches(info, eligible)
+    supported = _supported(info, eligible, idf, style, soft=soft)
+    if not supported and info.anchors:
+        # no sentence holds every other name and the relation noun ("Alastair's job": "he
+        # has been a fishmonger"): weigh them like the other words instead of requiring them
+        loosened = tuple(a for a in info.anchors if a not in {stem(n) for n in info.names})
+        info = replace(info, anchors=tuple(a for a in info.anchors if a not in loosened),
+                       content=tuple(dict.fromkeys(info.content + loosened)))
+        soft = soft_matches(info, eligible)
+        supported = _supported(info, eligible, idf, style, soft=soft)
     if not supported and info.plural and info.relation and info.kind == "name":
         # "names of X's <group>": anyone X introduces with "my <noun> <Name>" / "<noun> named"
         supported = [(1.0, u, found) for u in eligible
                      if (found := [n for n in introduced(u.text) if n not in info.names])]
     if not supported and info.kind != "count":
-        loose = _loose_answer(info, eligible, idf, style)
+        loose = _loose_answer(info, eligible, idf, style, soft)
         return loose if loose else NOT_MENTIONED
     if info.kind == "count" and info.focus and plural_noun(info.focus) and (
             not any(is_number(v) for _, _, vals in supported for v in vals)
@@ -307,7 +323,7 @@ def answer_question(question: str, memory: str, instruction: str | None = None) 
         # "how many <things>": the list question's supported sentences (distinct places or
         # names when the list is typed, else one per sentence)
         listing = analyze(re.sub(r"\b[Hh]ow many\b", "Which", question))
-        listed = _keep(_supported(listing, eligible, idf, style, counting=True))
+        listed = _keep(_supported(listing, eligible, idf, style, counting=True, soft=soft))
         if not listed:
             return NOT_MENTIONED
         if listing.kind == "thing":
@@ -325,10 +341,10 @@ def answer_question(question: str, memory: str, instruction: str | None = None) 
         return style.list_joiner.join(values.values())
     if info.latest or (style.prefer_latest and info.kind in ("place", "thing")
                        and not info.earlier and len(supported) > 1):
-        pick = max(supported, key=lambda t: (t[0] >= 0.5, _event_day(t[1]), t[1].order))
+        pick = max(supported, key=lambda t: (t[0] >= 0.5, event_day(t[1]), t[1].order))
         return _finish(pick[2][-1], pick[1], style, info)
     if info.earlier:
-        pick = min(supported, key=lambda t: (t[0] < 0.5, _event_day(t[1]), t[1].order))
+        pick = min(supported, key=lambda t: (t[0] < 0.5, event_day(t[1]), t[1].order))
         return _finish(pick[2][0], pick[1], style, info)
     pick = max(supported, key=lambda t: (t[0], -t[1].order))
     return _finish(pick[2][0], pick[1], style, info)

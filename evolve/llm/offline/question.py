@@ -5,7 +5,8 @@ subject), a possessive relation ("X's <noun>", "X's <noun> Y"), the focus noun a
 "which/what (kind of)" ("which city" -> city), the content stems that a supporting sentence
 should share, and cues for a current value ("now", "these days"), an earlier value
 ("before"), a list (a plural focus, "names of", "all") and a count ("how many").
-The answer kind is one of: date, count, place, name, person, kind, yesno, thing.
+The answer kind is one of: date, count, measure (how old/long/far/much), place, name, person,
+kind, yesno, thing.
 """
 
 from __future__ import annotations
@@ -45,11 +46,19 @@ _IRREGULAR_PLURALS = frozenset({"children", "people", "men", "women", "mice", "g
                                 "teeth", "oxen", "kids", "folks"})
 
 
+# English nouns that end in "s" and are singular (or the same in both numbers)
+_SINGULAR_IN_S = frozenset({"series", "species", "news", "means", "physics", "mathematics",
+                            "maths", "politics", "economics", "athletics", "gymnastics"})
+
+
 def plural_noun(word: str) -> bool:
-    """A plural-looking noun ("cities", "hobbies", "pets", "children"; not "is", "class")."""
+    """A plural-looking noun ("cities", "hobbies", "pets", "children"; not "is", "class",
+    "series")."""
     low = word.lower()
     if low in _IRREGULAR_PLURALS:
         return True
+    if low in _SINGULAR_IN_S:
+        return False
     return len(low) > 3 and low.endswith("s") and not low.endswith(("ss", "us", "is", "ous"))
 
 
@@ -57,7 +66,7 @@ def plural_noun(word: str) -> bool:
 class QuestionInfo:
     text: str
     wh: str
-    kind: str  # date | count | place | name | person | kind | yesno | thing
+    kind: str  # date | count | measure | place | name | person | kind | yesno | thing
     subject: str | None
     names: tuple[str, ...]
     content: tuple[str, ...]  # stems a supporting sentence should share (IDF-weighted)
@@ -99,6 +108,8 @@ def analyze(question: str) -> QuestionInfo:
     if re.search(r"\bhow long ago\b", low) or wh == "when" or \
             re.search(r"\b(?:what|which)\s+(?:date|day|year|month|time)\b", low):
         kind = "date"
+    elif re.search(r"\bhow (?:old|long|far|tall|big|heavy|deep|high|much)\b", low):
+        kind = "measure"
     elif re.search(r"\bhow (many|much)\b", low):
         kind = "count"
     elif wh == "where" or (focus in PLACE_NOUNS) or (relation in PLACE_NOUNS):

@@ -24,7 +24,7 @@ _POSSESSED = re.compile(rf"\b(?:[Mm]y|[Oo]ur|[Hh]is|[Hh]er|[Tt]heir)\s+((?:[a-z]
                         rf"({_CAP})\b")
 _NOUN_NAMED = re.compile(rf"\b([a-z]+)\s+(?:named|called)\s+({_CAP})")
 _NAME_IS = re.compile(rf"\b({_CAP}) is (?:my|our) (?:[a-z]+\s+)?([a-z]+)\b")
-_ROLE = re.compile(r"\b(?:as|am|is|was|being|be|became|become)\s+(?:a|an)\s+(.+)", re.I)
+_ROLE = re.compile(r"\b(?:as|am|is|was|been|being|be|became|become)\s+(?:a|an)\s+(.+)", re.I)
 _NUMBER = re.compile(r"\b(\d+|" + "|".join(w for w in NUMBER_WORDS if " " not in w
                                               and w not in ("a", "an")) + r")\b", re.I)
 _TIME_WORDS = frozenset("yesterday today tonight tomorrow ago last next this morning evening "
@@ -138,6 +138,30 @@ def numbers(sentence: str, focus: str | None = None) -> list[str]:
     return out
 
 
+_NUMBER_WORD = "|".join(sorted((w for w in NUMBER_WORDS if " " not in w and w not in ("a", "an")),
+                               key=len, reverse=True))
+_AMOUNT = (rf"(?:\d+(?:[.,]\d+)?|(?:{_NUMBER_WORD})(?:[-\s](?:{_NUMBER_WORD}|and))*|a|an|half an?)")
+_QUANTITY = re.compile(rf"\b((?:about|around|nearly|almost|over|under|roughly|just over|"
+                       rf"just under)\s+)?({_AMOUNT})\s+([a-z]+)(\s+old)?\b", re.I)
+
+
+def quantities(sentence: str) -> list[str]:
+    """Amounts with their unit, in order: "fifty-eight minutes", "about ten hours", "four
+    years old", "nine hundred pounds" (a unit is the noun after the number; the reader
+    prefers one the question names); a bare number when no noun follows ("she was eight")."""
+    out = []
+    for m in _QUANTITY.finditer(sentence):
+        unit = m.group(3).lower()
+        if unit in STOPWORDS or unit in PREPOSITIONS or unit in CONJUNCTIONS:
+            continue
+        if m.group(2).lower() in ("a", "an") and not m.group(1):
+            continue  # "a cake" is not an amount
+        out.append((m.group(1) or "") + f"{m.group(2)} {m.group(3)}" + (m.group(4) or ""))
+    if not out:
+        out = [n for n in numbers(sentence) if n not in ("a", "an")]
+    return out
+
+
 def _stop(word: str) -> bool:
     low = word.lower().strip(".,;:!?\"'()")
     if low.isdigit() or (low in NUMBER_WORDS and low not in ("a", "an")):
@@ -182,6 +206,42 @@ def _noun_phrase(toks: list[str], max_words: int) -> str:
     while span and span[-1].lower() in _TRAILING:
         span.pop()
     return " ".join(span)
+
+
+# Adjectives that say which one, not what it is ("the latest one", "an old one")
+_GENERIC_MODIFIERS = frozenset("new latest current old first last next main favourite favorite "
+                               "own other same whole only real big little".split())
+
+
+def focus_phrase(sentence: str, focus: str) -> str:
+    """The phrase a sentence names the asked-for thing with: an apposition after the focus
+    noun ("a second-hand boat, a red Canadian canoe"), else the focus noun with the words
+    that modify it ("a unicorn cake" -> "unicorn cake", "the B squad" -> "B squad");
+    "" when the noun has no modifier or is not in the sentence."""
+    toks = sentence.split()
+    wanted = stem(focus)  # the word itself, not a near-synonym that only introduces the answer
+    for i, tok in enumerate(toks):
+        if stem(tok.strip(".,;:!?\"'()")) != wanted:
+            continue
+        rest = toks[i + 1:]
+        if tok.endswith(",") and rest and rest[0].lower() in ("a", "an", "the"):
+            apposition = _noun_phrase(rest, 5)
+            if apposition:
+                return apposition
+        span = [tok.strip(".,;:!?\"'()")]
+        for word in reversed(toks[:i]):
+            core = word.strip("\"'()")
+            low = core.lower()
+            if not core or core != word.rstrip() or re.search(r"[.,;:!?]$", word) or \
+                    low in STOPWORDS or low in DETERMINERS or low in PREPOSITIONS or \
+                    low in _VERBISH or is_number(low) or len(span) >= 4 or \
+                    (len(low) > 4 and low.endswith("ed")):
+                break
+            span.insert(0, core)
+        while len(span) > 1 and span[0].lower() in _GENERIC_MODIFIERS:
+            span.pop(0)
+        return " ".join(span) if len(span) > 1 else ""
+    return ""
 
 
 def role(sentence: str) -> str:

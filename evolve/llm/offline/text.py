@@ -185,6 +185,11 @@ def find_relative(text: str) -> str | None:
     return match.group(0).lower() if match else None
 
 
+def find_relatives(text: str) -> list[tuple[int, str]]:
+    """Every relative-date phrase in ``text`` as (start, lower-cased phrase), in order."""
+    return [(m.start(), m.group(0).lower()) for m in _RELATIVE.finditer(text)]
+
+
 def _count(word: str) -> int:
     return int(word) if word.isdigit() else NUMBER_WORDS.get(word, 1)
 
