@@ -209,8 +209,16 @@ def _asks_role(info: QuestionInfo) -> bool:
                 or (info.relation and stem(info.relation) in work))
 
 
+@lru_cache(maxsize=256)
+def next_in_turn(text: str) -> dict[int, Unit]:
+    """Unit order -> the next sentence of the same turn (line) of the memory ``text``."""
+    units = parse_units(text)
+    return {a.order: b for a, b in zip(units, units[1:], strict=False) if a.line == b.line}
+
+
 def _supported(info: QuestionInfo, units: list[Unit], idf: dict[str, float],
-               style: AnswerStyle, counting: bool = False, soft: Soft | None = None
+               style: AnswerStyle, counting: bool = False, soft: Soft | None = None,
+               following: dict[int, Unit] | None = None
                ) -> list[tuple[float, Unit, list[str]]]:
     typed = info.kind in ("date", "place", "name", "person", "count", "measure", "kind")
     floor = 0.6 if info.kind == "yesno" else 0.4 if info.kind == "date" else 0.5
@@ -230,6 +238,10 @@ def _supported(info: QuestionInfo, units: list[Unit], idf: dict[str, float],
                 and not (typed and not info.content):
             continue
         values = _values(unit, info, style)
+        if not values and info.kind in ("place", "name", "person", "measure", "kind") and \
+                following and (after := following.get(unit.order)) is not None:
+            values = _values(after, info, style)  # "We are planning a holiday. Any tips
+            # for the Faroe Islands?": the turn's next sentence holds the answer
         if not values and counting and info.kind == "thing":
             values = [unit.text]  # a count needs the supporting sentence, not a span of it
         if values:
@@ -297,7 +309,8 @@ def answer_question(question: str, memory: str, instruction: str | None = None) 
                 and not _introduces_other(u, info)
                 and not addressed_only(u, info)]
     soft = soft_matches(info, eligible)
-    supported = _supported(info, eligible, idf, style, soft=soft)
+    following = next_in_turn(memory)
+    supported = _supported(info, eligible, idf, style, soft=soft, following=following)
     if not supported and info.anchors:
         # no sentence holds every other name and the relation noun ("Alastair's job": "he
         # has been a fishmonger"): weigh them like the other words instead of requiring them
@@ -305,7 +318,7 @@ def answer_question(question: str, memory: str, instruction: str | None = None) 
         info = replace(info, anchors=tuple(a for a in info.anchors if a not in loosened),
                        content=tuple(dict.fromkeys(info.content + loosened)))
         soft = soft_matches(info, eligible)
-        supported = _supported(info, eligible, idf, style, soft=soft)
+        supported = _supported(info, eligible, idf, style, soft=soft, following=following)
     if not supported and info.plural and info.relation and info.kind == "name":
         # "names of X's <group>": anyone X introduces with "my <noun> <Name>" / "<noun> named"
         supported = [(1.0, u, found) for u in eligible

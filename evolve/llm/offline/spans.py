@@ -45,6 +45,19 @@ def possessed(sentence: str) -> list[re.Match[str]]:
             if not set(m.group(1).split()) & PREPOSITIONS]
 
 
+# Weaker place cues, used when no locative preposition precedes a capitalised span:
+# verbs of going and "for the" ("tips for the Faroe Islands").
+_PLACE_VERB = re.compile(rf"\b(?:visit(?:ed|ing|s)?|leav(?:e|es|ing)|left|reach(?:ed|ing)?|"
+                         rf"explor(?:e|ed|ing)|tour(?:ed|ing)?|for the|back to|off to)\s+"
+                         rf"(?:the\s+)?({_CAP}(?:\s+(?:of|upon|on)?\s?{_CAP})*)")
+
+
+# What follows a capitalised first word that is a name acting as the subject ("Alastair is
+# driving", "Bramble tried"), rather than an ordinary word capitalised by its position.
+_SUBJECT_VERB = re.compile(r"(?:['’]s)?\s+(?:is|was|has|had|says|said|will|would|can|could|"
+                           r"and I|[a-z]{3,}ed)\b")
+
+
 def clean_name(word: str) -> str:
     return re.sub(r"['’]s$", "", word)
 
@@ -57,6 +70,11 @@ def places(sentence: str, exclude: set[str]) -> list[tuple[str, bool]]:
         if span.split()[0] in _NON_PLACE or span in exclude:
             continue
         out.append((span, m.group(1) == "from"))
+    if not out:
+        for m in _PLACE_VERB.finditer(sentence):
+            span = clean_name(m.group(1))
+            if span.split()[0] not in _NON_PLACE and span not in exclude:
+                out.append((span, m.group(0).lower().startswith(("leav", "left"))))
     return out
 
 
@@ -81,8 +99,8 @@ def names(sentence: str, exclude: set[str], *, anchor: str | None = None) -> lis
     if anchor is None:
         for m in re.finditer(rf"\b{_CAP}\b", sentence):
             before = sentence[:m.start()].rstrip()
-            if before and before[-1] not in ".!?:\"'(":
-                found.append(m.group(0))
+            if before and before[-1] not in ".!?:\"'(" or _SUBJECT_VERB.match(sentence, m.end()):
+                found.append(m.group(0))  # mid-sentence, or a sentence's subject ("X is ...")
     out = []
     for n in (clean_name(w) for w in found):
         if n not in exclude and n not in NON_NAMES and n.lower() not in STOPWORDS \

@@ -31,8 +31,6 @@ from .text import (
 def told_dates(unit: Unit, style: AnswerStyle) -> list[tuple[int, int, str]]:
     """The dates the sentence itself states, as (position, exactness, answer text): absolute
     (exactness 3), partial or relative naming a day (2), a month, year or vaguer period (1)."""
-    if not style.resolve_dates and find_relative(unit.text) and unit.date:
-        return [(0, 2, fmt_date(unit.date, style))]  # the session date stands for "yesterday"
     found = [(start, 3, fmt_date(day, style)) for start, _, day in find_dates(unit.text)]
     for part in partial_dates(unit.text, unit.date):
         if part.day is not None:
@@ -41,6 +39,9 @@ def told_dates(unit: Unit, style: AnswerStyle) -> list[tuple[int, int, str]]:
         else:
             found.append((part.start, 1, part.text))
     for start, phrase in find_relatives(unit.text):
+        if not style.resolve_dates and unit.date:  # the session date stands for "yesterday"
+            found.append((start, 2, fmt_date(unit.date, style)))
+            continue
         exact = relative_day(phrase, unit.date) if unit.date else None
         if exact is not None:
             found.append((start, 2, fmt_date(exact, style)))
@@ -58,9 +59,11 @@ def told_date(unit: Unit, style: AnswerStyle, info: QuestionInfo | None = None
     if not found:
         return None
     if info is not None and len(found) > 1:
-        wanted = {v for s in info.content for v in variants(s)}
-        hits = [m.start() for m in re.finditer(r"[A-Za-z']+", unit.text)
-                if stem(m.group(0)) in wanted]
+        words = [(m.start(), stem(m.group(0))) for m in re.finditer(r"[A-Za-z']+", unit.text)]
+        hits = [at for at, s in words if s in info.content]  # the question's own words first
+        if not hits:
+            wanted = {v for s in info.content for v in variants(s)}
+            hits = [at for at, s in words if s in wanted]
         if hits:
             return min(found, key=lambda f: (min(abs(f[0] - h) for h in hits), -f[1]))[2]
     return max(found, key=lambda f: (f[1], -f[0]))[2]
