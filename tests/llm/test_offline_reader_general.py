@@ -95,3 +95,14 @@ def test_embedding_overlap_finds_an_answer_in_other_words(monkeypatch):
     assert answer_question(question, memory) == "Tolworth"
     monkeypatch.setattr(semantic.SIMILARITY, "matches", lambda *_: {})  # lexical only
     assert answer_question(question, memory) == NOT_MENTIONED
+
+
+def test_the_word_vector_cache_is_bounded(monkeypatch):
+    similarity = semantic.WordSimilarity()
+    monkeypatch.setattr(semantic, "MAX_CACHED_WORDS", 5)
+    first = similarity.matches({"buy": "buy"}, {"sell": "selling"})
+    for word in ("apple", "river", "stone", "cloud", "pencil", "garden"):
+        similarity.matches({"buy": "buy"}, {word: word})
+        assert len(similarity._vectors) <= 5
+    assert similarity.matches({"buy": "buy"}, {"sell": "selling"}) == first
+    assert first == {"buy": {"sell": pytest.approx(0.222, abs=0.01)}}

@@ -24,6 +24,7 @@ import numpy as np
 from .text import STOPWORDS, stem
 
 THRESHOLD = 0.2
+MAX_CACHED_WORDS = 20_000  # 2 KB each: at most about 40 MB of cached vectors
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’\-]+")
 
 
@@ -56,6 +57,11 @@ class WordSimilarity:
         missing = [w for w in dict.fromkeys(words) if w not in self._vectors]
         if not missing or self._failed:
             return
+        if len(self._vectors) + len(missing) > MAX_CACHED_WORDS:
+            # a long-lived process reading ever new text must not grow without bound; a
+            # vector is a pure function of its word, so dropping them changes no result
+            self._vectors.clear()
+            missing = list(dict.fromkeys(words))
         try:
             if self._model is None:
                 from evolve.llm.embedders import WordLlamaEmbedder
