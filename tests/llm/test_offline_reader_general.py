@@ -106,3 +106,19 @@ def test_the_word_vector_cache_is_bounded(monkeypatch):
         assert len(similarity._vectors) <= 5
     assert similarity.matches({"buy": "buy"}, {"sell": "selling"}) == first
     assert first == {"buy": {"sell": pytest.approx(0.222, abs=0.01)}}
+
+
+def test_without_the_embedding_model_the_reader_says_so_and_stays_lexical(monkeypatch, caplog):
+    import evolve.llm.embedders as embedders
+
+    class Broken:
+        def embed(self, texts):
+            raise OSError("model file missing")
+
+    monkeypatch.setattr(embedders, "WordLlamaEmbedder", Broken)
+    similarity = semantic.WordSimilarity()
+    with caplog.at_level("WARNING"):
+        assert similarity.matches({"buy": "buy"}, {"sell": "selling"}) == {}
+        assert similarity.matches({"buy": "buy"}, {"sell": "selling"}) == {}
+    warnings = [r for r in caplog.records if "word embeddings unavailable" in r.getMessage()]
+    assert len(warnings) == 1

@@ -15,6 +15,7 @@ so that a run does not depend on the last bits of a BLAS sum.
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 from collections.abc import Iterable
@@ -23,6 +24,7 @@ import numpy as np
 
 from .text import STOPWORDS, stem
 
+_LOG = logging.getLogger(__name__)
 THRESHOLD = 0.2
 MAX_CACHED_WORDS = 20_000  # 2 KB each: at most about 40 MB of cached vectors
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’\-]+")
@@ -68,8 +70,11 @@ class WordSimilarity:
 
                 self._model = WordLlamaEmbedder()
             vectors = np.asarray(self._model.embed(missing), dtype=np.float64)  # type: ignore[attr-defined]
-        except Exception:  # noqa: BLE001 - no model: the reader is lexical only
+        except Exception as exc:  # noqa: BLE001 - no model: the reader is lexical only
             self._failed = True
+            # said once, because answers differ from a machine where the model loads
+            _LOG.warning("offline reader: word embeddings unavailable (%s); its overlap is "
+                         "lexical only, so its answers can differ from other machines'", exc)
             return
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         vectors = vectors / np.where(norms == 0, 1.0, norms)
