@@ -39,7 +39,7 @@ from .loose import (
     quoted_title,
 )
 from .question import QuestionInfo, analyze, plural_noun
-from .semantic import SIMILARITY, memory_surface, surface_words
+from .semantic import SIMILARITY, surface_words
 from .spans import (
     clause_of,
     focus_phrase,
@@ -101,10 +101,11 @@ def overlap(unit: Unit, info: QuestionInfo, idf: dict[str, float], soft: Soft | 
     return hit / total if total else 1.0
 
 
-def soft_matches(info: QuestionInfo, units: list[Unit]) -> Soft:
-    """The memory words similar in meaning to the question's content words (``semantic``)."""
+def soft_matches(info: QuestionInfo, surface: dict[str, str]) -> Soft:
+    """The words of ``surface`` (stem -> word form of the sentences read) similar in meaning
+    to the question's content words (``semantic``)."""
     wanted = {s: w for s, w in surface_words(info.text).items() if s in info.content}
-    return SIMILARITY.matches(wanted, memory_surface(u.text for u in units))
+    return SIMILARITY.matches(wanted, surface)
 
 
 def _tokens(text: str) -> set[str]:
@@ -308,16 +309,18 @@ def answer_question(question: str, memory: str, instruction: str | None = None) 
     eligible = [u for u in units if _about_subject(u, info, speakers)
                 and not _introduces_other(u, info)
                 and not addressed_only(u, info)]
-    soft = soft_matches(info, eligible)
+    surface = surface_words("\n".join(u.text for u in eligible))
+    soft = soft_matches(info, surface)
     following = next_in_turn(memory)
     supported = _supported(info, eligible, idf, style, soft=soft, following=following)
     if not supported and info.anchors:
         # no sentence holds every other name and the relation noun ("Alastair's job": "he
         # has been a fishmonger"): weigh them like the other words instead of requiring them
-        loosened = tuple(a for a in info.anchors if a not in {stem(n) for n in info.names})
-        info = replace(info, anchors=tuple(a for a in info.anchors if a not in loosened),
+        people = {stem(n) for n in info.names}
+        loosened = tuple(a for a in info.anchors if a not in people)
+        info = replace(info, anchors=tuple(a for a in info.anchors if a in people),
                        content=tuple(dict.fromkeys(info.content + loosened)))
-        soft = soft_matches(info, eligible)
+        soft = soft_matches(info, surface)
         supported = _supported(info, eligible, idf, style, soft=soft, following=following)
     if not supported and info.plural and info.relation and info.kind == "name":
         # "names of X's <group>": anyone X introduces with "my <noun> <Name>" / "<noun> named"

@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass
 
 from .english import IRREGULAR
-from .text import MONTH_ABBR, MONTHS
+from .text import MONTH_ABBR, MONTHS, make_date
 
 _ORDINAL_WORDS = ("first second third fourth fifth sixth seventh eighth ninth tenth eleventh "
                   "twelfth thirteenth fourteenth fifteenth sixteenth seventeenth eighteenth "
@@ -76,9 +76,7 @@ def _ordinal(token: str) -> int | None:
 
 
 def _month(token: str) -> int:
-    low = token.lower().rstrip(".")
-    return MONTH_ABBR.get(low[:4] if low.startswith("sept") else low[:3], 0) or \
-        MONTHS.index(low) + 1
+    return MONTH_ABBR[token.lower()[:3]]  # every ``_MON`` match starts with its abbreviation
 
 
 def tense(sentence: str) -> int:
@@ -110,16 +108,9 @@ def _pick(candidates: list[dt.date], base: dt.date, direction: int) -> dt.date:
     return min(candidates, key=lambda d: abs((d - base).days))
 
 
-def _day_in(year: int, month: int, day: int) -> dt.date | None:
-    try:
-        return dt.date(year, month, day)
-    except ValueError:
-        return None
-
-
 def _resolve_day(month: int, day: int, base: dt.date, direction: int) -> dt.date | None:
     found = [d for y in (base.year - 1, base.year, base.year + 1)
-             if (d := _day_in(y, month, day)) is not None]
+             if (d := make_date(y, month, day)) is not None]
     return _pick(found, base, direction) if found else None
 
 
@@ -151,9 +142,9 @@ def _one(kind: str, groups: tuple[str, ...], base: dt.date, direction: int
             direction = 1
         elif cue == "last":
             direction = -1
-        firsts = [dt.date(y, month, 1) for y in (base.year - 1, base.year, base.year + 1)]
         if month == base.month:  # "in May", said in May: this May
             return f"{_month_name(month)} {base.year}", None
+        firsts = [dt.date(y, month, 1) for y in (base.year - 1, base.year, base.year + 1)]
         start = _pick(firsts, base.replace(day=1), direction)
         return f"{_month_name(month)} {start.year}", None
     if kind == "y":
@@ -163,8 +154,8 @@ def _one(kind: str, groups: tuple[str, ...], base: dt.date, direction: int
         if number is None:
             return None
         candidates = [d for shift in (-1, 0, 1)
-                      if (d := _day_in(base.year + (base.month - 1 + shift) // 12,
-                                       (base.month - 1 + shift) % 12 + 1, number))]
+                      if (d := make_date(base.year + (base.month - 1 + shift) // 12,
+                                         (base.month - 1 + shift) % 12 + 1, number))]
         day = _pick(candidates, base, direction or 1)
         return f"{day.day} {_month_name(day.month)} {day.year}", day
     return None

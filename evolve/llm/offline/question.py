@@ -110,7 +110,7 @@ def analyze(question: str) -> QuestionInfo:
         kind = "date"
     elif re.search(r"\bhow (?:old|long|far|tall|big|heavy|deep|high|much)\b", low):
         kind = "measure"
-    elif re.search(r"\bhow (many|much)\b", low):
+    elif re.search(r"\bhow many\b", low):
         kind = "count"
     elif wh == "where" or (focus in PLACE_NOUNS) or (relation in PLACE_NOUNS):
         kind = "place"

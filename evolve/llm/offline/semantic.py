@@ -18,7 +18,6 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from collections.abc import Iterable
 
 import numpy as np
 
@@ -104,11 +103,3 @@ class WordSimilarity:
 
 SIMILARITY = WordSimilarity()
 
-
-def memory_surface(texts: Iterable[str]) -> dict[str, str]:
-    """Stem -> word form over several texts (the first form seen wins)."""
-    out: dict[str, str] = {}
-    for text in texts:
-        for key, word in surface_words(text).items():
-            out.setdefault(key, word)
-    return out

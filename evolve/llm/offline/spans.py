@@ -25,8 +25,10 @@ _POSSESSED = re.compile(rf"\b(?:[Mm]y|[Oo]ur|[Hh]is|[Hh]er|[Tt]heir)\s+((?:[a-z]
 _NOUN_NAMED = re.compile(rf"\b([a-z]+)\s+(?:named|called)\s+({_CAP})")
 _NAME_IS = re.compile(rf"\b({_CAP}) is (?:my|our) (?:[a-z]+\s+)?([a-z]+)\b")
 _ROLE = re.compile(r"\b(?:as|am|is|was|been|being|be|became|become)\s+(?:a|an)\s+(.+)", re.I)
-_NUMBER = re.compile(r"\b(\d+|" + "|".join(w for w in NUMBER_WORDS if " " not in w
-                                              and w not in ("a", "an")) + r")\b", re.I)
+# number words of one token, longest first (so "seventy" is tried before "seven")
+_NUMBER_WORD = "|".join(sorted((w for w in NUMBER_WORDS if " " not in w and w not in ("a", "an")),
+                               key=len, reverse=True))
+_NUMBER = re.compile(rf"\b(\d+|{_NUMBER_WORD})\b", re.I)
 _TIME_WORDS = frozenset("yesterday today tonight tomorrow ago last next this morning evening "
                         "afternoon night week weekend month year recently lately earlier soon "
                         "now again already".split()) | frozenset(MONTHS) | frozenset(WEEKDAYS)
@@ -156,8 +158,6 @@ def numbers(sentence: str, focus: str | None = None) -> list[str]:
     return out
 
 
-_NUMBER_WORD = "|".join(sorted((w for w in NUMBER_WORDS if " " not in w and w not in ("a", "an")),
-                               key=len, reverse=True))
 _AMOUNT = (rf"(?:\d+(?:[.,]\d+)?|(?:{_NUMBER_WORD})(?:[-\s](?:{_NUMBER_WORD}|and))*|a|an|half an?)")
 _QUANTITY = re.compile(rf"\b((?:about|around|nearly|almost|over|under|roughly|just over|"
                        rf"just under)\s+)?({_AMOUNT})\s+([a-z]+)(\s+old)?\b", re.I)

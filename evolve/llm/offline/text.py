@@ -138,7 +138,8 @@ _MDY = re.compile(rf"\b{_MONTH_RE}\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})\b
 _ISO = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
 
 
-def _mk(year: str, month: int, day: str) -> dt.date | None:
+def make_date(year: str | int, month: int, day: str | int) -> dt.date | None:
+    """The date, or None when there is no such day (31 April, 29 February 2023)."""
     try:
         return dt.date(int(year), month, int(day))
     except ValueError:
@@ -149,13 +150,13 @@ def find_dates(text: str) -> list[tuple[int, int, dt.date]]:
     """Absolute dates in ``text`` as (start, end, date), in order."""
     found: list[tuple[int, int, dt.date]] = []
     for m in _DMY.finditer(text):
-        if (d := _mk(m.group(3), MONTH_ABBR[m.group(2).lower()[:3]], m.group(1))):
+        if (d := make_date(m.group(3), MONTH_ABBR[m.group(2).lower()[:3]], m.group(1))):
             found.append((m.start(), m.end(), d))
     for m in _MDY.finditer(text):
-        if (d := _mk(m.group(3), MONTH_ABBR[m.group(1).lower()[:3]], m.group(2))):
+        if (d := make_date(m.group(3), MONTH_ABBR[m.group(1).lower()[:3]], m.group(2))):
             found.append((m.start(), m.end(), d))
     for m in _ISO.finditer(text):
-        if (d := _mk(m.group(1), int(m.group(2)), m.group(3))):
+        if (d := make_date(m.group(1), int(m.group(2)), m.group(3))):
             found.append((m.start(), m.end(), d))
     found.sort()
     out: list[tuple[int, int, dt.date]] = []
