@@ -1,13 +1,17 @@
 """Campaign throughput with ``parallel.batch_size`` 1, 2 and 4 (issue #6).
 
 Run: ``python bench/batch_speedup.py [--children 16] [--batches 1,2,4] [--latency 0.2,1.0]
-[--mode both|offline|endpoint] [--size tiny] [--val-size 20] [--repeat 1]``. Shorter:
+[--mode both|offline|endpoint] [--schedule rounds,steady] [--size tiny] [--val-size 20]
+[--repeat 1]``. Shorter:
 ``--children 8 --mode endpoint --latency 0.2``. On a noisy machine: ``--repeat 3``.
 
 The quickstart campaign (``examples/quickstart.toml``, dialog-synth ``--size`` with
 ``data.val_size = --val-size`` so the rotating reflection set is not empty) is run once
 (``--repeat`` times, interleaved) per batch size with ``search.iterations = children / batch``
-so every run proposes the same number of children, in these settings:
+so every run proposes the same number of children, batch sizes above 1 once per
+``--schedule`` (``parallel.schedule``: ``rounds``, each round waiting for its slowest child,
+and ``steady``, batch-size children always in flight with a one-round lag on the pool,
+``evolve/campaign/steady.py``), in these settings:
 
 (a) ``offline``: offline task model and offline mutator (CPU-bound: 2 cores here);
 (b), (c) ``endpoint``: task AND reflector roles on the benchmark fake endpoint
@@ -21,7 +25,8 @@ so every run proposes the same number of children, in these settings:
     2.1-2.3 s per ordinary child evaluation at 1 s), ``search.mutation = patch``, cache off.
 
 Per run: loop time (the iterations only; seeds and the final test evaluation are fixed costs
-outside it, timed by wrapping ``Campaign._step``), children evaluated on the static set, children
+outside it, timed by wrapping ``Campaign._step``, or the whole steady schedule, whose phases
+overlap and are not split), children evaluated on the static set, children
 per minute and the ratio to batch 1, and where the loop time went: reflection evaluations with
 the proposals (one phase: each proposal starts as soon as its parent's reflection is stored,
 and each child's gate and evaluation as soon as its proposal and the ones before it are in;
@@ -120,7 +125,7 @@ class TimedCampaign(Campaign):
             return super()._meta_call(call)
         finally:
             self._depth -= 1
-            if self._depth > 0:
+            if self._depth > 0 or self.steady:
                 self.phases["fixes"] += time.monotonic() - started
 
     def _step(self, iteration: int) -> float | None:
@@ -133,6 +138,17 @@ class TimedCampaign(Campaign):
             self.step_seconds.append(time.monotonic() - started)
             self.cpu.stop()
             self._in_step = False
+
+    def _run_steady(self, done: int) -> str:
+        # no rounds to time one by one: the whole schedule is the loop (its phases overlap,
+        # so they are not split; fixes are its only meta calls)
+        self.cpu.start()
+        started = time.monotonic()
+        try:
+            return super()._run_steady(done)
+        finally:
+            self.step_seconds.append(time.monotonic() - started)
+            self.cpu.stop()
 
 
 _TICK = os.sysconf("SC_CLK_TCK")
@@ -230,11 +246,26 @@ class CpuMeter:
             self.spent[part] += last - base
 
 
-def _one_run(run_dir: Path, overrides: list[str], batch: int, children: int) -> dict[str, Any]:
+Variant = tuple[int, str]  # batch size, parallel.schedule
+
+
+def _variants(args: argparse.Namespace) -> list[Variant]:
+    """Each batch size with each ``--schedule`` (batch 1 once: it has no schedule to pick)."""
+    return [(batch, schedule) for batch in args.batches
+            for schedule in (["rounds"] if batch == 1 else args.schedule)]
+
+
+def _label(run: dict[str, Any]) -> str:
+    return str(run["batch"]) + ("" if run["batch"] == 1 else f" {run['schedule']}")
+
+
+def _one_run(run_dir: Path, overrides: list[str], variant: Variant,
+             children: int) -> dict[str, Any]:
+    batch, schedule = variant
     iterations = max(1, children // batch)
     outcome, campaign, total = run_campaign(
-        run_dir, overrides + [f"parallel.batch_size={batch}", f"search.iterations={iterations}"],
-        TimedCampaign)
+        run_dir, overrides + [f"parallel.batch_size={batch}", f"search.iterations={iterations}",
+                              f"parallel.schedule={schedule}"], TimedCampaign)
     if not outcome.finished:
         raise SystemExit(f"campaign in {run_dir} did not finish: {outcome.stop_reason}")
     evaluated = query_run(run_dir, "SELECT count(*) FROM evaluations e JOIN programs p ON "
@@ -244,7 +275,7 @@ def _one_run(run_dir: Path, overrides: list[str], batch: int, children: int) -> 
     loop = sum(campaign.step_seconds)
     phases = dict(campaign.phases)
     phases["other"] = loop - sum(phases.values())
-    return {"batch": batch, "iterations": iterations, "loop": loop, "total": total,
+    return {"batch": batch, "schedule": schedule, "iterations": iterations, "loop": loop, "total": total,
             "evaluated": evaluated, "proposed": proposed,
             "per_min": evaluated / loop * 60 if loop else 0.0, "phases": phases,
             "best": outcome.best_val, "cpu": dict(campaign.cpu.spent)}
@@ -255,7 +286,7 @@ def _table(title: str, runs: list[dict[str, Any]]) -> None:
     rows = []
     for r in runs:
         p = r["phases"]
-        rows.append([r["batch"], r["iterations"], r["proposed"], r["evaluated"],
+        rows.append([_label(r), r["iterations"], r["proposed"], r["evaluated"],
                      f"{r['loop']:.1f}", f"{r['spread'][0]:.1f}-{r['spread'][1]:.1f}",
                      f"{r['per_min']:.1f}", ratio(r["per_min"], base),
                      f"{p.get('reflect+propose', 0):.1f}", f"{p.get('child eval', 0):.1f}",
@@ -281,7 +312,7 @@ def _cpu_table(title: str, runs: list[dict[str, Any]]) -> None:
         cpu = {key: value / n for key, value in r["cpu"].items()}
         c = sum(cpu.values())
         wall = r["loop"] / n
-        row = [r["batch"], f"{cpu.get('orchestrator', 0):.2f}", f"{cpu.get('workers', 0):.2f}",
+        row = [_label(r), f"{cpu.get('orchestrator', 0):.2f}", f"{cpu.get('workers', 0):.2f}",
                f"{cpu.get('endpoint', 0):.2f}", f"{c:.2f}", f"{wall:.2f}",
                f"{sum(r['cpu'].values()) / (r['loop'] * cores):.0%}" if r["loop"] else "-"]
         if one is not None:
@@ -316,34 +347,40 @@ def _profile(run_dir: Path, label: str) -> None:
 
 def _series(name: str, overrides: list[str], args: argparse.Namespace, root: Path
             ) -> tuple[list[dict[str, Any]], str]:
-    """Each batch size ``--repeat`` times, interleaved (1, 2, 4, 1, 2, 4, ...) so a slow spell
-    of the machine hits every batch size alike; per batch size the run with the median loop
-    time is reported, with the spread. Repeats of the top batch size double as the
-    reproducibility check (one extra run when ``--repeat`` is 1)."""
-    done: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    """Each variant (batch size, schedule) ``--repeat`` times, interleaved (1, 2, 4, 1, 2, 4,
+    ...) so a slow spell of the machine hits every variant alike; per variant the run with the
+    median loop time is reported, with the spread. Repeats of the top batch size (each
+    schedule) double as the reproducibility check (one extra run when ``--repeat`` is 1)."""
+    done: dict[Variant, list[dict[str, Any]]] = defaultdict(list)
+    variants = _variants(args)
     for repeat in range(args.repeat):
-        for batch in args.batches:
-            run = _one_run(root / f"{name}-b{batch}-r{repeat}", overrides, batch, args.children)
-            run["dir"] = root / f"{name}-b{batch}-r{repeat}"
-            done[batch].append(run)
-            print(f"  {name} batch {batch} (run {repeat + 1}/{args.repeat}): "
+        for variant in variants:
+            batch, schedule = variant
+            run_dir = root / f"{name}-b{batch}-{schedule}-r{repeat}"
+            run = _one_run(run_dir, overrides, variant, args.children)
+            run["dir"] = run_dir
+            done[variant].append(run)
+            print(f"  {name} batch {_label(run)} (run {repeat + 1}/{args.repeat}): "
                   f"{run['evaluated']} children in {run['loop']:.1f} s ({load_text()})", flush=True)
     top = max(args.batches)
-    if args.repeat == 1:
-        again = root / f"{name}-b{top}-again"
-        _one_run(again, overrides, top, args.children)
-        others = [again]
-    else:
-        others = [run["dir"] for run in done[top][1:]]
-    verdicts = {compare_runs(done[top][0]["dir"], other) for other in others}
+    verdicts = []
+    for variant in [v for v in variants if v[0] == top]:
+        if args.repeat == 1:
+            again = root / f"{name}-b{top}-{variant[1]}-again"
+            _one_run(again, overrides, variant, args.children)
+            others = [again]
+        else:
+            others = [run["dir"] for run in done[variant][1:]]
+        found = {compare_runs(done[variant][0]["dir"], other) for other in others}
+        verdicts.append(f"{len(others)} repeat(s) of batch {top} {variant[1]} with the same "
+                        "seed: " + "; ".join(sorted(found)))
     runs = []
-    for batch in args.batches:
-        ordered = sorted(done[batch], key=lambda r: r["loop"])
+    for variant in variants:
+        ordered = sorted(done[variant], key=lambda r: r["loop"])
         median = dict(ordered[len(ordered) // 2])
         median["spread"] = (ordered[0]["loop"], ordered[-1]["loop"])
         runs.append(median)
-    return runs, (f"{len(others)} repeat(s) of batch {top} with the same seed: "
-                  + "; ".join(sorted(verdicts)))
+    return runs, "\n".join(verdicts)
 
 
 def _endpoint_series(label: str, latency: float, common: list[str], args: argparse.Namespace,
@@ -362,17 +399,19 @@ def _endpoint_series(label: str, latency: float, common: list[str], args: argpar
            f"request, concurrency {args.concurrency}, mutation=patch, cache off)", runs)
     _cpu_table(f"{label} CPU per child and the bound it sets ({latency * 1000:.0f} ms)", runs)
     print(verdict)
-    top = max(args.batches)
-    by_batch = {r["batch"]: r for r in runs}
+    one = next((r for r in runs if r["batch"] == 1), None)
     for (at, batch), target in TARGETS.items():
-        if at != latency or 1 not in by_batch or batch not in by_batch:
-            continue
-        gain = by_batch[batch]["per_min"] / by_batch[1]["per_min"]
-        print(f"target: batch {batch} >= {target}x children/min of batch 1 against the "
-              f"{latency * 1000:.0f} ms endpoint: {gain:.2f}x -> "
-              f"{'met' if gain >= target else 'NOT met'}")
-    for batch in sorted({1, top} & set(by_batch)):
-        _profile(by_batch[batch]["dir"], f"{latency * 1000:.0f} ms endpoint, batch {batch}")
+        for run in (r for r in runs if r["batch"] == batch):
+            if at != latency or one is None:
+                continue
+            gain = run["per_min"] / one["per_min"]
+            print(f"target: batch {batch} >= {target}x children/min of batch 1 against the "
+                  f"{latency * 1000:.0f} ms endpoint, {run['schedule']} schedule: {gain:.2f}x "
+                  f"-> {'met' if gain >= target else 'NOT met'}")
+    top = max(args.batches)
+    for run in runs:
+        if run["batch"] in (1, top):
+            _profile(run["dir"], f"{latency * 1000:.0f} ms endpoint, batch {_label(run)}")
 
 
 def main() -> None:
@@ -383,6 +422,9 @@ def main() -> None:
     parser.add_argument("--latency", type=lambda s: [float(x) for x in s.split(",")],
                         default=[0.2, 1.0],
                         help="endpoint latencies in seconds, one series each (default 0.2,1.0)")
+    parser.add_argument("--schedule", type=lambda s: s.split(","), default=["rounds", "steady"],
+                        help="parallel.schedule values for batch sizes above 1 "
+                             "(default rounds,steady)")
     parser.add_argument("--executor", default="threads",
                         help="parallel.executor (threads, processes, dask)")
     parser.add_argument("--concurrency", type=int, default=512,

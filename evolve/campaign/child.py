@@ -21,7 +21,7 @@ from ..evaluation.evaluator import CampaignEvaluator
 from ..lineage import LineageStore
 from ..lineage.duplicates import is_replay, record_duplicate
 from ..lineage.noops import is_no_op, record_no_op
-from ..lineage.records import read_program
+from ..lineage.records import EvaluationRecord, read_program
 from ..lineage.writes import NewProgram
 from ..meta.base import MetaAgent, Proposal, ReflectionContext
 from ..program.identity import program_id
@@ -75,6 +75,13 @@ class ChildDeveloper:
         self.meta = meta
         self.settings = settings
         self._meta_calls = meta_calls  # runs a meta-agent call and persists its LLM calls
+        # program id -> the child (iteration, position in its round) that made it
+        self._claimed: dict[str, tuple[int, int]] = {}
+
+    def forget_claims(self) -> None:
+        """Forget which child made which program (a new round; a steady schedule keeps
+        them for the whole campaign, its rounds overlap)."""
+        self._claimed = {}
 
     def _event(self, kind: str, message: str, child: _Child, data: Any = None) -> None:
         self.store.add_event(self.campaign_id, kind, message, iteration=child.request.iteration,
@@ -91,19 +98,14 @@ class ChildDeveloper:
 
         def arriving() -> Iterator[_Child]:
             for r in requests:
-                children.append(_Child(r, r.proposal.source, r.proposal.commit_message,
-                                       r.proposal.mutator, r.proposal.origin, r.proposal.design,
-                                       index=len(children)))
+                children.append(self.arrive(r, len(children)))
                 yield children[-1]
 
-        self._claimed: dict[str, int] = {}  # program id -> the child of this round that made it
+        self.forget_claims()
         active: Iterable[_Child] = arriving()
         while True:
             for child in self._gate_and_evaluate(active):
-                if child.failure is not None:
-                    self._fix(child)
-                elif child.violation is not None:
-                    self._repair(child)
+                self.follow_up(child)
             active = [c for c in children if not c.finished]
             if not active:
                 break
@@ -115,47 +117,73 @@ class ChildDeveloper:
         feed = self.evaluator.feed()
         for child in active:
             seen.append(child)
-            child.failure = child.violation = None
-            assert child.source is not None
-            child.pid = program_id(child.source)
-            r = child.request
-            if self._is_duplicate(child):
-                continue
-            self._claimed.setdefault(child.pid, child.index)
-            self.store.add_program(NewProgram(
-                child.pid, self.campaign_id, child.source, parent_ids=tuple(r.parent_ids),
-                generation=r.generation, iteration=r.iteration, origin=child.origin,
-                mutator=child.mutator, commit_message=child.commit, design=child.design))
-            failure = static_gate(child.source)
-            if failure is not None:
-                child.failure = (failure.stage, failure.message)
-            else:
+            if self.gate(child):
                 to_evaluate.append(child)
-                feed.add(child.pid, child.source, "static")
+                feed.add(child.pid, child.source or "", "static")
         evaluations = feed.results()
         for child, evaluation in zip(to_evaluate, evaluations, strict=True):
-            if evaluation.status == "gate_failed":
-                child.failure = (evaluation.gate_stage or "smoke", evaluation.error or "")
-            elif evaluation.status == "runtime_violation" \
-                    and child.repairs < self.settings.repair_rounds:
-                self.store.set_gate(child.pid, "passed")
-                child.violation = evaluation.error or "runtime violation"
-            elif evaluation.status == "error":
-                # The evaluation did not complete (too many failed model calls, the endpoint
-                # failed, or the program raised): its score cannot be trusted, so the child is
-                # neither gate-passed nor a pool member.
-                message = evaluation.error or "evaluation error"
-                self.store.set_gate(child.pid, "error", "evaluation", message)
-                self._event("evaluation_error", message, child)
-                child.finished = True
-            else:
-                self.store.set_gate(child.pid, "passed")
-                child.result, child.finished = child.pid, True
-                parent = child.request.parent_ids[0] if child.request.parent_ids else None
-                if parent and is_no_op(self.store, child.pid, parent):
-                    record_no_op(self.store, self.campaign_id, iteration=child.request.iteration,
-                                 child_id=child.pid, parent_id=parent, mutator=child.mutator)
+            self.settle(child, evaluation)
         return seen
+
+    def arrive(self, request: ChildRequest, index: int) -> _Child:
+        """The child a request makes (``index``: its position, naming its duplicate)."""
+        p = request.proposal
+        return _Child(request, p.source, p.commit_message, p.mutator, p.origin, p.design,
+                      index=index)
+
+    def gate(self, child: _Child) -> bool:
+        """Store the child's program and gate it; True when it passed and is to be evaluated
+        (on the static subset), False when it is a duplicate (finished) or failed a gate
+        (``child.failure`` set: ``follow_up`` fixes it)."""
+        child.failure = child.violation = None
+        assert child.source is not None
+        child.pid = program_id(child.source)
+        r = child.request
+        if self._is_duplicate(child):
+            return False
+        self._claimed.setdefault(child.pid, (r.iteration, child.index))
+        self.store.add_program(NewProgram(
+            child.pid, self.campaign_id, child.source, parent_ids=tuple(r.parent_ids),
+            generation=r.generation, iteration=r.iteration, origin=child.origin,
+            mutator=child.mutator, commit_message=child.commit, design=child.design))
+        failure = static_gate(child.source)
+        if failure is not None:
+            child.failure = (failure.stage, failure.message)
+            return False
+        return True
+
+    def settle(self, child: _Child, evaluation: EvaluationRecord) -> None:
+        """Take a gated child's static evaluation: a pool member, an error, or a failure or
+        violation for ``follow_up``."""
+        if evaluation.status == "gate_failed":
+            child.failure = (evaluation.gate_stage or "smoke", evaluation.error or "")
+        elif evaluation.status == "runtime_violation" \
+                and child.repairs < self.settings.repair_rounds:
+            self.store.set_gate(child.pid, "passed")
+            child.violation = evaluation.error or "runtime violation"
+        elif evaluation.status == "error":
+            # The evaluation did not complete (too many failed model calls, the endpoint
+            # failed, or the program raised): its score cannot be trusted, so the child is
+            # neither gate-passed nor a pool member.
+            message = evaluation.error or "evaluation error"
+            self.store.set_gate(child.pid, "error", "evaluation", message)
+            self._event("evaluation_error", message, child)
+            child.finished = True
+        else:
+            self.store.set_gate(child.pid, "passed")
+            child.result, child.finished = child.pid, True
+            parent = child.request.parent_ids[0] if child.request.parent_ids else None
+            if parent and is_no_op(self.store, child.pid, parent):
+                record_no_op(self.store, self.campaign_id, iteration=child.request.iteration,
+                             child_id=child.pid, parent_id=parent, mutator=child.mutator)
+
+    def follow_up(self, child: _Child) -> None:
+        """After a gate or an evaluation: fix a gate failure or repair a runtime violation
+        (a meta-agent call); the child then needs ``gate`` again unless it finished."""
+        if child.failure is not None:
+            self._fix(child)
+        elif child.violation is not None:
+            self._repair(child)
 
     def _is_duplicate(self, child: _Child) -> bool:
         """True (and recorded, the child finished) when the child's program already exists
@@ -165,7 +193,7 @@ class ChildDeveloper:
             return False
         r = child.request
         claimed = self._claimed.get(child.pid)
-        if claimed == child.index or (claimed is None
+        if claimed == (r.iteration, child.index) or (claimed is None
                                       and is_replay(existing, r.iteration, r.parent_ids)):
             return False
         record_duplicate(self.store, self.campaign_id, iteration=r.iteration, child=child.index,

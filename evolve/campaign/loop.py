@@ -62,6 +62,7 @@ from .standing import (
     iterations_since_best,
     record_pareto_front,
 )
+from .steady import SteadySchedule
 from .subsets import ReflectionSampler
 from .user_parts import STATE_KEY, check_resumed_parts, record_parts, user_parts
 
@@ -166,6 +167,12 @@ class Campaign:
         self.executor = make_executor(
             parallel.executor if parts.executor is None else parts.executor,
             parallel.workers or parallel.batch_size, self.hub, parallel.address)
+        self.steady = parallel.schedule == "steady" and parallel.batch_size > 1
+        if self.steady and not callable(getattr(self.executor, "submit", None)):
+            self.executor.close()
+            raise UsageError("parallel.schedule = \"steady\" starts each evaluation on its own: "
+                             "it needs an executor with submit (threads, dask, ray), not "
+                             f"{parallel.executor!r}")
 
     # -- setup ---------------------------------------------------------------------------
     def _prepare(self) -> None:
@@ -214,9 +221,17 @@ class Campaign:
         try:
             return call()
         finally:
-            made = self.meta_hub.drain()
-            if made:
-                self.store.add_calls(self.campaign_id, made)
+            self._persist_meta_calls()
+
+    def _persist_meta_calls(self) -> None:
+        made = self.meta_hub.drain()
+        if made:
+            self.store.add_calls(self.campaign_id, made)
+
+    def _no_pool(self) -> None:
+        first = first_seed_failure(self.store, self.campaign_id)
+        raise UsageError("no seed passed the gates and evaluated without error; nothing to "
+                         "evolve" + (f" (first: {first})" if first else ""))
 
     # -- the loop ------------------------------------------------------------------------
     def _status(self, done: int, pool: list[PoolEntry] | None = None) -> CampaignStatus:
@@ -241,25 +256,8 @@ class Campaign:
         pool = pool_entries(self.store, self.campaign_id, iteration,
                             self.config.search.cost_objective)
         if not pool:
-            first = first_seed_failure(self.store, self.campaign_id)
-            raise UsageError("no seed passed the gates and evaluated without error; nothing to "
-                             "evolve" + (f" (first: {first})" if first else ""))
-        plans = []
-        for slot in range(batch):
-            seed = [self.config.campaign.seed, iteration] + ([slot] if batch > 1 else [])
-            rng = np.random.default_rng(seed)
-            parent = self.selector.select(pool, rng)
-            other = None
-            if self.config.search.crossover_rate > 0 and len(pool) > 1 \
-                    and rng.random() < self.config.search.crossover_rate:
-                others = [p for p in pool if p.program_id != parent.program_id]
-                other = self.selector.select(others, rng)
-            index = (iteration - 1) * batch + slot + 1  # batch 1: the iteration number
-            reflection_ids = self.sampler.sample(index)
-            subset = f"reflect:{index}"
-            self.subset_task.add_subset(subset, reflection_groups(self.task, reflection_ids))
-            self.evaluator.subset_items[subset] = list(reflection_ids)
-            plans.append((rng, parent, other, subset))
+            self._no_pool()
+        plans = [self._plan(iteration, slot, pool) for slot in range(batch)]
         reflections = self.evaluator.iter_many(
             [(parent.program_id, program_source(self.store, parent.program_id), subset)
              for _, parent, _, subset in plans])
@@ -291,10 +289,30 @@ class Campaign:
         scores = [score for score in found if score is not None]
         return max(scores) if scores else None
 
+    def _plan(self, iteration: int, slot: int, pool: list[PoolEntry]
+              ) -> tuple[np.random.Generator, PoolEntry, PoolEntry | None, str]:
+        """Slot ``slot`` of round ``iteration``: its seeded generator, parent (and crossover
+        partner) drawn from ``pool``, and the reflection subset it is evaluated on."""
+        batch = self.config.parallel.batch_size
+        seed = [self.config.campaign.seed, iteration] + ([slot] if batch > 1 else [])
+        rng = np.random.default_rng(seed)
+        parent = self.selector.select(pool, rng)
+        other = None
+        if self.config.search.crossover_rate > 0 and len(pool) > 1 \
+                and rng.random() < self.config.search.crossover_rate:
+            others = [p for p in pool if p.program_id != parent.program_id]
+            other = self.selector.select(others, rng)
+        index = (iteration - 1) * batch + slot + 1  # batch 1: the iteration number
+        reflection_ids = self.sampler.sample(index)
+        subset = f"reflect:{index}"
+        self.subset_task.add_subset(subset, reflection_groups(self.task, reflection_ids))
+        self.evaluator.subset_items[subset] = list(reflection_ids)
+        return rng, parent, other, subset
+
     def _context(self, iteration: int, rng: np.random.Generator, parent: Any, other: Any,
-                 reflection: Any) -> ReflectionContext:
+                 reflection: Any, history_before: int | None = None) -> ReflectionContext:
         return reflection_context(self.store, self.config, self.task, iteration, rng, parent,
-                                  other, reflection)
+                                  other, reflection, history_before)
 
     def _count_failed_proposal(self, failed: bool, error: str | None) -> None:
         count_failed_proposal(self.store, self.campaign_id, failed, error)
@@ -336,6 +354,45 @@ class Campaign:
         with campaign_interpreter(), SPARES.expecting(at_once):
             return self._run()
 
+    def _run_rounds(self, done: int) -> str:
+        """Round after round until a stopper answers; returns its reason."""
+        status: CampaignStatus | None = None  # as of the last step, if one ran
+        while True:
+            if self._stop_requested:
+                raise KeyboardInterrupt
+            # nothing but the clock moved since the status of the step just done
+            status = (self._status(done) if status is None
+                      else replace(status, elapsed_s=self._elapsed()))
+            reason = self.stoppers.check(status)
+            if reason:
+                return reason
+            iteration = done + 1
+            last = self._step(iteration)
+            done = iteration
+            status = self._round_done(done, last)
+
+    def _run_steady(self, done: int) -> str:
+        """The steady schedule (``evolve.campaign.steady``); returns the stop reason."""
+        done, reason = SteadySchedule(self, self._round_done).run(done)
+        if reason is None:  # stopped on request, the children in flight finished
+            raise KeyboardInterrupt
+        return reason
+
+    def _round_done(self, done: int, last: float | None) -> CampaignStatus:
+        """Round ``done`` is finished: record it, report progress; the standing after it."""
+        elapsed = self._elapsed()
+        self.started = time.monotonic()
+        with self.store.transaction():
+            self.store.set_state(self.campaign_id, "elapsed_s", elapsed)
+            self.store.set_state(self.campaign_id, "iterations_done", done)
+        after_iteration(self.store, done)  # memory: see campaign/memory.py
+        # one pool read for the best and the stoppers (no program is later than ``done``)
+        pool = pool_entries(self.store, self.campaign_id, done + 1)
+        _, best = self._best(pool)
+        status = self._status(done, pool)
+        self.progress.update(done, best, last, status.usd_spent, status.tokens_spent)
+        return status
+
     def _run(self) -> CampaignOutcome:
         stop_reason = "interrupted"
         try:
@@ -346,32 +403,7 @@ class Campaign:
                 self.store.set_state(self.campaign_id, "seeds_done", True)
             freeze_long_lived()  # setup is done: keep full collections off its objects
             done = int(self.store.get_state(self.campaign_id, "iterations_done", 0))
-            last: float | None = None
-            status: CampaignStatus | None = None  # as of the last step, if one ran
-            while True:
-                if self._stop_requested:
-                    raise KeyboardInterrupt
-                # nothing but the clock moved since the status of the step just done
-                status = (self._status(done) if status is None
-                          else replace(status, elapsed_s=self._elapsed()))
-                reason = self.stoppers.check(status)
-                if reason:
-                    stop_reason = reason
-                    break
-                iteration = done + 1
-                last = self._step(iteration)
-                done = iteration
-                elapsed = self._elapsed()
-                self.started = time.monotonic()
-                with self.store.transaction():
-                    self.store.set_state(self.campaign_id, "elapsed_s", elapsed)
-                    self.store.set_state(self.campaign_id, "iterations_done", done)
-                after_iteration(self.store, done)  # memory: see campaign/memory.py
-                # one pool read for the best and the stoppers (no program is later than ``done``)
-                pool = pool_entries(self.store, self.campaign_id, done + 1)
-                _, best = self._best(pool)
-                status = self._status(done, pool)
-                self.progress.update(done, best, last, status.usd_spent, status.tokens_spent)
+            stop_reason = (self._run_steady(done) if self.steady else self._run_rounds(done))
             record_pareto_front(self.store, self.campaign_id, self.config.search.cost_objective)
             best_id, best_val = self._best()
             best_test = None
@@ -379,6 +411,7 @@ class Campaign:
                 source = program_source(self.store, best_id)
                 best_test = self.evaluator.evaluate(best_id, source, "test").score
             self.store.finish_campaign(self.campaign_id, stop_reason)
+            done = int(self.store.get_state(self.campaign_id, "iterations_done", 0))
             self.store.add_event(self.campaign_id, "stopped", stop_reason, iteration=done)
             return CampaignOutcome(self.run_dir, self.campaign_id, stop_reason, True, best_id,
                                    best_val, best_test)

@@ -22,12 +22,12 @@ def propose_stream(meta: MetaAgent, contexts: Iterable[ReflectionContext],
             yield meta.propose(context)
         return
     with ThreadPoolExecutor(batch_size, thread_name_prefix="propose") as pool:
-        futures = [pool.submit(_propose_and_gate, meta, context) for context in contexts]
+        futures = [pool.submit(propose_and_gate, meta, context) for context in contexts]
         for future in futures:
             yield future.result()
 
 
-def _propose_and_gate(meta: MetaAgent, context: ReflectionContext) -> Proposal:
+def propose_and_gate(meta: MetaAgent, context: ReflectionContext) -> Proposal:
     """One proposal, then its static gate verdict while later proposals are still out:
     the verdict is kept per source, so gating the round's children on the campaign thread
     afterwards finds it ready instead of parsing each program there in turn."""

@@ -18,8 +18,11 @@ from .subsets import pick_failed_cases
 
 def reflection_context(store: LineageStore, config: CampaignConfig, task: Task,
                        iteration: int, rng: np.random.Generator, parent: Any, other: Any,
-                       reflection: EvaluationRecord) -> ReflectionContext:
+                       reflection: EvaluationRecord, history_before: int | None = None
+                       ) -> ReflectionContext:
     """The context of one child; its draws come from ``rng`` (the slot's seeded generator).
+    The parent's lineage lists the children tried before round ``history_before`` (default:
+    this round; a steady schedule passes the round its pool is read at).
     The reflection's traces are read back from the store, so a fresh evaluation and one a
     resumed campaign finds give the same cases."""
     case_seed = int(rng.integers(2**31))
@@ -27,7 +30,8 @@ def reflection_context(store: LineageStore, config: CampaignConfig, task: Task,
                                         config.data.success_cases, case_seed)
     return ReflectionContext(
         parent=snapshot(store, parent.program_id),
-        lineage=lineage_log(store, parent.program_id, iteration),
+        lineage=lineage_log(store, parent.program_id,
+                            iteration if history_before is None else history_before),
         failed_cases=tuple(failed), success_cases=tuple(success),
         write_example=reflection.write_example,
         category_names=dict(task.category_names), iteration=iteration,

@@ -111,6 +111,7 @@ RULES: dict[str, Rule] = {
     "sandbox.call_timeout_s": _positive,
     "sandbox.llm_budget_per_call": _non_negative,
     "parallel.batch_size": _positive,
+    "parallel.schedule": _one_of("rounds", "steady"),
     "parallel.executor": _registered(EXECUTORS),
     "parallel.workers": _non_negative,
 }

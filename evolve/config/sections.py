@@ -105,6 +105,9 @@ class SandboxSection:
 @dataclass(frozen=True)
 class ParallelSection:
     batch_size: int = 1               # children proposed and evaluated together per iteration
+    schedule: str = "rounds"          # rounds: each round waits for its slowest child;
+                                      # steady: batch_size children always in flight
+                                      # (evolve.campaign.steady)
     executor: str = "threads"         # where evaluations run: threads | processes | dask | ray
     workers: int = 0                  # parallel evaluations (0 = batch_size)
     address: str = ""                 # dask scheduler ("tcp://host:8786") or ray ("auto");
