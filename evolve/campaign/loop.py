@@ -42,7 +42,7 @@ from ..tasks.registry import make_task
 from .child import ChildDeveloper, ChildRequest, ChildSettings
 from .interpreter import campaign_interpreter, freeze_long_lived
 from .memory import after_iteration, pin_mmap_threshold
-from .pool import pool_entries, program_record, program_source, snapshot
+from .pool import best_static_score, pool_entries, program_record, program_source
 from .progress import Progress, ProgressCallback
 from .proposing import propose_stream
 from .reflection import reflection_context
@@ -285,9 +285,7 @@ class Campaign:
                 self.evaluator.subset_items.pop(subset, None)
 
         children = self._meta_call(lambda: self.developer.develop_batch(requests_as_proposed()))
-        found = [snapshot(self.store, child).score for child in children if child]
-        scores = [score for score in found if score is not None]
-        return max(scores) if scores else None
+        return best_static_score(self.store, children)
 
     def _plan(self, iteration: int, slot: int, pool: list[PoolEntry]
               ) -> tuple[np.random.Generator, PoolEntry, PoolEntry | None, str]:
@@ -354,8 +352,8 @@ class Campaign:
         with campaign_interpreter(), SPARES.expecting(at_once):
             return self._run()
 
-    def _run_rounds(self, done: int) -> str:
-        """Round after round until a stopper answers; returns its reason."""
+    def _run_rounds(self, done: int) -> tuple[int, str]:
+        """Round after round until a stopper answers; returns the rounds done and its reason."""
         status: CampaignStatus | None = None  # as of the last step, if one ran
         while True:
             if self._stop_requested:
@@ -365,18 +363,19 @@ class Campaign:
                       else replace(status, elapsed_s=self._elapsed()))
             reason = self.stoppers.check(status)
             if reason:
-                return reason
+                return done, reason
             iteration = done + 1
             last = self._step(iteration)
             done = iteration
             status = self._round_done(done, last)
 
-    def _run_steady(self, done: int) -> str:
-        """The steady schedule (``evolve.campaign.steady``); returns the stop reason."""
+    def _run_steady(self, done: int) -> tuple[int, str]:
+        """The steady schedule (``evolve.campaign.steady``); returns the rounds done and the
+        stop reason."""
         done, reason = SteadySchedule(self, self._round_done).run(done)
         if reason is None:  # stopped on request, the children in flight finished
             raise KeyboardInterrupt
-        return reason
+        return done, reason
 
     def _round_done(self, done: int, last: float | None) -> CampaignStatus:
         """Round ``done`` is finished: record it, report progress; the standing after it."""
@@ -403,7 +402,8 @@ class Campaign:
                 self.store.set_state(self.campaign_id, "seeds_done", True)
             freeze_long_lived()  # setup is done: keep full collections off its objects
             done = int(self.store.get_state(self.campaign_id, "iterations_done", 0))
-            stop_reason = (self._run_steady(done) if self.steady else self._run_rounds(done))
+            done, stop_reason = (self._run_steady(done) if self.steady
+                                 else self._run_rounds(done))
             record_pareto_front(self.store, self.campaign_id, self.config.search.cost_objective)
             best_id, best_val = self._best()
             best_test = None
@@ -411,7 +411,6 @@ class Campaign:
                 source = program_source(self.store, best_id)
                 best_test = self.evaluator.evaluate(best_id, source, "test").score
             self.store.finish_campaign(self.campaign_id, stop_reason)
-            done = int(self.store.get_state(self.campaign_id, "iterations_done", 0))
             self.store.add_event(self.campaign_id, "stopped", stop_reason, iteration=done)
             return CampaignOutcome(self.run_dir, self.campaign_id, stop_reason, True, best_id,
                                    best_val, best_test)

@@ -6,6 +6,8 @@ iteration, so a replayed iteration (after a crash) sees exactly the pool it saw 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from ..lineage import LineageStore
 from ..lineage.duplicates import duplicate_children
 from ..lineage.pool_queries import child_counts, pool_item_scores, pool_rows, tried_children
@@ -60,6 +62,13 @@ def snapshot(store: LineageStore, program_id: str) -> ProgramSnapshot:
     return ProgramSnapshot(program_id=program_id, source=record.source, score=score,
                            per_category=per_category,
                            commit_message=record.commit_message or "", design=record.design)
+
+
+def best_static_score(store: LineageStore, program_ids: Iterable[str | None]) -> float | None:
+    """The best validation score among ``program_ids`` (None entries: rejected children)."""
+    scores = [score for score, _ in (static_score(store, pid) for pid in program_ids if pid)
+              if score is not None]
+    return max(scores) if scores else None
 
 
 def _delta(store: LineageStore, program_id: str, parents: list[str]) -> tuple[float | None, float | None]:

@@ -37,7 +37,7 @@ from ..lineage.records import EvaluationRecord
 from ..meta.base import Proposal, ReflectionContext
 from ..strategies.selectors import PoolEntry
 from .child import _Child
-from .pool import pool_entries, program_source, snapshot
+from .pool import best_static_score, pool_entries, program_source
 from .proposing import propose_and_gate
 
 __all__ = ["SteadySchedule", "lagged_pool_round"]
@@ -75,8 +75,7 @@ class _Flight:
     child: _Child | None = None
     evaluation: _Evaluation | None = None
     taken: bool = False                    # its proposal was taken (in child order)
-    finished: bool = False
-    result: str | None = None
+    finished: bool = False                 # no proposal, or its child finished
 
 
 class SteadySchedule:
@@ -250,8 +249,7 @@ class SteadySchedule:
             if not child.finished:
                 self._gate(flight)
                 return
-        if child.finished:
-            flight.finished, flight.result = True, child.result
+        flight.finished = child.finished
 
     def _finish_rounds(self) -> bool:
         """Rounds whose children have all finished, in order: counted done, reported."""
@@ -262,8 +260,7 @@ class SteadySchedule:
             if len(members) < self.batch or not all(f.finished for f in members):
                 return moved
             self._flights = self._flights[len(members):]
-            scores = [snapshot(self.c.store, f.result).score for f in members if f.result]
-            found = [s for s in scores if s is not None]
             self._done, moved = first, True
-            self._on_round(first, max(found) if found else None)
+            self._on_round(first, best_static_score(
+                self.c.store, (f.child.result for f in members if f.child)))
         return moved
