@@ -10,7 +10,13 @@ from collections.abc import Iterable
 
 from ..lineage import LineageStore
 from ..lineage.duplicates import duplicate_children
-from ..lineage.pool_queries import child_counts, pool_item_scores, pool_rows, tried_children
+from ..lineage.pool_queries import (
+    child_counts,
+    pool_item_scores,
+    pool_rows,
+    proposed_children,
+    tried_children,
+)
 from ..lineage.pool_queries import static_score as first_static
 from ..lineage.records import ProgramRecord, read_program
 from ..lineage.records import program_source as program_source  # the loop reads it here
@@ -80,8 +86,10 @@ def _delta(store: LineageStore, program_id: str, parents: list[str]) -> tuple[fl
 
 
 def lineage_log(store: LineageStore, parent_id: str, before_iteration: int,
-                max_ancestors: int = 8) -> tuple[LineageEntry, ...]:
-    """Ancestors of ``parent_id`` (oldest first), the parent, and its already-tried children."""
+                max_ancestors: int = 8, pending: range = range(0)) -> tuple[LineageEntry, ...]:
+    """Ancestors of ``parent_id`` (oldest first), the parent, its already-tried children
+    (created before ``before_iteration``), then the children first proposed from it in the
+    ``pending`` rounds, listed without a score (a steady schedule's rounds in flight)."""
     chain: list[ProgramRecord] = []
     current: str | None = parent_id
     while current and len(chain) < max_ancestors + 1:
@@ -112,4 +120,7 @@ def lineage_log(store: LineageStore, parent_id: str, before_iteration: int,
             duplicate.get("commit_message") or "", regression=delta is not None and delta < 0,
             duplicate=True)))
     tried.sort(key=lambda entry: entry[:2])  # by iteration; stable within one
-    return tuple(entries) + tuple(entry for _, _, entry in tried)
+    in_flight = tuple(LineageEntry(child.id, "child", None, None, child.commit_message or "",
+                                   pending=True)
+                      for child in proposed_children(store, parent_id, pending))
+    return tuple(entries) + tuple(entry for _, _, entry in tried) + in_flight

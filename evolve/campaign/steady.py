@@ -9,8 +9,13 @@ children in flight at all times. What a child does still depends on nothing but 
 
 - a child of round ``r`` draws its parent from the pool of the rounds before ``r - 1`` (one
   round of lag; rounds: before ``r``), with the slot's own seeded generator, and its lineage
-  lists the tries of those rounds only; so round ``r`` may start while round ``r - 1`` runs,
-  and starts only once round ``r - 2`` is finished;
+  lists the tries of those rounds with their scores; so round ``r`` may start while round
+  ``r - 1`` runs, and starts only once round ``r - 2`` is finished;
+- the lineage also lists, without a score, the children first proposed from the same parent
+  in round ``r - 1`` (the meta-agent is told they are being evaluated, so it does not propose
+  them again: without them, a parent drawn in rounds ``r - 1`` and ``r`` is shown the same
+  history twice, and a deterministic model repeats its proposal as a duplicate); a child's
+  context is built once every proposal of round ``r - 1`` is stored;
 - the steps that read or count what other children did (storing each proposal as a program,
   its duplicate check and gate, the failed-proposal streak) happen in child order on the
   campaign thread, the database's only writer; evaluations are stored as they finish;
@@ -188,7 +193,7 @@ class SteadySchedule:
         """Reflection stored -> context -> proposal out; evaluation stored -> settled."""
         moved = False
         if flight.context is None and flight.reflection is not None \
-                and flight.reflection.done():
+                and flight.reflection.done() and self._earlier_proposals_in(flight):
             rng, parent, other, subset = flight.plan
             reflection = self._record(flight.reflection)
             flight.context = self.c._context(flight.iteration, rng, parent, other, reflection,
@@ -206,6 +211,12 @@ class SteadySchedule:
             self._follow(flight)
             moved = True
         return moved
+
+    def _earlier_proposals_in(self, flight: _Flight) -> bool:
+        """True once every child of the earlier rounds has had its proposal taken: its
+        context lists those of the round before it as still in flight, and must list the
+        same ones in every run."""
+        return all(other.taken for other in self._flights if other.iteration < flight.iteration)
 
     def _accept_in_order(self) -> bool:
         """Take the proposals that are in, in child order (the failed-proposal streak and

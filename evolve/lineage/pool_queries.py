@@ -102,3 +102,19 @@ def tried_children(store: LineageStore, parent_id: str, before_iteration: int) -
     return [TriedChild(pid, tuple(parents or ()), message, iteration)
             for pid, parents, message, iteration in rows]
 
+
+def proposed_children(store: LineageStore, parent_id: str, iterations: range) -> list[TriedChild]:
+    """The first proposals (no gate fix or repair) made from ``parent_id`` in ``iterations``,
+    by iteration then id: what a steady child's meta-agent is told is still being evaluated.
+    Ordered by id, not by when they were stored, so the order is the same in every run."""
+    if not iterations:
+        return []
+    rows = store.query(
+        "SELECT id, parent_ids, commit_message, iteration FROM programs WHERE campaign_id = "
+        "(SELECT campaign_id FROM programs WHERE id = ?) AND list_contains(parent_ids, ?) "
+        "AND iteration >= ? AND iteration < ? AND origin IS DISTINCT FROM 'repair' "
+        "ORDER BY iteration, id",
+        [parent_id, parent_id, iterations.start, iterations.stop])
+    return [TriedChild(pid, tuple(parents or ()), message, iteration)
+            for pid, parents, message, iteration in rows]
+

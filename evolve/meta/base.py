@@ -22,6 +22,7 @@ class LineageEntry:
     commit_message: str
     regression: bool = False  # delta < 0
     duplicate: bool = False   # a child proposal that equalled this existing program (no new row)
+    pending: bool = False     # a child proposed but not yet scored (steady schedule: in flight)
 
 
 @dataclass(frozen=True)

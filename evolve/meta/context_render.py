@@ -60,7 +60,9 @@ def render_scores(program: ProgramSnapshot, names: Mapping[str, str]) -> str:
 def render_lineage_entry(entry: LineageEntry) -> str:
     """One log line: relation, id, score, delta, REGRESSION mark, commit message."""
     parts = [f"{entry.relation:<8}", entry.program_id[:12]]
-    if entry.score is None:
+    if entry.pending:
+        parts.append("score pending (proposed and still being evaluated: do not repeat it)")
+    elif entry.score is None:
         parts.append("score n/a (rejected by a gate or not evaluated)")
     else:
         parts.append(f"score {fmt_score(entry.score)}")

@@ -4,6 +4,7 @@ seed only (not on which evaluation finished first), the pool lags one round, res
 from __future__ import annotations
 
 import hashlib
+import json
 import time
 from pathlib import Path
 
@@ -157,3 +158,56 @@ def test_steady_needs_an_executor_that_submits(tmp_path, capsys):
                  "--quiet", "--set", "parallel.schedule=sometimes"])
     err = capsys.readouterr().err.strip()
     assert code == 2 and "parallel.schedule" in err, err
+
+
+class Recorder:
+    """A meta-agent whose proposal is a function of the parent and the ids its lineage lists
+    (as a model answering at temperature 0 is of its prompt); records every context."""
+
+    name = "offline"
+
+    def __init__(self) -> None:
+        self.contexts: list[ReflectionContext] = []
+
+    def propose(self, context: ReflectionContext) -> Proposal:
+        self.contexts.append(context)
+        shown = "|".join([context.parent.program_id, *(e.program_id for e in context.lineage)])
+        digest = hashlib.sha256(shown.encode()).hexdigest()[:12]
+        return Proposal(f'{context.parent.source.rstrip()}\nVARIANT = "{digest}"\n',
+                        f"variant {digest}", "test:variant")
+
+
+class RecordingCampaign(Campaign):
+    def _build_parts(self, progress) -> None:
+        super()._build_parts(progress)
+        self.meta = Recorder()
+
+
+def test_steady_children_are_told_what_the_round_before_proposed(tmp_path):
+    """Round r's parent pool lags a round, so a parent drawn in rounds r - 1 and r would be
+    shown the same history twice and a deterministic model would repeat itself (a duplicate):
+    its lineage lists the first proposals of round r - 1 from that parent as pending."""
+    config = load_config(EXAMPLES / "quickstart.toml", STEADY)
+    campaign = RecordingCampaign(config, tmp_path / "run", config_dir=EXAMPLES, progress=False)
+    assert campaign.run().finished
+    store = open_run(tmp_path / "run")
+    try:
+        proposed = store.query("SELECT id, parent_ids[1], iteration FROM programs "
+                               "WHERE iteration > 0 AND origin IS DISTINCT FROM 'repair'")
+        round_of = dict(store.query("SELECT id, iteration FROM programs"))
+    finally:
+        store.close()
+    rounds_shared = 0
+    for context in campaign.meta.contexts:
+        r, parent = context.iteration, context.parent.program_id
+        expected = sorted(pid for pid, p, i in proposed if p == parent and i == r - 1)
+        pending = [e.program_id for e in context.lineage if e.pending]
+        assert pending == expected, (r, parent[:8])
+        assert all(e.score is None for e in context.lineage if e.pending)
+        rounds_shared += bool(expected)
+    assert rounds_shared  # some parent was drawn in two rounds running
+    # two slots of one round drawing one parent are shown the same history (so with rounds
+    # too); a proposal repeating an earlier round's is what the pending entries prevent
+    repeats = [e for e in events(tmp_path / "run", "duplicate")
+               if round_of[json.loads(e["data"])["duplicate_of"]] != e["iteration"]]
+    assert repeats == []

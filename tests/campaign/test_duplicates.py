@@ -16,7 +16,7 @@ from evolve.config.load import load_config, resolve_seeds
 from evolve.lineage.queries import open_run
 from evolve.meta.base import LineageEntry, ProgramSnapshot, Proposal, ReflectionContext
 from evolve.meta.context_render import render_lineage
-from evolve.meta.offline.mutator import OfflineMutator, tried_moves
+from evolve.meta.offline.mutator import TAG, OfflineMutator, tried_moves
 from evolve.seeds import seed_source
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -176,3 +176,20 @@ def test_the_llm_meta_agent_reads_that_its_proposal_duplicated_program_x():
     text = render_lineage(entries)
     assert "DUPLICATE: this proposal was identical to program ab12cd34ef56" in text
     assert text.count("DUPLICATE") == 1
+
+
+def test_a_pending_child_is_shown_as_being_evaluated_and_is_not_proposed_again():
+    source = seed_source("vector_search")
+    parent = ProgramSnapshot(sha(source), source, 0.5, {})
+    mutator = OfflineMutator()
+    first = mutator.propose(ReflectionContext(parent=parent, seed=3))
+    assert first.source is not None
+    pending = LineageEntry(sha(first.source), "child", None, None, first.commit_message,
+                           pending=True)
+    text = render_lineage((pending,))
+    assert "score pending" in text and "score n/a" not in text
+    second = mutator.propose(ReflectionContext(parent=parent, seed=3, lineage=(pending,)))
+    assert second.source is not None and second.source != first.source
+    # in flight is not failed: its move is not held against it as a regression
+    assert tried_moves(ReflectionContext(parent=parent, lineage=(pending,))) == {
+        tag: False for tag in TAG.findall(first.commit_message)}

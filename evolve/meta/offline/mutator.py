@@ -70,7 +70,9 @@ def tried_moves(context: ReflectionContext) -> dict[str, bool]:
         if entry.relation != "child":
             continue
         for tag in TAG.findall(entry.commit_message or ""):
-            bad = entry.regression or entry.score is None or (entry.delta or 0.0) < 0
+            # a pending child (still being evaluated) is tried, but not known to be bad
+            bad = not entry.pending and (entry.regression or entry.score is None
+                                         or (entry.delta or 0.0) < 0)
             out[tag] = out.get(tag, False) or bad
     return out
 
