@@ -38,7 +38,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from typing import Any
 
-from ..lineage.records import EvaluationRecord
+from ..evaluation.feed import StartedEvaluation
 from ..meta.base import Proposal, ReflectionContext
 from ..strategies.selectors import PoolEntry
 from .child import _Child
@@ -55,30 +55,17 @@ def lagged_pool_round(iteration: int) -> int:
 
 
 @dataclass
-class _Evaluation:
-    """One evaluation on its way: already stored (``record``) or running (``future``)."""
-
-    program_id: str
-    subset: str
-    future: Future[Any] | None = None
-    record: EvaluationRecord | None = None
-
-    def done(self) -> bool:
-        return self.record is not None or (self.future is not None and self.future.done())
-
-
-@dataclass
 class _Flight:
     """One child from its parent draw to its last evaluation."""
 
     iteration: int
     slot: int
     plan: tuple[Any, PoolEntry, PoolEntry | None, str]
-    reflection: _Evaluation | None = None
+    reflection: StartedEvaluation | None = None
     context: ReflectionContext | None = None
     proposal: Future[Proposal] | None = None
     child: _Child | None = None
-    evaluation: _Evaluation | None = None
+    evaluation: StartedEvaluation | None = None
     taken: bool = False                    # its proposal was taken (in child order)
     finished: bool = False                 # no proposal, or its child finished
 
@@ -101,21 +88,8 @@ class SteadySchedule:
         self._pools: dict[int, list[PoolEntry]] = {}
         self._done = 0
 
-    # -- evaluations ---------------------------------------------------------------------
-    def _start(self, program_id: str, source: str, subset: str) -> _Evaluation:
-        evaluator = self.c.evaluator
-        stored = evaluator.lookup(program_id, subset)
-        if stored is not None:
-            return _Evaluation(program_id, subset, record=stored)
-        return _Evaluation(program_id, subset, future=self._submit(
-            evaluator.job(program_id, source, subset)))
-
-    def _record(self, evaluation: _Evaluation) -> EvaluationRecord:
-        if evaluation.record is None:
-            assert evaluation.future is not None
-            evaluation.record = self.c.evaluator.store_result(
-                evaluation.program_id, evaluation.subset, evaluation.future.result())
-        return evaluation.record
+    def _start(self, program_id: str, source: str, subset: str) -> StartedEvaluation:
+        return StartedEvaluation.start(self.c.evaluator, self._submit, program_id, source, subset)
 
     # -- the schedule --------------------------------------------------------------------
     def run(self, done: int) -> tuple[int, str | None]:
@@ -195,7 +169,7 @@ class SteadySchedule:
         if flight.context is None and flight.reflection is not None \
                 and flight.reflection.done() and self._earlier_proposals_in(flight):
             rng, parent, other, subset = flight.plan
-            reflection = self._record(flight.reflection)
+            reflection = flight.reflection.record()
             flight.context = self.c._context(flight.iteration, rng, parent, other, reflection,
                                              lagged_pool_round(flight.iteration))
             self.c.subset_task.remove_subset(subset)  # reflected on: it would only grow
@@ -205,7 +179,7 @@ class SteadySchedule:
             moved = True
         if flight.evaluation is not None and flight.evaluation.done():
             assert flight.child is not None
-            record = self._record(flight.evaluation)
+            record = flight.evaluation.record()
             flight.evaluation = None
             self.c.developer.settle(flight.child, record)
             self._follow(flight)
@@ -246,7 +220,7 @@ class SteadySchedule:
         assert child is not None and child.source is not None
         if self.c.developer.gate(child):
             flight.evaluation = self._start(child.pid, child.source, "static")
-            if flight.evaluation.record is not None:  # found stored (a resumed campaign)
+            if flight.evaluation.stored:  # found stored (a resumed campaign)
                 self._advance(flight)
         else:
             self._follow(flight)

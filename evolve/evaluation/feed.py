@@ -24,7 +24,7 @@ from ..lineage.records import EvaluationRecord
 from ..lineage.writes import NewEvaluation
 from .executors import EvalJob, Executor
 
-__all__ = ["EvaluationFeed", "FeedEvaluator"]
+__all__ = ["EvaluationFeed", "FeedEvaluator", "StartedEvaluation"]
 
 
 class FeedEvaluator(Protocol):
@@ -43,6 +43,44 @@ class FeedEvaluator(Protocol):
         """Store one finished evaluation (on the caller's thread) and return its record."""
 
 
+class StartedEvaluation:
+    """One evaluation, found stored or submitted at once (``start``); ``done`` says whether
+    its result is in, ``record`` stores it on the caller's thread (once) and returns it.
+    The steady schedule holds these per child; a feed holds them in request order."""
+
+    def __init__(self, evaluator: FeedEvaluator, program_id: str, subset: str,
+                 future: Future[NewEvaluation] | None = None,
+                 stored: EvaluationRecord | None = None) -> None:
+        self._evaluator, self.program_id, self.subset = evaluator, program_id, subset
+        self.future, self._record = future, stored
+
+    @classmethod
+    def start(cls, evaluator: FeedEvaluator, submit: Callable[[EvalJob], Future[NewEvaluation]],
+              program_id: str, source: str, subset: str) -> StartedEvaluation:
+        """The stored evaluation of ``program_id`` on ``subset``, else one submitted now."""
+        stored = evaluator.lookup(program_id, subset)
+        if stored is not None:
+            return cls(evaluator, program_id, subset, stored=stored)
+        return cls(evaluator, program_id, subset,
+                   future=submit(evaluator.job(program_id, source, subset)))
+
+    @property
+    def stored(self) -> bool:
+        """True when the record is in the database (found there, or ``record`` was called)."""
+        return self._record is not None
+
+    def done(self) -> bool:
+        return self._record is not None or (self.future is not None and self.future.done())
+
+    def record(self) -> EvaluationRecord:
+        """The stored record (waits for the evaluation and stores it the first time)."""
+        if self._record is None:
+            assert self.future is not None
+            self._record = self._evaluator.store_result(self.program_id, self.subset,
+                                                        self.future.result())
+        return self._record
+
+
 class EvaluationFeed:
     """Requests added one by one (``add``), results stored and returned together (``results``)."""
 
@@ -52,7 +90,7 @@ class EvaluationFeed:
             evaluator.executor, "submit", None)
         self._requests: list[tuple[str, str]] = []          # (program id, subset) per add
         self._found: dict[tuple[str, str], EvaluationRecord] = {}
-        self._running: dict[tuple[str, str], Future[NewEvaluation] | EvalJob] = {}
+        self._running: dict[tuple[str, str], StartedEvaluation | EvalJob] = {}
 
     def add(self, program_id: str, source: str, subset: str) -> None:
         """Request the evaluation of ``program_id`` on ``subset`` (started now if it can be)."""
@@ -60,12 +98,19 @@ class EvaluationFeed:
         self._requests.append(key)
         if key in self._found or key in self._running:
             return
+        if self._submit is not None:
+            started = StartedEvaluation.start(self._evaluator, self._submit, program_id, source,
+                                              subset)
+            if started.stored:
+                self._found[key] = started.record()
+            else:
+                self._running[key] = started
+            return
         stored = self._evaluator.lookup(program_id, subset)
         if stored is not None:
             self._found[key] = stored
             return
-        job = self._evaluator.job(program_id, source, subset)
-        self._running[key] = self._submit(job) if self._submit is not None else job
+        self._running[key] = self._evaluator.job(program_id, source, subset)
 
     def results(self) -> list[EvaluationRecord]:
         """Every requested evaluation, in request order, each stored once it is done."""
@@ -81,6 +126,6 @@ class EvaluationFeed:
         for key in self._requests:
             if key not in self._found:
                 running = self._running.pop(key)
-                outcome = next(late) if isinstance(running, EvalJob) else running.result()
-                self._found[key] = self._evaluator.store_result(*key, outcome)
+                self._found[key] = (self._evaluator.store_result(*key, next(late))
+                                    if isinstance(running, EvalJob) else running.record())
             yield self._found[key]
