@@ -24,19 +24,30 @@ ITERATIONS = 2
 CAMPAIGN_BUDGET_S = 1500
 
 
+def run_small_campaign(run_dir: Path, llamacpp_url: str, *settings: str):
+    """The example as shipped, made smaller to keep the suite within minutes: one
+    conversation, fewer validation/test items, and a 1024-token reflector cap (a patch fits;
+    the 135M model rarely stops before the cap, and each generated token costs ~40 ms here);
+    ``settings`` are more ``--set`` values."""
+    extra = [arg for setting in settings for arg in ("--set", setting)]
+    return evolve_cli(["run", str(EXAMPLE), "--run-dir", str(run_dir), "--quiet",
+                       "--set", f"search.iterations={ITERATIONS}",
+                       "--set", f"models.base_url={llamacpp_url}",
+                       "--set", "task.args.conversations=1", "--set", "data.val_size=4",
+                       "--set", "data.test_size=2", "--set", "models.max_tokens.reflector=1024",
+                       *extra], timeout_s=CAMPAIGN_BUDGET_S + 300)
+
+
+def assert_finished_in_budget(run) -> None:
+    assert_no_traceback(run)
+    assert run.code == 0, run.stderr[-4000:]
+    assert run.seconds < CAMPAIGN_BUDGET_S, f"campaign took {run.seconds:.0f} s"
+
+
 @pytest.fixture(scope="module")
 def campaign_run(llamacpp_url, tmp_path_factory):
     run_dir = tmp_path_factory.mktemp("llamacpp_campaign") / "run"
-    # The example as shipped, made smaller to keep the suite within minutes: one conversation,
-    # fewer validation/test items, and a 1024-token reflector cap (a patch fits; the 135M model
-    # rarely stops before the cap, and each generated token costs ~40 ms here).
-    run = evolve_cli(["run", str(EXAMPLE), "--run-dir", str(run_dir), "--quiet",
-                      "--set", f"search.iterations={ITERATIONS}",
-                      "--set", f"models.base_url={llamacpp_url}",
-                      "--set", "task.args.conversations=1", "--set", "data.val_size=4",
-                      "--set", "data.test_size=2", "--set", "models.max_tokens.reflector=1024"],
-                     timeout_s=CAMPAIGN_BUDGET_S + 300)
-    return run, run_dir
+    return run_small_campaign(run_dir, llamacpp_url), run_dir
 
 
 def _rows(run_dir: Path, tmp_path: Path, sql: str) -> list[dict]:
@@ -53,10 +64,7 @@ def _rows(run_dir: Path, tmp_path: Path, sql: str) -> list[dict]:
 
 
 def test_campaign_finishes_without_traceback(campaign_run):
-    run, _ = campaign_run
-    assert_no_traceback(run)
-    assert run.code == 0, run.stderr[-4000:]
-    assert run.seconds < CAMPAIGN_BUDGET_S, f"campaign took {run.seconds:.0f} s"
+    assert_finished_in_budget(campaign_run[0])
 
 
 def test_every_unusable_proposal_is_an_event_with_a_reason(campaign_run, tmp_path):

@@ -12,32 +12,21 @@ from __future__ import annotations
 import json
 
 import pytest
-from cli_runs import EXAMPLE, assert_no_traceback, evolve_cli
-from test_realmodel_campaign import CAMPAIGN_BUDGET_S, _rows
+from cli_runs import assert_no_traceback, evolve_cli
+from test_realmodel_campaign import ITERATIONS, _rows, assert_finished_in_budget, run_small_campaign
 
 pytestmark = pytest.mark.realmodel
-
-ROUNDS = 2
 
 
 @pytest.fixture(scope="module")
 def steady_run(llamacpp_url, tmp_path_factory):
     run_dir = tmp_path_factory.mktemp("llamacpp_steady") / "run"
-    run = evolve_cli(["run", str(EXAMPLE), "--run-dir", str(run_dir), "--quiet",
-                      "--set", f"search.iterations={ROUNDS}",
-                      "--set", "parallel.batch_size=2", "--set", "parallel.schedule=steady",
-                      "--set", f"models.base_url={llamacpp_url}",
-                      "--set", "task.args.conversations=1", "--set", "data.val_size=4",
-                      "--set", "data.test_size=2", "--set", "models.max_tokens.reflector=1024"],
-                     timeout_s=CAMPAIGN_BUDGET_S + 300)
-    return run, run_dir
+    return run_small_campaign(run_dir, llamacpp_url, "parallel.batch_size=2",
+                              "parallel.schedule=steady"), run_dir
 
 
 def test_steady_campaign_finishes_without_traceback(steady_run):
-    run, _ = steady_run
-    assert_no_traceback(run)
-    assert run.code == 0, run.stderr[-4000:]
-    assert run.seconds < CAMPAIGN_BUDGET_S, f"campaign took {run.seconds:.0f} s"
+    assert_finished_in_budget(steady_run[0])
 
 
 def test_steady_rounds_leave_children_or_reasons_from_the_lagged_pool(steady_run, tmp_path):
@@ -46,7 +35,7 @@ def test_steady_rounds_leave_children_or_reasons_from_the_lagged_pool(steady_run
     events = _rows(run_dir, tmp_path, "SELECT iteration, kind, message FROM events")
     round_of = {p["id"]: p["iteration"] for p in programs}
     children = [p for p in programs if p["origin"] != "seed"]
-    for iteration in range(1, ROUNDS + 1):
+    for iteration in range(1, ITERATIONS + 1):
         assert any(c["iteration"] == iteration for c in children) or any(
             e["iteration"] == iteration and e["kind"] == "proposal_failed"
             and (e["message"] or "").strip() for e in events), (iteration, children, events)
