@@ -139,7 +139,7 @@ class TimedCampaign(Campaign):
             self.cpu.stop()
             self._in_step = False
 
-    def _run_steady(self, done: int) -> str:
+    def _run_steady(self, done: int) -> tuple[int, str]:
         # no rounds to time one by one: the whole schedule is the loop (its phases overlap,
         # so they are not split; fixes are its only meta calls)
         self.cpu.start()
@@ -401,9 +401,9 @@ def _endpoint_series(label: str, latency: float, common: list[str], args: argpar
     print(verdict)
     one = next((r for r in runs if r["batch"] == 1), None)
     for (at, batch), target in TARGETS.items():
+        if at != latency or one is None:
+            continue
         for run in (r for r in runs if r["batch"] == batch):
-            if at != latency or one is None:
-                continue
             gain = run["per_min"] / one["per_min"]
             print(f"target: batch {batch} >= {target}x children/min of batch 1 against the "
                   f"{latency * 1000:.0f} ms endpoint, {run['schedule']} schedule: {gain:.2f}x "

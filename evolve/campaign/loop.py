@@ -280,9 +280,8 @@ class Campaign:
                 self._count_failed_proposal(request is None, proposal.error)
                 if request is not None:
                     yield request
-            for *_, subset in plans:  # reflected on: kept, they would grow with every round
-                self.subset_task.remove_subset(subset)
-                self.evaluator.subset_items.pop(subset, None)
+            for *_, subset in plans:
+                self._drop_subset(subset)
 
         children = self._meta_call(lambda: self.developer.develop_batch(requests_as_proposed()))
         return best_static_score(self.store, children)
@@ -306,6 +305,12 @@ class Campaign:
         self.subset_task.add_subset(subset, reflection_groups(self.task, reflection_ids))
         self.evaluator.subset_items[subset] = list(reflection_ids)
         return rng, parent, other, subset
+
+    def _drop_subset(self, subset: str) -> None:
+        """Forget a reflection subset ``_plan`` added, once it is reflected on (kept, the
+        subsets would grow with every round)."""
+        self.subset_task.remove_subset(subset)
+        self.evaluator.subset_items.pop(subset, None)
 
     def _context(self, iteration: int, rng: np.random.Generator, parent: Any, other: Any,
                  reflection: Any, history_before: int | None = None) -> ReflectionContext:

@@ -75,8 +75,8 @@ class SteadySchedule:
 
     ``campaign`` is the ``evolve.campaign.loop.Campaign`` that owns the schedule (typed
     ``Any``: the loop imports this module); the schedule uses its parts (store, evaluator,
-    developer, meta-agent, stoppers) and its per-child steps (``_plan``, ``_context``,
-    ``_request``, ``_status``) so both schedules draw and decide alike."""
+    developer, meta-agent, stoppers) and its per-child steps (``_plan``, ``_drop_subset``,
+    ``_context``, ``_request``, ``_status``) so both schedules draw and decide alike."""
 
     def __init__(self, campaign: Any,
                  on_round: Callable[[int, float | None], object]) -> None:
@@ -172,8 +172,7 @@ class SteadySchedule:
             reflection = flight.reflection.record()
             flight.context = self.c._context(flight.iteration, rng, parent, other, reflection,
                                              lagged_pool_round(flight.iteration))
-            self.c.subset_task.remove_subset(subset)  # reflected on: it would only grow
-            self.c.evaluator.subset_items.pop(subset, None)
+            self.c._drop_subset(subset)
             flight.proposal = self._proposing.submit(propose_and_gate, self.c.meta,
                                                      flight.context)
             moved = True
