@@ -39,6 +39,7 @@ from .loose import (
     quoted_title,
 )
 from .question import QuestionInfo, analyze, plural_noun
+from .replies import reply_fragment
 from .semantic import SIMILARITY, surface_words
 from .spans import (
     clause_of,
@@ -55,10 +56,14 @@ from .spans import (
     role,
 )
 from .text import (
+    NON_NAMES,
     Unit,
+    find_dates,
+    find_relative,
     parse_units,
     stem,
     variants,
+    words,
 )
 from .told_dates import date_of, event_day
 
@@ -139,8 +144,8 @@ def _about_subject(unit: Unit, info: QuestionInfo, speakers: frozenset[str] = fr
 
 def _introduces_other(unit: Unit, info: QuestionInfo) -> bool:
     """The sentence is about a person the speaker introduces ("my <noun> <Name> ...")."""
-    if info.relation is not None:
-        return False
+    if info.relation is not None or info.subject is None:
+        return False  # "Who danced ...?": the person introduced may be the one asked for
     introduced = names(unit.text, set(info.names), anchor=None)
     owned = [m.group(2) for m in possessed(unit.text)]
     return any(n in introduced for n in owned) and info.subject not in owned
@@ -300,6 +305,62 @@ def _loose_values(unit: Unit, info: QuestionInfo, style: AnswerStyle) -> list[st
     return [span] if span else []
 
 
+def _fragment_value(info: QuestionInfo, unit: Unit, fragment: str, style: AnswerStyle,
+                    related: frozenset[str]) -> str:
+    """What a reply fragment offers for the question's kind, "" when it offers nothing of
+    that kind: a date phrase, a number, a capitalised place or name (a lone word only when
+    the turn goes on about it: "Sultan. He is four years old"), else a phrase sharing a word
+    or a word of similar meaning with the question ("Faded green" for "What colour ...")."""
+    piece = replace(unit, text=fragment)
+    if info.kind == "date":
+        return (date_of(piece, style, info) or "") if (
+            find_dates(fragment) or find_relative(fragment)) else ""
+    if info.kind in ("count", "measure"):
+        found = _values(piece, info, style)
+        return found[0] if found and any(is_number(w) for w in found[0].split()) else ""
+    if info.kind in ("place", "name", "person"):
+        said = words(fragment)
+        if len(said) == 1:  # a lone capitalised word: a name only when the turn goes on
+            capitals = said if said[0] not in NON_NAMES and _goes_on_about(unit) else []
+        else:  # the first word is capitalised by its position, not as a name
+            capitals = [w for w in said[1:] if w[:1].isupper() and w not in NON_NAMES]
+        if not capitals or any(is_number(w) for w in capitals):
+            return ""
+        found = _values(piece, info, style)
+        return found[0] if found else fragment
+    if info.wh == "why" or not {stem(w) for w in words(fragment)} & related:
+        return ""
+    return fragment
+
+
+def _goes_on_about(unit: Unit) -> bool:
+    """The turn's next sentence refers back with a pronoun ("Sultan. He is four ...")."""
+    after = next_in_turn(unit.line).get(0)
+    return after is not None and after.text.split()[0].lower() in _THIRD_PERSON | {"it"}
+
+
+def _fragment_answer(info: QuestionInfo, units: list[Unit], idf: dict[str, float],
+                     style: AnswerStyle) -> str:
+    """The answer a reply fragment (``replies``) gives, "" when none offers one: among the
+    fragments that offer a value, the one with the most question words, first told on ties."""
+    if info.kind == "yesno" or info.plural:
+        return ""
+    found = [(u, f) for u in units if (f := reply_fragment(u))]
+    if not found:
+        return ""
+    asked = surface_words(info.text)
+    if info.focus:
+        asked.setdefault(stem(info.focus), info.focus)
+    said = surface_words(" ".join(f for _, f in found))
+    near = SIMILARITY.matches(asked, said)
+    related = frozenset(asked) | frozenset(m for hits in near.values() for m in hits)
+    offered = [(overlap(u, info, idf), u, value) for u, f in found
+               if (value := _fragment_value(info, u, f, style, related))]
+    if not offered:
+        return ""
+    return max(offered, key=lambda t: (t[0], -t[1].order))[2]
+
+
 def answer_question(question: str, memory: str, instruction: str | None = None) -> str:
     """Extractive answer to ``question`` from ``memory`` ("not mentioned" when unsupported)."""
     info = analyze(question)
@@ -328,6 +389,12 @@ def answer_question(question: str, memory: str, instruction: str | None = None) 
                      if (found := [n for n in introduced(u.text) if n not in info.names])]
     if not supported and info.kind != "count":
         loose = _loose_answer(info, eligible, idf, style, soft)
+        if not loose:
+            replying = [u for u in units if u in eligible or (
+                info.subject is not None and len(speakers) > 1 and info.subject not in speakers
+                and not addressed_only(u, info))]  # both speakers known: the subject is
+            # someone they talk about, whom a reply need not name
+            loose = _fragment_answer(info, replying, idf, style)
         return loose if loose else NOT_MENTIONED
     if info.kind == "count" and info.focus and plural_noun(info.focus) and (
             not any(is_number(v) for _, _, vals in supported for v in vals)

@@ -1,0 +1,69 @@
+"""Elliptical replies (``evolve.llm.offline.replies``): a turn that opens with a bare phrase
+answers the question before it, in words the question does not use."""
+
+from __future__ import annotations
+
+import pytest
+
+from evolve.llm.offline.answer import NOT_MENTIONED, answer_question
+from evolve.llm.offline.replies import reply_fragment
+from evolve.llm.offline.text import parse_units
+
+INSTRUCTION = "Answer with a short phrase. If the memory does not say, answer 'not mentioned'."
+DATE = "[6:20 pm on 3 September, 2022]"
+
+
+def first_unit(line: str):
+    return parse_units(f"{DATE} {line}")[0]
+
+
+@pytest.mark.parametrize(("line", "fragment"), [
+    ("Noor: Tortoise, the one with the wonky shell.", "Tortoise"),
+    ("Noor: A retired clockmaker called Idris.", "A retired clockmaker called Idris"),
+    ("Noor: Three weeks. Then back to the grind.", "Three weeks"),
+    ("Noor: Oh wow.", ""),                      # an exclamation-like reply holds nothing
+    ("Noor: Yes, definitely.", ""),
+    ("Noor: I went there in May.", ""),          # a clause, not a bare phrase
+    ("Noor: Idris arrived late, as usual.", ""),  # a named subject and its verb
+    ("Noor: Where are you now?", ""),            # a question
+    ("Noor: That was a long day at the market for everybody.", ""),
+])
+def test_a_reply_fragment_is_a_short_verbless_opening(line, fragment):
+    assert reply_fragment(first_unit(line)) == fragment
+
+
+def test_only_a_turns_first_sentence_is_a_fragment():
+    units = parse_units(f"{DATE} Noor: I got back. Three weeks.")
+    assert reply_fragment(units[1]) == ""
+
+
+def test_a_bare_reply_answers_a_question_it_shares_no_word_with():
+    memory = f"{DATE} Noor: Tortoise. He is ninety and sleeps under the radiator."
+    assert answer_question("What is the name of Noor's pet?", memory, INSTRUCTION) == "Tortoise"
+    memory = f"{DATE} Noor: Three weeks. The festival itself is two days."
+    assert answer_question("How long will Noor be in Oaxaca?", memory,
+                           INSTRUCTION) == "Three weeks"
+
+
+def test_a_reply_about_someone_the_speakers_talk_about():
+    # both speakers are known, so "Farida" is a third person; the reply need not name her
+    memory = (f"{DATE} Noor: My cousin Farida got engaged!\n"
+              f"{DATE} Bastien: Wonderful news. Who is the lucky one?\n"
+              f"{DATE} Noor: A retired clockmaker called Idris.")
+    assert answer_question("Who is Farida engaged to?", memory, INSTRUCTION) == "Idris"
+
+
+def test_a_reply_by_the_other_speaker_is_not_about_the_speaker_asked_about():
+    memory = (f"{DATE} Bastien: What do you call him?\n"
+              f"{DATE} Noor: Tortoise. He is ninety and sleeps under the radiator.")
+    assert answer_question("What is the name of Bastien's pet?", memory,
+                           INSTRUCTION) == NOT_MENTIONED
+
+
+def test_a_fragment_must_offer_the_kind_of_answer_asked_for():
+    memory = (f"{DATE} Bastien: How was the weekend?\n"
+              f"{DATE} Noor: Quiet. We mostly read.")
+    assert answer_question("Who visited Noor at the weekend?", memory,
+                           INSTRUCTION) == NOT_MENTIONED
+    assert answer_question("When did Noor visit the coast?", memory,
+                           INSTRUCTION) == NOT_MENTIONED
