@@ -67,3 +67,24 @@ def test_a_fragment_must_offer_the_kind_of_answer_asked_for():
                            INSTRUCTION) == NOT_MENTIONED
     assert answer_question("When did Noor visit the coast?", memory,
                            INSTRUCTION) == NOT_MENTIONED
+
+
+@pytest.mark.parametrize(("question", "line", "expected"), [
+    # no sentence holds half the question's words: the closest one's polarity answers
+    ("Would Noor enjoy a night in a tent?", "Noor: I slept on the hill summit alone, "
+                                            "in my tent, and loved it.", "Yes"),
+    ("Is Noor good at knitting?", "Noor: I tried knitting a scarf but I am hopeless.", "No"),
+    ("Could Noor drive the van in June?", "Noor: No driving for six weeks, doctor's orders, "
+                                          "so the van waits.", "No"),
+])
+def test_a_yes_no_question_leans_on_the_closest_sentence(question, line, expected):
+    assert answer_question(question, f"{DATE} {line}", INSTRUCTION) == expected
+
+
+def test_a_yes_no_question_with_nothing_related_is_not_answered():
+    memory = f"{DATE} Noor: The bakery opens at six on weekdays."
+    assert answer_question("Would Noor enjoy a night in a tent?", memory,
+                           INSTRUCTION) == NOT_MENTIONED
+    # about someone else entirely: the subject rule still holds
+    memory = f"{DATE} Bastien: I tried knitting a scarf but I am hopeless."
+    assert answer_question("Is Noor good at knitting?", memory, INSTRUCTION) == NOT_MENTIONED

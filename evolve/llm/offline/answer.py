@@ -27,6 +27,7 @@ from collections import Counter
 from dataclasses import replace
 from functools import lru_cache
 
+from .english import NEGATIVE_POLARITY
 from .instructions import AnswerStyle, read_instruction
 from .loose import (
     LOOSE_FLOOR,
@@ -191,7 +192,7 @@ def _values(unit: Unit, info: QuestionInfo, style: AnswerStyle) -> list[str]:
             found = [unit.speaker.split()[0]]
         return found
     if info.kind == "yesno":
-        return ["No" if _tokens(unit.text) & _NEGATIONS else "Yes"]
+        return [_polarity(unit.text)]
     if info.wh == "why":
         reason = loose_span(unit, info)  # the reason clause, not a noun phrase
         return [reason] if reason else []
@@ -305,6 +306,25 @@ def _loose_values(unit: Unit, info: QuestionInfo, style: AnswerStyle) -> list[st
     return [span] if span else []
 
 
+def _polarity(text: str) -> str:
+    """"No" for a sentence that negates or speaks against something, else "Yes"."""
+    toks = _tokens(text)
+    return "No" if toks & _NEGATIONS or toks & NEGATIVE_POLARITY else "Yes"
+
+
+def _leaning_answer(info: QuestionInfo, eligible: list[Unit], idf: dict[str, float],
+                    soft: Soft) -> str:
+    """A yes/no question no sentence fully supports ("Would X enjoy a lighthouse visit?"):
+    the polarity of the sentence about the subject sharing most of its words or words of
+    similar meaning (the latest on ties when the question asks "still"/"now"), "" when no
+    sentence shares any."""
+    scored = [(score, u) for u in eligible if (score := overlap(u, info, idf, soft)) > 0]
+    if not scored:
+        return ""
+    sign = 1 if info.latest else -1
+    return _polarity(max(scored, key=lambda t: (t[0], sign * t[1].order))[1].text)
+
+
 def _fragment_value(info: QuestionInfo, unit: Unit, fragment: str, style: AnswerStyle,
                     related: frozenset[str]) -> str:
     """What a reply fragment offers for the question's kind, "" when it offers nothing of
@@ -395,6 +415,8 @@ def answer_question(question: str, memory: str, instruction: str | None = None) 
                 and not addressed_only(u, info))]  # both speakers known: the subject is
             # someone they talk about, whom a reply need not name
             loose = _fragment_answer(info, replying, idf, style)
+        if not loose and info.kind == "yesno":
+            loose = _leaning_answer(info, eligible, idf, soft)
         return loose if loose else NOT_MENTIONED
     if info.kind == "count" and info.focus and plural_noun(info.focus) and (
             not any(is_number(v) for _, _, vals in supported for v in vals)

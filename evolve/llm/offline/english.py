@@ -65,6 +65,11 @@ LATEST_CUES = ("now", "currently", "current", "latest", "most recent", "most rec
 # Words that ask for an earlier value.
 EARLIER_CUES = ("before", "previously", "used to", "originally", "first", "earliest",
                 "formerly")
+# Words by which a sentence speaks against what it names ("I am hopeless with a needle",
+# "she'd hate the ferry"): a yes/no question about it is answered "No".
+NEGATIVE_POLARITY = frozenset("hopeless useless terrible awful hate hated hates dread dreaded "
+                              "quit quitting stopped unable impossible killing anymore afraid "
+                              "scared refuse refused".split())
 DETERMINERS = frozenset("a an the my our your his her their its this that these those some "
                         "any another every each no".split())
 PREPOSITIONS = frozenset("in to at near from on by with for of around into onto over under "
