@@ -88,3 +88,8 @@ def test_a_yes_no_question_with_nothing_related_is_not_answered():
     # about someone else entirely: the subject rule still holds
     memory = f"{DATE} Bastien: I tried knitting a scarf but I am hopeless."
     assert answer_question("Is Noor good at knitting?", memory, INSTRUCTION) == NOT_MENTIONED
+
+
+def test_a_relation_said_in_words_of_close_meaning():
+    memory = f"{DATE} Noor: Big day. My dad Anselm retires from the railway on Friday."
+    assert answer_question("Who is Noor's father?", memory, INSTRUCTION) == "Anselm"

@@ -109,8 +109,9 @@ def overlap(unit: Unit, info: QuestionInfo, idf: dict[str, float], soft: Soft | 
 
 def soft_matches(info: QuestionInfo, surface: dict[str, str]) -> Soft:
     """The words of ``surface`` (stem -> word form of the sentences read) similar in meaning
-    to the question's content words (``semantic``)."""
-    wanted = {s: w for s, w in surface_words(info.text).items() if s in info.content}
+    to the question's content words and anchors (``semantic``)."""
+    asked = set(info.content) | set(info.anchors)
+    wanted = {s: w for s, w in surface_words(info.text).items() if s in asked}
     return SIMILARITY.matches(wanted, surface)
 
 
@@ -152,20 +153,33 @@ def _introduces_other(unit: Unit, info: QuestionInfo) -> bool:
     return any(n in introduced for n in owned) and info.subject not in owned
 
 
-def _anchored(unit: Unit, info: QuestionInfo) -> bool:
+ANCHOR_SIMILARITY = 0.4  # a relation noun said in other words ("father" / "dad" 0.62)
+
+
+def _anchored(unit: Unit, info: QuestionInfo, soft: Soft | None = None) -> bool:
     """Every anchor is in the unit; a person the question names beside its subject also
-    counts when the subject speaks of "we" ("Desmond: we had our first regatta")."""
+    counts when the subject speaks of "we" ("Desmond: we had our first regatta"), and a
+    relation noun when the unit says a word of close meaning (``ANCHOR_SIMILARITY``), except
+    for a list ("X's relatives" is near "sister", but the list is of every relative)."""
     together = bool(unit.speaker and info.subject and unit.speaker.split()[0] == info.subject
                     and _tokens(unit.text) & _WE)
     people = {stem(n) for n in info.names}
-    return all(variants(a) & unit.stems or (together and a in people) for a in info.anchors)
+
+    def said(anchor: str) -> bool:
+        near = (soft or {}).get(anchor, {})
+        return any(sim >= ANCHOR_SIMILARITY and word in unit.stems for word, sim in near.items())
+
+    return all(variants(a) & unit.stems or (together and a in people)
+               or (a not in people and not info.plural and said(a)) for a in info.anchors)
 
 
 # ---------------------------------------------------------------- values per kind
 
 
-def _values(unit: Unit, info: QuestionInfo, style: AnswerStyle) -> list[str]:
-    """Candidate answers a unit offers for the question, in sentence order."""
+def _values(unit: Unit, info: QuestionInfo, style: AnswerStyle, soft: Soft | None = None
+            ) -> list[str]:
+    """Candidate answers a unit offers for the question, in sentence order (with ``soft``,
+    a relation noun may be said in words of close meaning: "my dad Hamish" for "father")."""
     exclude = set(info.names) | ({unit.speaker} if unit.speaker else set())
     if info.kind == "date":
         value = date_of(unit, style, info)
@@ -186,8 +200,14 @@ def _values(unit: Unit, info: QuestionInfo, style: AnswerStyle) -> list[str]:
         return [word] if word else []
     if info.kind in ("name", "person"):
         anchor = stem(info.relation) if info.relation else None
-        found = names(unit.text, exclude - ({info.subject} if info.kind == "person" and
-                                            info.subject is None else set()), anchor=anchor)
+        allowed = exclude - ({info.subject} if info.kind == "person" and
+                             info.subject is None else set())
+        found = names(unit.text, allowed, anchor=anchor)
+        if not found and anchor is not None and soft and not info.plural:
+            for near, sim in soft.get(anchor, {}).items():
+                if sim >= ANCHOR_SIMILARITY and near in unit.stems:
+                    found = names(unit.text, allowed, anchor=near)
+                    break
         if info.kind == "person" and not found and unit.speaker and info.subject is None:
             found = [unit.speaker.split()[0]]
         return found
@@ -231,7 +251,7 @@ def _supported(info: QuestionInfo, units: list[Unit], idf: dict[str, float],
     floor = 0.6 if info.kind == "yesno" else 0.4 if info.kind == "date" else 0.5
     out = []
     for unit in units:
-        if not _anchored(unit, info):
+        if not _anchored(unit, info, soft):
             continue
         if info.kind == "thing" and not info.content and info.focus and \
                 not variants(stem(info.focus)) & unit.stems and \
@@ -244,7 +264,7 @@ def _supported(info: QuestionInfo, units: list[Unit], idf: dict[str, float],
         if score < floor and not (typed and score > 0 and (info.kind != "date" or named)) \
                 and not (typed and not info.content):
             continue
-        values = _values(unit, info, style)
+        values = _values(unit, info, style, soft)
         if not values and info.kind in ("place", "name", "person", "measure", "kind") and \
                 following and (after := following.get(unit.order)) is not None:
             values = _values(after, info, style)  # "We are planning a holiday. Any tips
