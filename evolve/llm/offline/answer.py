@@ -153,14 +153,15 @@ def _introduces_other(unit: Unit, info: QuestionInfo) -> bool:
     return any(n in introduced for n in owned) and info.subject not in owned
 
 
-ANCHOR_SIMILARITY = 0.4  # a relation noun said in other words ("father" / "dad" 0.62)
+ANCHOR_SIMILARITY = 0.4  # a relation noun said in other words (measured 0.62 for a parent noun and its
+# familiar form, 0.42 for the other parent)
 
 
 def _anchored(unit: Unit, info: QuestionInfo, soft: Soft | None = None) -> bool:
     """Every anchor is in the unit; a person the question names beside its subject also
     counts when the subject speaks of "we" ("Desmond: we had our first regatta"), and a
     relation noun when the unit says a word of close meaning (``ANCHOR_SIMILARITY``), except
-    for a list ("X's relatives" is near "sister", but the list is of every relative)."""
+    for a list ("X's relatives" is near each kind of relative, but lists them all)."""
     together = bool(unit.speaker and info.subject and unit.speaker.split()[0] == info.subject
                     and _tokens(unit.text) & _WE)
     people = {stem(n) for n in info.names}
@@ -179,7 +180,7 @@ def _anchored(unit: Unit, info: QuestionInfo, soft: Soft | None = None) -> bool:
 def _values(unit: Unit, info: QuestionInfo, style: AnswerStyle, soft: Soft | None = None
             ) -> list[str]:
     """Candidate answers a unit offers for the question, in sentence order (with ``soft``,
-    a relation noun may be said in words of close meaning: "my dad Hamish" for "father")."""
+    a relation noun may be said in words of close meaning, as in "my boss Ana")."""
     exclude = set(info.names) | ({unit.speaker} if unit.speaker else set())
     if info.kind == "date":
         value = date_of(unit, style, info)
