@@ -180,7 +180,7 @@ def _anchored(unit: Unit, info: QuestionInfo, soft: Soft | None = None) -> bool:
 def _values(unit: Unit, info: QuestionInfo, style: AnswerStyle, soft: Soft | None = None
             ) -> list[str]:
     """Candidate answers a unit offers for the question, in sentence order (with ``soft``,
-    a relation noun may be said in words of close meaning, as in "my boss Ana")."""
+    a relation noun may be said in words of close meaning, as in "my boss Wilhelmina")."""
     exclude = set(info.names) | ({unit.speaker} if unit.speaker else set())
     if info.kind == "date":
         value = date_of(unit, style, info)
