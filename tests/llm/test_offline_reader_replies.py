@@ -93,3 +93,13 @@ def test_a_yes_no_question_with_nothing_related_is_not_answered():
 def test_a_relation_said_in_words_of_close_meaning():
     memory = f"{DATE} Noor: Big day. My dad Anselm retires from the railway on Friday."
     assert answer_question("Who is Noor's father?", memory, INSTRUCTION) == "Anselm"
+
+
+def test_a_typed_list_gathers_every_sentence_about_the_subject():
+    memory = (f"{DATE} Noor: Greetings from my new flat in Tromsø!\n"
+              f"[1:10 pm on 21 January, 2023] Noor: Back in Bergen for a month, then home.")
+    assert answer_question("Which cities has Noor lived in?", memory,
+                           INSTRUCTION) == "Tromsø, Bergen"
+    # the subject rule holds for every member
+    memory += "\n[2:00 pm on 22 January, 2023] Bastien: I am writing from Lyon."
+    assert "Lyon" not in answer_question("Which cities has Noor lived in?", memory, INSTRUCTION)

@@ -153,6 +153,7 @@ def _introduces_other(unit: Unit, info: QuestionInfo) -> bool:
     return any(n in introduced for n in owned) and info.subject not in owned
 
 
+_LIST_FLOOR = 0.01  # a typed list member with no word of the question still counts
 ANCHOR_SIMILARITY = 0.4  # a relation noun said in other words (measured 0.62 for a parent noun and its
 # familiar form, 0.42 for the other parent)
 
@@ -428,6 +429,11 @@ def answer_question(question: str, memory: str, instruction: str | None = None) 
         # "names of X's <group>": anyone X introduces with "my <noun> <Name>" / "<noun> named"
         supported = [(1.0, u, found) for u in eligible
                      if (found := [n for n in introduced(u.text) if n not in info.names])]
+    if not supported and info.plural and info.kind in ("place", "name", "person"):
+        # "Which places has X called home?" over "leaving Inverness" and "the new cottage in
+        # Ullapool": a typed list gathers what every sentence about the subject offers
+        supported = [(max(overlap(u, info, idf, soft), _LIST_FLOOR), u, found)
+                     for u in eligible if (found := _values(u, info, style, soft))]
     if not supported and info.kind != "count":
         loose = _loose_answer(info, eligible, idf, style, soft)
         if not loose:

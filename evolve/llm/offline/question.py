@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from .english import EARLIER_CUES, LATEST_CUES
-from .text import STOPWORDS, content_stems, names_in, stem, words
+from .text import LETTER, STOPWORDS, UPPER, content_stems, names_in, stem, words
 
 _AUX = {"is", "are", "was", "were", "do", "does", "did", "has", "have", "had", "can", "could",
         "would", "will", "should"}
@@ -31,8 +31,8 @@ _FOCUS_AFTER_BE = re.compile(
     r"new|first|last|most recent|favou?rite|main)\s+)?([a-z]+)\b")
 _KIND = re.compile(r"\b(?:what|which)\s+(?:kind|type|sort|breed|species)\s+of\s+(\w+)", re.I)
 _FOCUS = re.compile(r"\b(?:what|which|how many|how much)\s+(\w+)", re.I)
-_POSSESSIVE = re.compile(r"\b([A-Z][a-zA-Z]+)['’]s\s+((?:[a-z]+\s+){0,2}[a-z]+)"
-                         r"(?:\s+([A-Z][a-zA-Z]+))?")
+_POSSESSIVE = re.compile(rf"\b([{UPPER}]{LETTER}+)['’]s\s+((?:[a-z]+\s+){{0,2}}[a-z]+)"
+                         rf"(?:\s+([{UPPER}]{LETTER}+))?")
 _NOT_RELATION = frozenset("called named do does did is are was were has have had live lives "
                           "name names".split()) | STOPWORDS
 

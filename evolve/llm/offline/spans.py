@@ -13,9 +13,19 @@ from __future__ import annotations
 import re
 
 from .english import CONJUNCTIONS, DETERMINERS, LOCATIVE, NUMBER_WORDS, PARTICLES, PREPOSITIONS
-from .text import MONTHS, NON_NAMES, STOPWORDS, WEEKDAYS, find_relative, stem, variants
+from .text import (
+    LETTER,
+    MONTHS,
+    NON_NAMES,
+    STOPWORDS,
+    UPPER,
+    WEEKDAYS,
+    find_relative,
+    stem,
+    variants,
+)
 
-_CAP = r"[A-Z][a-zA-Z'’\-]+"
+_CAP = rf"[{UPPER}](?:{LETTER}|['’\-])+"  # any alphabet: "Cádiz", "Tromsø"
 _PLACE = re.compile(rf"\b({'|'.join(sorted(LOCATIVE))})\s+(?:the\s+)?"
                     rf"({_CAP}(?:\s+(?:de|da|do|del|la|el|of|upon|on)?\s?{_CAP})*)")
 _INTRO = re.compile(rf"\b(?:named|called|name is|name's)\s+(?:it\s+|him\s+|her\s+|them\s+)?"

@@ -47,8 +47,11 @@ NON_NAMES = frozenset({w.capitalize() for w in STOPWORDS} | {m.capitalize() for 
                          "Yesterday", "Tomorrow", "Last", "Next", "This", "Not", "None",
                          "Unknown", "Relevant", "Retrieved", "Conversation", "Text"})
 
-_WORD = re.compile(r"[A-Za-z0-9]+(?:['’][A-Za-z]+)?")
-_NAME = re.compile(r"\b[A-Z][a-zA-Z]+(?:['’]s)?\b")
+# Letters of any alphabet ("Cádiz", "Tromsø"); an upper-case initial of Latin scripts.
+UPPER = "A-ZÀ-ÖØ-Þ"
+LETTER = r"[^\W\d_]"
+_WORD = re.compile(rf"[^\W_]+(?:['’]{LETTER}+)?")
+_NAME = re.compile(rf"\b[{UPPER}]{LETTER}+(?:['’]s)?\b")
 
 
 _VOWELS = set("aeiouy")
@@ -283,7 +286,8 @@ class Unit:
 
 
 _BRACKET = re.compile(r"^\s*\[([^\]]{0,80})\]\s*")
-_SPEAKER = re.compile(r"^\s*([A-Z][A-Za-z'’\-]{1,30}(?: [A-Z][A-Za-z'’\-]{1,30})?)\s*:\s+(?=\S)")
+_SPEAKER = re.compile(rf"^\s*([{UPPER}](?:{LETTER}|['’\-]){{1,30}}(?: [{UPPER}](?:{LETTER}|['’\-]){{1,30}})?)"
+                      r"\s*:\s+(?=\S)")
 _JSON_SPLIT = re.compile(r"\"\s*[,:]\s*[\[\{]?\s*\"|\[\s*\"|\"\s*[\]\}]|\{\s*\"")
 _SENTENCE = re.compile(r"(?<=[.!?])[\"'”)]*\s+(?=[\"'“(]*[A-Z0-9\[])")
 _LABELS = NON_NAMES - {"Ha"}
