@@ -90,11 +90,6 @@ def test_a_yes_no_question_with_nothing_related_is_not_answered():
     assert answer_question("Is Noor good at knitting?", memory, INSTRUCTION) == NOT_MENTIONED
 
 
-def test_a_relation_said_in_words_of_close_meaning():
-    memory = f"{DATE} Noor: Big day. My dad Anselm retires from the railway on Friday."
-    assert answer_question("Who is Noor's father?", memory, INSTRUCTION) == "Anselm"
-
-
 def test_a_typed_list_gathers_every_sentence_about_the_subject():
     memory = (f"{DATE} Noor: Greetings from my new flat in Tromsø!\n"
               f"[1:10 pm on 21 January, 2023] Noor: Back in Bergen for a month, then home.")
@@ -103,3 +98,21 @@ def test_a_typed_list_gathers_every_sentence_about_the_subject():
     # the subject rule holds for every member
     memory += "\n[2:00 pm on 22 January, 2023] Bastien: I am writing from Lyon."
     assert "Lyon" not in answer_question("Which cities has Noor lived in?", memory, INSTRUCTION)
+
+
+def test_a_fragment_answers_only_a_question_of_its_kind_before_it():
+    asked = (f"{DATE} Bastien: How long will you be away?\n"
+             f"{DATE} Noor: Three weeks. The festival itself is two days.")
+    assert answer_question("How long will Noor be in Oaxaca?", asked, INSTRUCTION) == "Three weeks"
+    other = asked.replace("How long will you be away?", "Where are you off to?")
+    assert answer_question("How long will Noor be in Oaxaca?", other, INSTRUCTION) == NOT_MENTIONED
+    told = asked.replace("How long will you be away?", "I am off to Oaxaca soon.")
+    assert answer_question("How long will Noor be in Oaxaca?", told, INSTRUCTION) == NOT_MENTIONED
+
+
+def test_a_capitalised_word_in_a_fragment_is_not_a_name_unless_introduced():
+    memory = (f"{DATE} Bastien: Who came along?\n"
+              f"{DATE} Noor: A fisherman from Tórshavn. He knew every cliff.")
+    assert answer_question("Who is Noor's guide?", memory, INSTRUCTION) == NOT_MENTIONED
+    memory = memory.replace("A fisherman from Tórshavn", "A fisherman called Jógvan")
+    assert answer_question("Who guided Noor?", memory, INSTRUCTION) == "Jógvan"

@@ -27,7 +27,7 @@ from collections import Counter
 from dataclasses import replace
 from functools import lru_cache
 
-from .english import NEGATIVE_POLARITY
+from .english import LOCATIVE, NEGATIVE_POLARITY
 from .instructions import AnswerStyle, read_instruction
 from .loose import (
     LOOSE_FLOOR,
@@ -109,9 +109,8 @@ def overlap(unit: Unit, info: QuestionInfo, idf: dict[str, float], soft: Soft | 
 
 def soft_matches(info: QuestionInfo, surface: dict[str, str]) -> Soft:
     """The words of ``surface`` (stem -> word form of the sentences read) similar in meaning
-    to the question's content words and anchors (``semantic``)."""
-    asked = set(info.content) | set(info.anchors)
-    wanted = {s: w for s, w in surface_words(info.text).items() if s in asked}
+    to the question's content words (``semantic``)."""
+    wanted = {s: w for s, w in surface_words(info.text).items() if s in info.content}
     return SIMILARITY.matches(wanted, surface)
 
 
@@ -154,34 +153,20 @@ def _introduces_other(unit: Unit, info: QuestionInfo) -> bool:
 
 
 _LIST_FLOOR = 0.01  # a typed list member with no word of the question still counts
-ANCHOR_SIMILARITY = 0.4  # a relation noun said in other words (measured 0.62 for a parent noun and its
-# familiar form, 0.42 for the other parent)
-
-
-def _anchored(unit: Unit, info: QuestionInfo, soft: Soft | None = None) -> bool:
+def _anchored(unit: Unit, info: QuestionInfo) -> bool:
     """Every anchor is in the unit; a person the question names beside its subject also
-    counts when the subject speaks of "we" ("Desmond: we had our first regatta"), and a
-    relation noun when the unit says a word of close meaning (``ANCHOR_SIMILARITY``), except
-    for a list ("X's relatives" is near each kind of relative, but lists them all)."""
+    counts when the subject speaks of "we" ("Desmond: we had our first regatta")."""
     together = bool(unit.speaker and info.subject and unit.speaker.split()[0] == info.subject
                     and _tokens(unit.text) & _WE)
     people = {stem(n) for n in info.names}
-
-    def said(anchor: str) -> bool:
-        near = (soft or {}).get(anchor, {})
-        return any(sim >= ANCHOR_SIMILARITY and word in unit.stems for word, sim in near.items())
-
-    return all(variants(a) & unit.stems or (together and a in people)
-               or (a not in people and not info.plural and said(a)) for a in info.anchors)
+    return all(variants(a) & unit.stems or (together and a in people) for a in info.anchors)
 
 
 # ---------------------------------------------------------------- values per kind
 
 
-def _values(unit: Unit, info: QuestionInfo, style: AnswerStyle, soft: Soft | None = None
-            ) -> list[str]:
-    """Candidate answers a unit offers for the question, in sentence order (with ``soft``,
-    a relation noun may be said in words of close meaning, as in "my boss Wilhelmina")."""
+def _values(unit: Unit, info: QuestionInfo, style: AnswerStyle) -> list[str]:
+    """Candidate answers a unit offers for the question, in sentence order."""
     exclude = set(info.names) | ({unit.speaker} if unit.speaker else set())
     if info.kind == "date":
         value = date_of(unit, style, info)
@@ -202,14 +187,8 @@ def _values(unit: Unit, info: QuestionInfo, style: AnswerStyle, soft: Soft | Non
         return [word] if word else []
     if info.kind in ("name", "person"):
         anchor = stem(info.relation) if info.relation else None
-        allowed = exclude - ({info.subject} if info.kind == "person" and
-                             info.subject is None else set())
-        found = names(unit.text, allowed, anchor=anchor)
-        if not found and anchor is not None and soft and not info.plural:
-            for near, sim in soft.get(anchor, {}).items():
-                if sim >= ANCHOR_SIMILARITY and near in unit.stems:
-                    found = names(unit.text, allowed, anchor=near)
-                    break
+        found = names(unit.text, exclude - ({info.subject} if info.kind == "person" and
+                                            info.subject is None else set()), anchor=anchor)
         if info.kind == "person" and not found and unit.speaker and info.subject is None:
             found = [unit.speaker.split()[0]]
         return found
@@ -253,7 +232,7 @@ def _supported(info: QuestionInfo, units: list[Unit], idf: dict[str, float],
     floor = 0.6 if info.kind == "yesno" else 0.4 if info.kind == "date" else 0.5
     out = []
     for unit in units:
-        if not _anchored(unit, info, soft):
+        if not _anchored(unit, info):
             continue
         if info.kind == "thing" and not info.content and info.focus and \
                 not variants(stem(info.focus)) & unit.stems and \
@@ -266,7 +245,7 @@ def _supported(info: QuestionInfo, units: list[Unit], idf: dict[str, float],
         if score < floor and not (typed and score > 0 and (info.kind != "date" or named)) \
                 and not (typed and not info.content):
             continue
-        values = _values(unit, info, style, soft)
+        values = _values(unit, info, style)
         if not values and info.kind in ("place", "name", "person", "measure", "kind") and \
                 following and (after := following.get(unit.order)) is not None:
             values = _values(after, info, style)  # "We are planning a holiday. Any tips
@@ -350,9 +329,10 @@ def _leaning_answer(info: QuestionInfo, eligible: list[Unit], idf: dict[str, flo
 def _fragment_value(info: QuestionInfo, unit: Unit, fragment: str, style: AnswerStyle,
                     related: frozenset[str]) -> str:
     """What a reply fragment offers for the question's kind, "" when it offers nothing of
-    that kind: a date phrase, a number, a capitalised place or name (a lone word only when
-    the turn goes on about it: "Sultan. He is four years old"), else a phrase sharing a word
-    or a word of similar meaning with the question ("Faded green" for "What colour ...")."""
+    that kind: a date phrase, a number, a place after a locative, a name it introduces ("a
+    <noun> called X", "my <noun> X"; a lone word only when the turn goes on about it:
+    "Sultan. He is four years old"), else a phrase sharing a word or a word of similar
+    meaning with the question ("Faded green" for "What colour ...")."""
     piece = replace(unit, text=fragment)
     if info.kind == "date":
         return (date_of(piece, style, info) or "") if (
@@ -360,16 +340,17 @@ def _fragment_value(info: QuestionInfo, unit: Unit, fragment: str, style: Answer
     if info.kind in ("count", "measure"):
         found = _values(piece, info, style)
         return found[0] if found and any(is_number(w) for w in found[0].split()) else ""
-    if info.kind in ("place", "name", "person"):
-        said = words(fragment)
+    said = words(fragment)
+    if info.kind == "place":
+        # "Outside Portree", "In Pune": a locative and a capitalised place
+        located = [p for p, _ in places(fragment, set(info.names))]
+        return located[0] if located and said[0].lower() in LOCATIVE else ""
+    if info.kind in ("name", "person"):
         if len(said) == 1:  # a lone capitalised word: a name only when the turn goes on
-            capitals = said if said[0] not in NON_NAMES and _goes_on_about(unit) else []
-        else:  # the first word is capitalised by its position, not as a name
-            capitals = [w for w in said[1:] if w[:1].isupper() and w not in NON_NAMES]
-        if not capitals or any(is_number(w) for w in capitals):
-            return ""
-        found = _values(piece, info, style)
-        return found[0] if found else fragment
+            found = said if said[0] not in NON_NAMES and _goes_on_about(unit) else []
+        else:  # "a <noun> called X", "my <noun> X": a capitalised word alone may be a place
+            found = [n for n in introduced(fragment) if n not in info.names]
+        return found[0] if found else ""
     if info.wh == "why" or not {stem(w) for w in words(fragment)} & related:
         return ""
     return fragment
@@ -381,23 +362,56 @@ def _goes_on_about(unit: Unit) -> bool:
     return after is not None and after.text.split()[0].lower() in _THIRD_PERSON | {"it"}
 
 
-def _fragment_answer(info: QuestionInfo, units: list[Unit], idf: dict[str, float],
-                     style: AnswerStyle) -> str:
+_SAME_KIND = {"person": "name", "kind": "thing"}  # kinds a reply answers alike
+
+
+def _asked_before(units: tuple[Unit, ...]) -> dict[int, str | None]:
+    """Unit order -> the kind of answer the line before its line asks for ("" when that
+    line asks nothing, None when the memory holds no line before it)."""
+    out: dict[int, str | None] = {}
+    previous: Unit | None = None  # the last sentence of the line before
+    for i, unit in enumerate(units):
+        if i and unit.line != units[i - 1].line:
+            previous = units[i - 1]
+        if previous is None:
+            out[unit.order] = None
+        elif previous.text.rstrip().endswith("?"):
+            out[unit.order] = analyze(previous.text).kind
+        else:
+            out[unit.order] = ""
+    return out
+
+
+def _answers_kind(asked: str | None, info: QuestionInfo) -> bool:
+    """A reply fragment answers the question when the line before it asks for the same
+    kind of answer ("How long for?" / "Two weeks."), or when that line is not in memory."""
+    if asked is None:
+        return True
+    return bool(asked) and _SAME_KIND.get(asked, asked) == _SAME_KIND.get(info.kind, info.kind)
+
+
+def _fragment_answer(info: QuestionInfo, units: list[Unit], memory: tuple[Unit, ...],
+                     idf: dict[str, float], style: AnswerStyle) -> str:
     """The answer a reply fragment (``replies``) gives, "" when none offers one: among the
     fragments that offer a value, the one with the most question words, first told on ties."""
     if info.kind == "yesno" or info.plural:
         return ""
-    found = [(u, f) for u in units if (f := reply_fragment(u))]
+    asked = _asked_before(memory)
+    # a bare phrase after a statement ("Loud as ever.") or among notes is no reply, nor
+    # one that answers another kind of question ("Two days until X" to "How long ...?")
+    found = [(u, f) for u in units
+             if (f := reply_fragment(u)) and _answers_kind(asked[u.order], info)]
     if not found:
         return ""
-    asked = surface_words(info.text)
+    wanted = surface_words(info.text)
     if info.focus:
-        asked.setdefault(stem(info.focus), info.focus)
+        wanted.setdefault(stem(info.focus), info.focus)
     said = surface_words(" ".join(f for _, f in found))
-    near = SIMILARITY.matches(asked, said)
-    related = frozenset(asked) | frozenset(m for hits in near.values() for m in hits)
+    near = SIMILARITY.matches(wanted, said)
+    related = frozenset(wanted) | frozenset(m for hits in near.values() for m in hits)
     offered = [(overlap(u, info, idf), u, value) for u, f in found
-               if (value := _fragment_value(info, u, f, style, related))]
+               if (value := _fragment_value(info, u, f, style, related))
+               and not echoes_question(value, info)]
     if not offered:
         return ""
     return max(offered, key=lambda t: (t[0], -t[1].order))[2]
@@ -433,7 +447,7 @@ def answer_question(question: str, memory: str, instruction: str | None = None) 
         # "Which places has X called home?" over "leaving Inverness" and "the new cottage in
         # Ullapool": a typed list gathers what every sentence about the subject offers
         supported = [(max(overlap(u, info, idf, soft), _LIST_FLOOR), u, found)
-                     for u in eligible if (found := _values(u, info, style, soft))]
+                     for u in eligible if (found := _values(u, info, style))]
     if not supported and info.kind != "count":
         loose = _loose_answer(info, eligible, idf, style, soft)
         if not loose:
@@ -441,7 +455,7 @@ def answer_question(question: str, memory: str, instruction: str | None = None) 
                 info.subject is not None and len(speakers) > 1 and info.subject not in speakers
                 and not addressed_only(u, info))]  # both speakers known: the subject is
             # someone they talk about, whom a reply need not name
-            loose = _fragment_answer(info, replying, idf, style)
+            loose = _fragment_answer(info, replying, units, idf, style)
         if not loose and info.kind == "yesno":
             loose = _leaning_answer(info, eligible, idf, soft)
         return loose if loose else NOT_MENTIONED

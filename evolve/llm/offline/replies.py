@@ -39,6 +39,8 @@ _NOT_ANSWERS = frozenset(
 # A capitalised word followed by a past-tense or reporting verb starts a clause.
 _NAMED_SUBJECT = re.compile(r"^[A-Z][\w'’-]*\s+(?:[a-z]{2,}ed|says|said|went|got|took|made|"
                             r"came|left|won|lost|ran|saw|told|gave|bought|sold|found)\b")
+# A name inside the phrase followed by a verb in -s or -ed: the name is a clause's subject.
+_NAME_VERB = re.compile(r"\s[A-Z][\w'’-]*\s+[a-z]{2,}(?:s|ed)\b")
 _CLAUSE_END = re.compile(r"\s*(?:[,;:]|\s[-–—]\s)\s*")
 
 
@@ -50,7 +52,8 @@ def _opens_turn(unit: Unit) -> bool:
 def reply_fragment(unit: Unit) -> str:
     """The bare phrase ``unit`` opens its turn with ("" when it is not one)."""
     text = unit.text.strip()
-    if not text or text.endswith(("?", "!")) or not _opens_turn(unit):
+    if unit.speaker is None or not text or text.endswith(("?", "!")) or "[" in text \
+            or not _opens_turn(unit):
         return ""
     clause = _CLAUSE_END.split(text.rstrip("."), maxsplit=1)[0].strip()
     toks = [w.lower().replace("’", "'") for w in words(clause)]
@@ -61,6 +64,6 @@ def reply_fragment(unit: Unit) -> str:
     if toks[0] in _NOT_ANSWERS and len(toks) <= 2:
         return ""  # "Nice one", "Oh wow"
     if toks[0] not in DETERMINERS and toks[0] not in NUMBER_WORDS and \
-            _NAMED_SUBJECT.match(clause):
-        return ""  # "Deepa arrived on a white horse" is a clause
+            _NAMED_SUBJECT.match(clause) or _NAME_VERB.search(clause):
+        return ""  # "Deepa arrived on a white horse", "the clerk Zadie works there" are clauses
     return clause
