@@ -116,3 +116,8 @@ def test_a_capitalised_word_in_a_fragment_is_not_a_name_unless_introduced():
     assert answer_question("Who is Noor's guide?", memory, INSTRUCTION) == NOT_MENTIONED
     memory = memory.replace("A fisherman from Tórshavn", "A fisherman called Jógvan")
     assert answer_question("Who guided Noor?", memory, INSTRUCTION) == "Jógvan"
+
+
+def test_a_name_of_several_words_is_answered_whole():
+    memory = f"{DATE} Noor: Our new coach is a former sprinter called Ingrid Solvang Berg."
+    assert answer_question("Who is Noor's coach?", memory, INSTRUCTION) == "Ingrid Solvang Berg"

@@ -115,10 +115,26 @@ def names(sentence: str, exclude: set[str], *, anchor: str | None = None) -> lis
                 found.append(m.group(0))  # mid-sentence, or a sentence's subject ("X is ...")
     out = []
     for n in (clean_name(w) for w in found):
-        if n not in exclude and n not in NON_NAMES and n.lower() not in STOPWORDS \
-                and n not in out:
-            out.append(n)
+        if n not in exclude and n not in NON_NAMES and n.lower() not in STOPWORDS:
+            n = _full_name(sentence, n)
+            if n not in out and not any(n in o.split() for o in out):
+                out.append(n)
     return out
+
+
+def _full_name(sentence: str, first: str) -> str:
+    """``first`` with the capitalised words right after it ("Ingeborg Vance", "Kirkstall
+    Wreckers"): a name of several words is answered whole."""
+    m = re.search(rf"\b{re.escape(first)}((?:\s+{_CAP})+)", sentence)
+    if not m:
+        return first
+    rest = [clean_name(w) for w in m.group(1).split()]
+    kept = []
+    for word in rest:
+        if word in NON_NAMES:
+            break
+        kept.append(word)
+    return " ".join([first, *kept])
 
 
 _ADJECTIVES = frozenset("little small big large new young old cute tiny baby sweet lovely "
