@@ -121,3 +121,15 @@ def test_a_capitalised_word_in_a_fragment_is_not_a_name_unless_introduced():
 def test_a_name_of_several_words_is_answered_whole():
     memory = f"{DATE} Noor: Our new coach is a former sprinter called Ingrid Solvang Berg."
     assert answer_question("Who is Noor's coach?", memory, INSTRUCTION) == "Ingrid Solvang Berg"
+
+
+def test_a_strict_instruction_keeps_only_outright_support():
+    strict = ("Answer with a short phrase. Only use statements about the very person asked "
+              "about; a fact about someone else does not answer the question.")
+    reply = f"{DATE} Noor: Tortoise. He is ninety and sleeps under the radiator."
+    leaning = f"{DATE} Noor: I tried knitting a scarf but I am hopeless."
+    assert answer_question("What is the name of Noor's pet?", reply, INSTRUCTION) == "Tortoise"
+    assert answer_question("What is the name of Noor's pet?", reply, strict) == NOT_MENTIONED
+    assert answer_question("Is Noor good at knitting?", leaning, strict) == NOT_MENTIONED
+    outright = f"{DATE} Noor: My tortoise is called Nikolai."
+    assert answer_question("What is the name of Noor's tortoise?", outright, strict) == "Nikolai"

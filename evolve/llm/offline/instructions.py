@@ -16,7 +16,12 @@ parts of it that it can carry out, so that rewording an instruction is a real mo
 - ``date_style``: "ISO" / "YYYY-MM-DD" -> 2023-05-06; "month day" / "Month D, YYYY" ->
   May 6, 2023; default "6 May 2023";
 - ``list_joiner``: "separated by semicolons" -> "; ", "and" wording ("join with 'and'") ->
-  " and "; default ", ".
+  " and "; default ", ";
+- ``strict``: "only use statements about the person asked", "only when the memory states
+  it", "do not guess" -> only a sentence that supports the question outright answers it: the
+  partial-support passes (loose match, bare replies, yes/no leaning, typed lists gathered
+  without the question's words) are skipped, so the reader abstains more and answers
+  adversarial questions less.
 The abstention reply stays "not mentioned" whatever the instruction says: scorers recognise it.
 """
 
@@ -37,6 +42,9 @@ _LATEST = re.compile(r"\b(latest|newest|most recent|wins|current|supersede[sd]?|
                      re.I)
 _ISO = re.compile(r"\biso\b|yyyy-mm-dd|\d{4}-\d{2}-\d{2}", re.I)
 _MDY = re.compile(r"\bmonth day\b|\bmonth d, yyyy\b|\b(?:january|may) \d{1,2}, \d{4}\b", re.I)
+_STRICT = re.compile(r"\bonly (use|answer|rely on)\b[^.]{0,60}\b(statements?|facts?|memory|"
+                     r"states?|says?|person)\b|\bdo(n't| not) guess\b|\bnever guess\b|"
+                     r"\bdoes not answer the question\b", re.I)
 _SEMI = re.compile(r"semicolons?", re.I)
 _AND = re.compile(r"\b(join|separate)\w* [^.]{0,20}\bwith ['\"]?and['\"]?", re.I)
 
@@ -50,6 +58,7 @@ class AnswerStyle:
     prefer_latest: bool = True
     date_style: str = "dmy"  # dmy | mdy | iso
     list_joiner: str = ", "
+    strict: bool = False
 
 
 DEFAULT_STYLE = AnswerStyle()
@@ -66,7 +75,8 @@ def read_instruction(instruction: str | None) -> AnswerStyle:
         resolve_dates=bool(_RESOLVE.search(text)),
         prefer_latest=bool(_LATEST.search(text)),
         date_style="iso" if _ISO.search(text) else "mdy" if _MDY.search(text) else "dmy",
-        list_joiner="; " if _SEMI.search(text) else " and " if _AND.search(text) else ", ")
+        list_joiner="; " if _SEMI.search(text) else " and " if _AND.search(text) else ", ",
+        strict=bool(_STRICT.search(text)))
 
 
 @dataclass(frozen=True)
