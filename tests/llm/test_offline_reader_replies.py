@@ -133,3 +133,12 @@ def test_a_strict_instruction_keeps_only_outright_support():
     assert answer_question("Is Noor good at knitting?", leaning, strict) == NOT_MENTIONED
     outright = f"{DATE} Noor: My tortoise is called Nikolai."
     assert answer_question("What is the name of Noor's tortoise?", outright, strict) == "Nikolai"
+
+
+def test_a_date_told_in_the_turns_next_sentence_or_a_bare_reply():
+    memory = f"{DATE} Noor: I accepted the ferry job in Bodø. I start on the first of October."
+    assert answer_question("When does Noor start the ferry job?", memory,
+                           INSTRUCTION) == "1 October 2022"
+    memory = (f"{DATE} Bastien: When is the audition?\n"
+              f"{DATE} Noor: Next February. I am terrified.")
+    assert answer_question("When is Noor's audition?", memory, INSTRUCTION) == "February 2023"

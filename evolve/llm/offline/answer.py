@@ -59,14 +59,12 @@ from .spans import (
 from .text import (
     NON_NAMES,
     Unit,
-    find_dates,
-    find_relative,
     parse_units,
     stem,
     variants,
     words,
 )
-from .told_dates import date_of, event_day
+from .told_dates import date_of, event_day, told_date
 
 NOT_MENTIONED = "not mentioned"
 _FIRST_PERSON = frozenset("i i'm i've i'd my me we we're our us mine myself".split())
@@ -246,6 +244,10 @@ def _supported(info: QuestionInfo, units: list[Unit], idf: dict[str, float],
                 and not (typed and not info.content):
             continue
         values = _values(unit, info, style)
+        if info.kind == "date" and following and told_date(unit, style, info) is None and \
+                (after := following.get(unit.order)) is not None and \
+                (stated := told_date(after, style, info)):
+            values = [stated]  # "I accepted the job. I start on the first of May."
         if not values and info.kind in ("place", "name", "person", "measure", "kind") and \
                 following and (after := following.get(unit.order)) is not None:
             values = _values(after, info, style)  # "We are planning a holiday. Any tips
@@ -334,9 +336,8 @@ def _fragment_value(info: QuestionInfo, unit: Unit, fragment: str, style: Answer
     "Sultan. He is four years old"), else a phrase sharing a word or a word of similar
     meaning with the question ("Faded green" for "What colour ...")."""
     piece = replace(unit, text=fragment)
-    if info.kind == "date":
-        return (date_of(piece, style, info) or "") if (
-            find_dates(fragment) or find_relative(fragment)) else ""
+    if info.kind == "date":  # a date the fragment states: "Next February.", "On the ninth."
+        return told_date(piece, style, info) or ""
     if info.kind in ("count", "measure"):
         found = _values(piece, info, style)
         return found[0] if found and any(is_number(w) for w in found[0].split()) else ""
