@@ -142,3 +142,9 @@ def test_a_date_told_in_the_turns_next_sentence_or_a_bare_reply():
     memory = (f"{DATE} Bastien: When is the audition?\n"
               f"{DATE} Noor: Next February. I am terrified.")
     assert answer_question("When is Noor's audition?", memory, INSTRUCTION) == "February 2023"
+
+
+def test_a_what_question_takes_the_object_of_its_verb():
+    memory = f"{DATE} Noor: The little oven kept us warm and Bastien baked rye bread in it."
+    assert answer_question("What did Bastien bake in the oven?", memory,
+                           INSTRUCTION) == "rye bread"

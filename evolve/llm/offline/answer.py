@@ -200,12 +200,28 @@ def _values(unit: Unit, info: QuestionInfo, style: AnswerStyle) -> list[str]:
     if info.focus and not info.plural and (named := focus_phrase(unit.text, info.focus)):
         return [named]  # "What cake ...?" -> "unicorn cake"
     focus = (stem(info.focus),) if info.focus else ()
-    phrase = phrase_after(unit.text, info.content + info.anchors + focus)
+    verb = _asked_verb(info.text)
+    # "What did Ross cook on the stove?": the object of the asked verb first
+    phrase = (phrase_after(unit.text, (verb,)) if verb else "") or \
+        phrase_after(unit.text, info.content + info.anchors + focus)
     if _asks_role(info):
         phrase = role(unit.text) or phrase
     if phrase and echoes_question(phrase, info):
         phrase = ""  # "in my neighborhood" answers nothing when the question says neighborhood
     return [phrase] if phrase else []
+
+
+_ASKED_VERB = re.compile(r"^(?:What|Which \w+)\s+(?:did|does|do|will|would|has|have|had)\s+"
+                         r"(?:[A-Z][\w'’]*(?:\s+and\s+[A-Z][\w'’]*)?|he|she|they|the \w+)\s+"
+                         r"([a-z]{3,})\b")
+
+
+@lru_cache(maxsize=1024)
+def _asked_verb(question: str) -> str:
+    """The stem of the verb a what-question asks the object of ("What did X cook ...?" ->
+    cook), "" when it has none."""
+    m = _ASKED_VERB.match(question.strip())
+    return stem(m.group(1)) if m and m.group(1) not in ("do", "get", "have") else ""
 
 
 def _asks_role(info: QuestionInfo) -> bool:
