@@ -27,7 +27,7 @@ from collections import Counter
 from dataclasses import replace
 from functools import lru_cache
 
-from .english import LOCATIVE, NEGATIVE_POLARITY
+from .english import NEGATIVE_POLARITY
 from .instructions import AnswerStyle, read_instruction
 from .loose import (
     LOOSE_FLOOR,
@@ -40,7 +40,7 @@ from .loose import (
     quoted_title,
 )
 from .question import QuestionInfo, analyze, plural_noun
-from .replies import reply_fragment
+from .replies import fragment_answer
 from .semantic import SIMILARITY, surface_words
 from .spans import (
     clause_of,
@@ -57,12 +57,11 @@ from .spans import (
     role,
 )
 from .text import (
-    NON_NAMES,
     Unit,
+    next_in_turn,
     parse_units,
     stem,
     variants,
-    words,
 )
 from .told_dates import date_of, event_day, told_date
 
@@ -80,6 +79,7 @@ def memory_index(text: str) -> tuple[tuple[Unit, ...], dict[str, float]]:
     return units, {s: math.log(n / (c + 0.5)) + 1.0 for s, c in df.items()}
 
 
+_LIST_FLOOR = 0.01  # a typed list member with no word of the question still counts
 SOFT_CREDIT = 0.5  # an embedding match (``semantic``) counts half of the word itself
 Soft = dict[str, dict[str, float]]
 
@@ -150,7 +150,6 @@ def _introduces_other(unit: Unit, info: QuestionInfo) -> bool:
     return any(n in introduced for n in owned) and info.subject not in owned
 
 
-_LIST_FLOOR = 0.01  # a typed list member with no word of the question still counts
 def _anchored(unit: Unit, info: QuestionInfo) -> bool:
     """Every anchor is in the unit; a person the question names beside its subject also
     counts when the subject speaks of "we" ("Desmond: we had our first regatta")."""
@@ -229,13 +228,6 @@ def _asks_role(info: QuestionInfo) -> bool:
     work = variants(stem("work"))
     return bool(work & set(info.content) or (info.focus and stem(info.focus) in work)
                 or (info.relation and stem(info.relation) in work))
-
-
-@lru_cache(maxsize=256)
-def next_in_turn(text: str) -> dict[int, Unit]:
-    """Unit order -> the next sentence of the same turn (line) of the memory ``text``."""
-    units = parse_units(text)
-    return {a.order: b for a, b in zip(units, units[1:], strict=False) if a.line == b.line}
 
 
 def _supported(info: QuestionInfo, units: list[Unit], idf: dict[str, float],
@@ -344,94 +336,12 @@ def _leaning_answer(info: QuestionInfo, eligible: list[Unit], idf: dict[str, flo
     return _polarity(max(scored, key=lambda t: (t[0], sign * t[1].order))[1].text)
 
 
-def _fragment_value(info: QuestionInfo, unit: Unit, fragment: str, style: AnswerStyle,
-                    related: frozenset[str]) -> str:
-    """What a reply fragment offers for the question's kind, "" when it offers nothing of
-    that kind: a date phrase, a number, a place after a locative, a name it introduces ("a
-    <noun> called X", "my <noun> X"; a lone word only when the turn goes on about it:
-    "Sultan. He is four years old"), else a phrase sharing a word or a word of similar
-    meaning with the question ("Faded green" for "What colour ...")."""
-    piece = replace(unit, text=fragment)
-    if info.kind == "date":  # a date the fragment states: "Next February.", "On the ninth."
-        return told_date(piece, style, info) or ""
-    if info.kind in ("count", "measure"):
-        found = _values(piece, info, style)
-        return found[0] if found and any(is_number(w) for w in found[0].split()) else ""
-    said = words(fragment)
-    if info.kind == "place":
-        # "Outside Portree", "In Pune": a locative and a capitalised place
-        located = [p for p, _ in places(fragment, set(info.names))]
-        return located[0] if located and said[0].lower() in LOCATIVE else ""
-    if info.kind in ("name", "person"):
-        if len(said) == 1:  # a lone capitalised word: a name only when the turn goes on
-            found = said if said[0] not in NON_NAMES and _goes_on_about(unit) else []
-        else:  # "a <noun> called X", "my <noun> X": a capitalised word alone may be a place
-            found = [n for n in introduced(fragment) if n not in info.names]
-        return found[0] if found else ""
-    if info.wh == "why" or not {stem(w) for w in words(fragment)} & related:
-        return ""
-    return fragment
-
-
-def _goes_on_about(unit: Unit) -> bool:
-    """The turn's next sentence refers back with a pronoun ("Sultan. He is four ...")."""
-    after = next_in_turn(unit.line).get(0)
-    return after is not None and after.text.split()[0].lower() in _THIRD_PERSON | {"it"}
-
-
-_SAME_KIND = {"person": "name", "kind": "thing"}  # kinds a reply answers alike
-
-
-def _asked_before(units: tuple[Unit, ...]) -> dict[int, str | None]:
-    """Unit order -> the kind of answer the line before its line asks for ("" when that
-    line asks nothing, None when the memory holds no line before it)."""
-    out: dict[int, str | None] = {}
-    previous: Unit | None = None  # the last sentence of the line before
-    for i, unit in enumerate(units):
-        if i and unit.line != units[i - 1].line:
-            previous = units[i - 1]
-        if previous is None:
-            out[unit.order] = None
-        elif previous.text.rstrip().endswith("?"):
-            out[unit.order] = analyze(previous.text).kind
-        else:
-            out[unit.order] = ""
-    return out
-
-
-def _answers_kind(asked: str | None, info: QuestionInfo) -> bool:
-    """A reply fragment answers the question when the line before it asks for the same
-    kind of answer ("How long for?" / "Two weeks."), or when that line is not in memory."""
-    if asked is None:
-        return True
-    return bool(asked) and _SAME_KIND.get(asked, asked) == _SAME_KIND.get(info.kind, info.kind)
-
-
 def _fragment_answer(info: QuestionInfo, units: list[Unit], memory: tuple[Unit, ...],
                      idf: dict[str, float], style: AnswerStyle) -> str:
-    """The answer a reply fragment (``replies``) gives, "" when none offers one: among the
-    fragments that offer a value, the one with the most question words, first told on ties."""
-    if info.kind == "yesno" or info.plural:
-        return ""
-    asked = _asked_before(memory)
-    # a bare phrase after a statement ("Loud as ever.") or among notes is no reply, nor
-    # one that answers another kind of question ("Two days until X" to "How long ...?")
-    found = [(u, f) for u in units
-             if (f := reply_fragment(u)) and _answers_kind(asked[u.order], info)]
-    if not found:
-        return ""
-    wanted = surface_words(info.text)
-    if info.focus:
-        wanted.setdefault(stem(info.focus), info.focus)
-    said = surface_words(" ".join(f for _, f in found))
-    near = SIMILARITY.matches(wanted, said)
-    related = frozenset(wanted) | frozenset(m for hits in near.values() for m in hits)
-    offered = [(overlap(u, info, idf), u, value) for u, f in found
-               if (value := _fragment_value(info, u, f, style, related))
-               and not echoes_question(value, info)]
-    if not offered:
-        return ""
-    return max(offered, key=lambda t: (t[0], -t[1].order))[2]
+    """The answer a reply fragment gives (``replies.fragment_answer``), "" when none does."""
+    return fragment_answer(info, units, memory, style,
+                           values=lambda unit: _values(unit, info, style),
+                           support=lambda unit: overlap(unit, info, idf))
 
 
 def answer_question(question: str, memory: str, instruction: str | None = None) -> str:

@@ -113,7 +113,7 @@ def names(sentence: str, exclude: set[str], *, anchor: str | None = None) -> lis
             before = sentence[:m.start()].rstrip()
             if before and before[-1] not in ".!?:\"'(" or _SUBJECT_VERB.match(sentence, m.end()):
                 found.append(m.group(0))  # mid-sentence, or a sentence's subject ("X is ...")
-    out = []
+    out: list[str] = []
     for n in (clean_name(w) for w in found):
         if n not in exclude and n not in NON_NAMES and n.lower() not in STOPWORDS:
             n = _full_name(sentence, n)

@@ -353,3 +353,10 @@ def parse_units(text: str) -> tuple[Unit, ...]:
             if dates and own is None:
                 context = dates[-1][2]
     return tuple(units)
+
+
+@lru_cache(maxsize=256)
+def next_in_turn(text: str) -> dict[int, Unit]:
+    """Unit order -> the next sentence of the same turn (line) of the memory ``text``."""
+    units = parse_units(text)
+    return {a.order: b for a, b in zip(units, units[1:], strict=False) if a.line == b.line}
