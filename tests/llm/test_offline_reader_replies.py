@@ -148,3 +148,17 @@ def test_a_what_question_takes_the_object_of_its_verb():
     memory = f"{DATE} Noor: The little oven kept us warm and Bastien baked rye bread in it."
     assert answer_question("What did Bastien bake in the oven?", memory,
                            INSTRUCTION) == "rye bread"
+
+
+def test_a_place_in_a_sentence_about_a_third_person_is_not_another_person():
+    memory = (f"{DATE} Noor: My brother-in-law Piet got the job!\n"
+              f"{DATE} Bastien: What will he do there?\n"
+              f"{DATE} Noor: He is a set painter at the opera house in Antwerp.")
+    assert answer_question("What does Piet do for a living?", memory,
+                           INSTRUCTION) == "set painter"
+
+
+def test_a_hyphenated_number_word_is_one_number():
+    from evolve.llm.offline.spans import numbers
+    assert numbers("Still dancing at seventy-two, and she has fifty-eight pupils.") == [
+        "seventy-two", "fifty-eight"]

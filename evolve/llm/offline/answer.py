@@ -127,7 +127,7 @@ def _about_subject(unit: Unit, info: QuestionInfo, speakers: frozenset[str] = fr
     if info.subject is None:
         return True
     if speakers and info.subject not in speakers and _tokens(unit.text) & _THIRD_PERSON \
-            and not names(unit.text, set(info.names), anchor=None):
+            and not _people_named(unit.text, set(info.names)):
         # someone the speakers talk about, named in an earlier line: "she", "he" may be them
         return True
     body = unit.line.split(":", 1)[1] if unit.speaker else unit.line
@@ -139,6 +139,12 @@ def _about_subject(unit: Unit, info: QuestionInfo, speakers: frozenset[str] = fr
         # a sentence by the subject that only says "you" is about the other person
         return bool(toks & _FIRST_PERSON) or not toks & _SECOND_PERSON
     return False
+
+
+def _people_named(text: str, exclude: set[str]) -> list[str]:
+    """The names of a sentence that are not places ("at the theatre in Paisley")."""
+    located = {w for place, _ in places(text, exclude) for w in place.split()}
+    return [n for n in names(text, exclude, anchor=None) if not set(n.split()) & located]
 
 
 def _introduces_other(unit: Unit, info: QuestionInfo) -> bool:

@@ -38,7 +38,7 @@ _ROLE = re.compile(r"\b(?:as|am|is|was|been|being|be|became|become)\s+(?:a|an)\s
 # number words of one token, longest first (so "seventy" is tried before "seven")
 _NUMBER_WORD = "|".join(sorted((w for w in NUMBER_WORDS if " " not in w and w not in ("a", "an")),
                                key=len, reverse=True))
-_NUMBER = re.compile(rf"\b(\d+|{_NUMBER_WORD})\b", re.I)
+_NUMBER = re.compile(rf"\b(\d+|(?:{_NUMBER_WORD})(?:-(?:{_NUMBER_WORD}))?)\b", re.I)  # "seventy-two"
 _TIME_WORDS = frozenset("yesterday today tonight tomorrow ago last next this morning evening "
                         "afternoon night week weekend month year recently lately earlier soon "
                         "now again already".split()) | frozenset(MONTHS) | frozenset(WEEKDAYS)
