@@ -45,13 +45,6 @@ def test_a_bare_reply_answers_a_question_it_shares_no_word_with():
                            INSTRUCTION) == "Three weeks"
 
 
-def test_a_reply_about_someone_the_speakers_talk_about():
-    # both speakers are known, so "Farida" is a third person; the reply need not name her
-    memory = (f"{DATE} Noor: My cousin Farida got engaged!\n"
-              f"{DATE} Bastien: Wonderful news. Who is the lucky one?\n"
-              f"{DATE} Noor: A retired clockmaker called Idris.")
-    assert answer_question("Who is Farida engaged to?", memory, INSTRUCTION) == "Idris"
-
 
 def test_a_reply_by_the_other_speaker_is_not_about_the_speaker_asked_about():
     memory = (f"{DATE} Bastien: What do you call him?\n"
@@ -118,10 +111,6 @@ def test_a_capitalised_word_in_a_fragment_is_not_a_name_unless_introduced():
     assert answer_question("Who guided Noor?", memory, INSTRUCTION) == "Jógvan"
 
 
-def test_a_name_of_several_words_is_answered_whole():
-    memory = f"{DATE} Noor: Our new coach is a former sprinter called Ingrid Solvang Berg."
-    assert answer_question("Who is Noor's coach?", memory, INSTRUCTION) == "Ingrid Solvang Berg"
-
 
 def test_a_strict_instruction_keeps_only_outright_support():
     strict = ("Answer with a short phrase. Only use statements about the very person asked "
@@ -144,21 +133,30 @@ def test_a_date_told_in_the_turns_next_sentence_or_a_bare_reply():
     assert answer_question("When is Noor's audition?", memory, INSTRUCTION) == "February 2023"
 
 
-def test_a_what_question_takes_the_object_of_its_verb():
-    memory = f"{DATE} Noor: The little oven kept us warm and Bastien baked rye bread in it."
-    assert answer_question("What did Bastien bake in the oven?", memory,
-                           INSTRUCTION) == "rye bread"
-
-
-def test_a_place_in_a_sentence_about_a_third_person_is_not_another_person():
-    memory = (f"{DATE} Noor: My brother-in-law Piet got the job!\n"
-              f"{DATE} Bastien: What will he do there?\n"
-              f"{DATE} Noor: He is a set painter at the opera house in Antwerp.")
-    assert answer_question("What does Piet do for a living?", memory,
-                           INSTRUCTION) == "set painter"
 
 
 def test_a_hyphenated_number_word_is_one_number():
     from evolve.llm.offline.spans import numbers
     assert numbers("Still dancing at seventy-two, and she has fifty-eight pupils.") == [
         "seventy-two", "fifty-eight"]
+
+
+@pytest.mark.parametrize(("lines", "question", "expected"), [
+    pytest.param(  # both speakers known: "Farida" is a third person, the reply need not name her
+        ["Noor: My cousin Farida got engaged!", "Bastien: Wonderful news. Who is the lucky one?",
+         "Noor: A retired clockmaker called Idris."],
+        "Who is Farida engaged to?", "Idris", id="reply-about-a-third-person"),
+    pytest.param(
+        ["Noor: The little oven kept us warm and Bastien baked rye bread in it."],
+        "What did Bastien bake in the oven?", "rye bread", id="object-of-the-asked-verb"),
+    pytest.param(  # "Antwerp" is a place, not another person the sentence is about
+        ["Noor: My brother-in-law Piet got the job!", "Bastien: What will he do there?",
+         "Noor: He is a set painter at the opera house in Antwerp."],
+        "What does Piet do for a living?", "set painter", id="place-is-not-a-person"),
+    pytest.param(
+        ["Noor: Our new coach is a former sprinter called Ingrid Solvang Berg."],
+        "Who is Noor's coach?", "Ingrid Solvang Berg", id="name-of-several-words"),
+])
+def test_forms_of_its_own(lines, question, expected):
+    memory = "\n".join(f"{DATE} {line}" for line in lines)
+    assert answer_question(question, memory, INSTRUCTION) == expected
