@@ -15,7 +15,11 @@ The answer comes only from the retrieved memory text:
    earliest, others the best-supported unit (ties: the latest when the instruction prefers
    the latest value, else the first told);
 5. the instruction's requests (``instructions``) shape the reply: brevity, relative-date
-   resolution, date format, list separator.
+   resolution, date format, list separator;
+6. when no sentence supports the question: a typed list gathered from every sentence about
+   the subject, the loose pass (``loose``), a bare reply that answers the line before it
+   (``replies``), the polarity of the closest sentence for yes/no (``yesno``); a strict
+   instruction skips these.
 Only when no candidate has support is the reply exactly ``not mentioned``.
 """
 
@@ -27,7 +31,6 @@ from collections import Counter
 from dataclasses import replace
 from functools import lru_cache
 
-from .english import NEGATIVE_POLARITY
 from .instructions import AnswerStyle, read_instruction
 from .loose import (
     LOOSE_FLOOR,
@@ -39,7 +42,7 @@ from .loose import (
     name_anchored,
     quoted_title,
 )
-from .question import QuestionInfo, analyze, plural_noun
+from .question import QuestionInfo, analyze, asked_verb, plural_noun
 from .replies import fragment_answer
 from .semantic import SIMILARITY, surface_words
 from .spans import (
@@ -61,9 +64,11 @@ from .text import (
     next_in_turn,
     parse_units,
     stem,
+    token_set,
     variants,
 )
 from .told_dates import date_of, event_day, told_date
+from .yesno import leaning_answer, polarity
 
 NOT_MENTIONED = "not mentioned"
 _FIRST_PERSON = frozenset("i i'm i've i'd my me we we're our us mine myself".split())
@@ -112,12 +117,6 @@ def soft_matches(info: QuestionInfo, surface: dict[str, str]) -> Soft:
     return SIMILARITY.matches(wanted, surface)
 
 
-def _tokens(text: str) -> set[str]:
-    return {w.strip(".,;:!?\"'()").lower().replace("’", "'") for w in text.split()}
-
-
-_NEGATIONS = frozenset("no not never nothing nobody none without can't cannot won't don't "
-                       "doesn't didn't isn't wasn't aren't weren't haven't hasn't".split())
 _THIRD_PERSON = frozenset("he she him her his hers they them their".split())
 _WE = frozenset("we we're we've we'd our ours us".split())
 
@@ -126,16 +125,16 @@ def _about_subject(unit: Unit, info: QuestionInfo, speakers: frozenset[str] = fr
                    ) -> bool:
     if info.subject is None:
         return True
-    if speakers and info.subject not in speakers and _tokens(unit.text) & _THIRD_PERSON \
+    if speakers and info.subject not in speakers and token_set(unit.text) & _THIRD_PERSON \
             and not _people_named(unit.text, set(info.names)):
         # someone the speakers talk about, named in an earlier line: "she", "he" may be them
         return True
     body = unit.line.split(":", 1)[1] if unit.speaker else unit.line
-    if info.subject in _tokens(body) or info.subject.lower() in _tokens(body) or \
+    if info.subject in token_set(body) or info.subject.lower() in token_set(body) or \
             f"{info.subject}'s" in body or f"{info.subject}’s" in body:
         return True
     if unit.speaker and unit.speaker.split()[0] == info.subject:
-        toks = _tokens(unit.text)
+        toks = token_set(unit.text)
         # a sentence by the subject that only says "you" is about the other person
         return bool(toks & _FIRST_PERSON) or not toks & _SECOND_PERSON
     return False
@@ -160,7 +159,7 @@ def _anchored(unit: Unit, info: QuestionInfo) -> bool:
     """Every anchor is in the unit; a person the question names beside its subject also
     counts when the subject speaks of "we" ("Desmond: we had our first regatta")."""
     together = bool(unit.speaker and info.subject and unit.speaker.split()[0] == info.subject
-                    and _tokens(unit.text) & _WE)
+                    and token_set(unit.text) & _WE)
     people = {stem(n) for n in info.names}
     return all(variants(a) & unit.stems or (together and a in people) for a in info.anchors)
 
@@ -196,7 +195,7 @@ def _values(unit: Unit, info: QuestionInfo, style: AnswerStyle) -> list[str]:
             found = [unit.speaker.split()[0]]
         return found
     if info.kind == "yesno":
-        return [_polarity(unit.text)]
+        return [polarity(unit.text)]
     if info.wh == "why":
         reason = loose_span(unit, info)  # the reason clause, not a noun phrase
         return [reason] if reason else []
@@ -205,7 +204,7 @@ def _values(unit: Unit, info: QuestionInfo, style: AnswerStyle) -> list[str]:
     if info.focus and not info.plural and (named := focus_phrase(unit.text, info.focus)):
         return [named]  # "What cake ...?" -> "unicorn cake"
     focus = (stem(info.focus),) if info.focus else ()
-    verb = _asked_verb(info.text)
+    verb = asked_verb(info.text)
     # "What did Ross cook on the stove?": the object of the asked verb first
     phrase = (phrase_after(unit.text, (verb,)) if verb else "") or \
         phrase_after(unit.text, info.content + info.anchors + focus)
@@ -214,19 +213,6 @@ def _values(unit: Unit, info: QuestionInfo, style: AnswerStyle) -> list[str]:
     if phrase and echoes_question(phrase, info):
         phrase = ""  # "in my neighborhood" answers nothing when the question says neighborhood
     return [phrase] if phrase else []
-
-
-_ASKED_VERB = re.compile(r"^(?:What|Which \w+)\s+(?:did|does|do|will|would|has|have|had)\s+"
-                         r"(?:[A-Z][\w'’]*(?:\s+and\s+[A-Z][\w'’]*)?|he|she|they|the \w+)\s+"
-                         r"([a-z]{3,})\b")
-
-
-@lru_cache(maxsize=1024)
-def _asked_verb(question: str) -> str:
-    """The stem of the verb a what-question asks the object of ("What did X cook ...?" ->
-    cook), "" when it has none."""
-    m = _ASKED_VERB.match(question.strip())
-    return stem(m.group(1)) if m and m.group(1) not in ("do", "get", "have") else ""
 
 
 def _asks_role(info: QuestionInfo) -> bool:
@@ -323,25 +309,6 @@ def _loose_values(unit: Unit, info: QuestionInfo, style: AnswerStyle) -> list[st
     return [span] if span else []
 
 
-def _polarity(text: str) -> str:
-    """"No" for a sentence that negates or speaks against something, else "Yes"."""
-    toks = _tokens(text)
-    return "No" if toks & _NEGATIONS or toks & NEGATIVE_POLARITY else "Yes"
-
-
-def _leaning_answer(info: QuestionInfo, eligible: list[Unit], idf: dict[str, float],
-                    soft: Soft) -> str:
-    """A yes/no question no sentence fully supports ("Would X enjoy a lighthouse visit?"):
-    the polarity of the sentence about the subject sharing most of its words or words of
-    similar meaning (the latest on ties when the question asks "still"/"now"), "" when no
-    sentence shares any."""
-    scored = [(score, u) for u in eligible if (score := overlap(u, info, idf, soft)) > 0]
-    if not scored:
-        return ""
-    sign = 1 if info.latest else -1
-    return _polarity(max(scored, key=lambda t: (t[0], sign * t[1].order))[1].text)
-
-
 def _fragment_answer(info: QuestionInfo, units: list[Unit], memory: tuple[Unit, ...],
                      idf: dict[str, float], style: AnswerStyle) -> str:
     """The answer a reply fragment gives (``replies.fragment_answer``), "" when none does."""
@@ -392,7 +359,8 @@ def answer_question(question: str, memory: str, instruction: str | None = None) 
             # someone they talk about, whom a reply need not name
             loose = _fragment_answer(info, replying, units, idf, style)
         if not loose and info.kind == "yesno":
-            loose = _leaning_answer(info, eligible, idf, soft)
+            loose = leaning_answer(info, eligible,
+                                   lambda unit: overlap(unit, info, idf, soft))
         return loose if loose else NOT_MENTIONED
     if info.kind == "count" and info.focus and plural_noun(info.focus) and (
             not any(is_number(v) for _, _, vals in supported for v in vals)

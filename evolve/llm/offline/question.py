@@ -142,3 +142,16 @@ def analyze(question: str) -> QuestionInfo:
         text=q, wh=wh, kind=kind, subject=subject, names=names, content=tuple(content),
         anchors=tuple(dict.fromkeys(anchors)), relation=relation, focus=focus,
         latest=_cue(low, LATEST_CUES), earlier=_cue(low, EARLIER_CUES), plural=plural)
+
+
+_ASKED_VERB = re.compile(r"^(?:What|Which \w+)\s+(?:did|does|do|will|would|has|have|had)\s+"
+                         r"(?:[A-Z][\w'’]*(?:\s+and\s+[A-Z][\w'’]*)?|he|she|they|the \w+)\s+"
+                         r"([a-z]{3,})\b")
+
+
+@lru_cache(maxsize=1024)
+def asked_verb(question: str) -> str:
+    """The stem of the verb a what-question asks the object of ("What did X cook ...?" ->
+    cook), "" when it has none."""
+    m = _ASKED_VERB.match(question.strip())
+    return stem(m.group(1)) if m and m.group(1) not in ("do", "get", "have") else ""

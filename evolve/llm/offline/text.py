@@ -91,6 +91,11 @@ def stem(word: str) -> str:
     return low
 
 
+def token_set(text: str) -> set[str]:
+    """The lower-cased words of ``text`` with edge punctuation stripped ("can’t" -> "can't")."""
+    return {w.strip(".,;:!?\"'()").lower().replace("’", "'") for w in text.split()}
+
+
 def words(text: str) -> list[str]:
     return _WORD.findall(text)
 
