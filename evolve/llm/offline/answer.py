@@ -129,8 +129,9 @@ def _about_subject(unit: Unit, info: QuestionInfo, speakers: frozenset[str] = fr
             and not _people_named(unit.text, set(info.names)):
         # someone the speakers talk about, named in an earlier line: "she", "he" may be them
         return True
-    body = unit.line.split(":", 1)[1] if unit.speaker else unit.line
-    if info.subject in token_set(body) or info.subject.lower() in token_set(body) or \
+    body = unit.turn
+    said = token_set(body)
+    if info.subject in said or info.subject.lower() in said or \
             f"{info.subject}'s" in body or f"{info.subject}’s" in body:
         return True
     if unit.speaker and unit.speaker.split()[0] == info.subject:
@@ -244,12 +245,12 @@ def _supported(info: QuestionInfo, units: list[Unit], idf: dict[str, float],
                 and not (typed and not info.content):
             continue
         values = _values(unit, info, style)
-        if info.kind == "date" and following and told_date(unit, style, info) is None and \
-                (after := following.get(unit.order)) is not None and \
-                (stated := told_date(after, style, info)):
+        after = following.get(unit.order) if following else None  # the turn's next sentence
+        if after is not None and info.kind == "date" and told_date(unit, style, info) is None \
+                and (stated := told_date(after, style, info)):
             values = [stated]  # "I accepted the job. I start on the first of May."
-        if not values and info.kind in ("place", "name", "person", "measure", "kind") and \
-                following and (after := following.get(unit.order)) is not None:
+        if after is not None and not values and \
+                info.kind in ("place", "name", "person", "measure", "kind"):
             values = _values(after, info, style)  # "We are planning a holiday. Any tips
             # for the Faroe Islands?": the turn's next sentence holds the answer
         if not values and counting and info.kind == "thing":
@@ -309,14 +310,6 @@ def _loose_values(unit: Unit, info: QuestionInfo, style: AnswerStyle) -> list[st
     return [span] if span else []
 
 
-def _fragment_answer(info: QuestionInfo, units: list[Unit], memory: tuple[Unit, ...],
-                     idf: dict[str, float], style: AnswerStyle) -> str:
-    """The answer a reply fragment gives (``replies.fragment_answer``), "" when none does."""
-    return fragment_answer(info, units, memory, style,
-                           values=lambda unit: _values(unit, info, style),
-                           support=lambda unit: overlap(unit, info, idf))
-
-
 def answer_question(question: str, memory: str, instruction: str | None = None) -> str:
     """Extractive answer to ``question`` from ``memory`` ("not mentioned" when unsupported)."""
     info = analyze(question)
@@ -353,11 +346,14 @@ def answer_question(question: str, memory: str, instruction: str | None = None) 
     if not supported and info.kind != "count":
         loose = _loose_answer(info, eligible, idf, style, soft)
         if not loose:
-            replying = [u for u in units if u in eligible or (
+            allowed = {u.order for u in eligible}
+            replying = [u for u in units if u.order in allowed or (
                 info.subject is not None and len(speakers) > 1 and info.subject not in speakers
                 and not addressed_only(u, info))]  # both speakers known: the subject is
             # someone they talk about, whom a reply need not name
-            loose = _fragment_answer(info, replying, units, idf, style)
+            loose = fragment_answer(info, replying, units, style,
+                                    values=lambda unit: _values(unit, info, style),
+                                    support=lambda unit: overlap(unit, info, idf))
         if not loose and info.kind == "yesno":
             loose = leaning_answer(info, eligible,
                                    lambda unit: overlap(unit, info, idf, soft))

@@ -76,7 +76,7 @@ def loose_span(unit: Unit, info: QuestionInfo) -> str:
     Titles, reasons and names may come from the sentence's whole turn: the question's words
     are often in one sentence of it and the answer in the next."""
     text = unit.text
-    turn = unit.line.split(":", 1)[1] if unit.speaker else unit.line
+    turn = unit.turn
     asked = {t.lower() for t in re.findall(r"[\w'’]+", info.text)}
     if title := quoted_title(text, info) or quoted_title(turn, info):
         return title
@@ -140,8 +140,7 @@ def addressed_only(unit: Unit, info: QuestionInfo) -> bool:
     sentence is about the speaker, not about the subject."""
     if info.subject is None or (unit.speaker and unit.speaker.split()[0] == info.subject):
         return False
-    turn = unit.line.split(":", 1)[1] if unit.speaker else unit.line
-    called = {n for pair in _VOCATIVE.findall(turn) for n in pair if n}
+    called = {n for pair in _VOCATIVE.findall(unit.turn) for n in pair if n}
     if info.subject not in called:
         return False
     mentions = len(re.findall(rf"\b{re.escape(info.subject)}\b", unit.text))

@@ -56,8 +56,7 @@ _CLAUSE_END = re.compile(r"\s*(?:[,;:]|\s[-–—]\s)\s*")
 
 
 def _opens_turn(unit: Unit) -> bool:
-    body = unit.line.split(":", 1)[1] if unit.speaker else unit.line
-    return body.lstrip().startswith(unit.text[: min(len(unit.text), 20)])
+    return unit.turn.lstrip().startswith(unit.text[: min(len(unit.text), 20)])
 
 
 def reply_fragment(unit: Unit) -> str:

@@ -289,6 +289,11 @@ class Unit:
     stems: frozenset[str]
     line: str  # the whole line (speaker prefix included) the sentence came from
 
+    @property
+    def turn(self) -> str:
+        """The whole line the sentence came from, without its speaker prefix."""
+        return self.line.split(":", 1)[1] if self.speaker else self.line
+
 
 _BRACKET = re.compile(r"^\s*\[([^\]]{0,80})\]\s*")
 _SPEAKER = re.compile(rf"^\s*([{UPPER}](?:{LETTER}|['’\-]){{1,30}}(?: [{UPPER}](?:{LETTER}|['’\-]){{1,30}})?)"
