@@ -122,6 +122,10 @@ def test_a_strict_instruction_keeps_only_outright_support():
     assert answer_question("Is Noor good at knitting?", leaning, strict) == NOT_MENTIONED
     outright = f"{DATE} Noor: My tortoise is called Nikolai."
     assert answer_question("What is the name of Noor's tortoise?", outright, strict) == "Nikolai"
+    # a count of the things each sentence outright states is outright support too
+    visits = f"{DATE} Noor: I visited Bergen in May.\n{DATE} Noor: I visited Oslo in June."
+    assert answer_question("How many cities did Noor visit?", visits, INSTRUCTION) == "2"
+    assert answer_question("How many cities did Noor visit?", visits, strict) == "2"
 
 
 def test_a_date_told_in_the_turns_next_sentence_or_a_bare_reply():

@@ -336,8 +336,10 @@ def answer_question(question: str, memory: str, instruction: str | None = None) 
         # "names of X's <group>": anyone X introduces with "my <noun> <Name>" / "<noun> named"
         supported = [(1.0, u, found) for u in eligible
                      if (found := [n for n in introduced(u.text) if n not in info.names])]
-    if not supported and style.strict:
-        return NOT_MENTIONED  # told to answer only from outright support
+    if not supported and style.strict and info.kind != "count":
+        # told to answer only from outright support (a count's list below is outright
+        # support of the list question, so it stays)
+        return NOT_MENTIONED
     if not supported and info.plural and info.kind in ("place", "name", "person"):
         # "Which places has X called home?" over "leaving Inverness" and "the new cottage in
         # Ullapool": a typed list gathers what every sentence about the subject offers
